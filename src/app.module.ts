@@ -1,0 +1,58 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module.js';
+import { CONFIG, type Config } from './config/config.js';
+import { dataSourceOptions } from './database/data-source-options.js';
+import { WritesModule } from './idempotency/idempotency.module.js';
+import { HealthController } from './health/health.controller.js';
+import { requestIdOf } from './http/request-id.js';
+import { MetricsController } from './metrics/metrics.controller.js';
+import { MetricsService } from './metrics/metrics.service.js';
+
+/** `config.databaseUrl` is resolved by the caller (embedded PostgreSQL or `DATABASE_URL`) before the app is built. */
+@Module({})
+export class AppModule {
+  static register(config: Config & { databaseUrl: string }): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            genReqId: (req) => requestIdOf(req),
+            customProps: (req) => ({ requestId: requestIdOf(req) }),
+            redact: {
+              paths: [
+                'req.headers.authorization',
+                'req.headers.cookie',
+                'req.headers["idempotency-key"]',
+                '*.password',
+                '*.passwordHash',
+                '*.accessToken',
+                '*.token',
+              ],
+              censor: '[redacted]',
+            },
+            autoLogging: { ignore: (req) => req.url === '/metrics' || (req.url ?? '').startsWith('/health') },
+          },
+        }),
+        TypeOrmModule.forRoot(
+          dataSourceOptions(config.databaseUrl, {
+            poolSize: config.dbPoolSize,
+            statementTimeoutMs: config.dbStatementTimeoutMs,
+            applicationName: config.appName,
+          }),
+        ),
+        TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }),
+        WritesModule,
+        AuthModule,
+      ],
+      controllers: [HealthController, MetricsController],
+      providers: [{ provide: CONFIG, useValue: config }, MetricsService],
+      exports: [CONFIG, MetricsService],
+    };
+  }
+}

@@ -1,0 +1,32 @@
+import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { ApiProblems } from '../http/api-problems.js';
+import { MeView, TokenRequestDto, TokenView } from './auth.dto.js';
+import { AuthService } from './auth.service.js';
+import { type AuthenticatedUser, CurrentUser } from './authenticated-user.js';
+import { Public, Roles } from './roles.decorator.js';
+
+@ApiTags('auth')
+@Controller('v1/auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Public()
+  @Post('token')
+  @HttpCode(200)
+  @ApiOkResponse({ type: TokenView })
+  @ApiProblems(400, 401, 413, 415, 429)
+  token(@Body() dto: TokenRequestDto, @Req() request: FastifyRequest): Promise<TokenView> {
+    return this.auth.issueToken(dto.username, dto.password, request.ip);
+  }
+
+  @Roles('admin', 'operator', 'auditor')
+  @ApiBearerAuth()
+  @Get('me')
+  @ApiOkResponse({ type: MeView })
+  @ApiProblems(401)
+  me(@CurrentUser() user: AuthenticatedUser): MeView {
+    return { id: user.id, username: user.username, roles: user.roles };
+  }
+}

@@ -1,0 +1,37 @@
+import { type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard as PassportGuard } from '@nestjs/passport';
+import { Problem } from '../http/problem.js';
+import type { AuthenticatedUser } from './authenticated-user.js';
+import { PUBLIC_KEY, type Role, ROLES_KEY } from './roles.decorator.js';
+
+/**
+ * The one global guard, deny by default: a route is reachable only when it is `@Public()` or names its
+ * roles with `@Roles()`; a route with neither is refused for everyone, authenticated or not.
+ */
+@Injectable()
+export class AuthGuard extends PassportGuard('jwt') {
+  constructor(private readonly reflector: Reflector) {
+    super();
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets) === true) return true;
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
+    await super.canActivate(context);
+    const user = context.switchToHttp().getRequest<{ user: AuthenticatedUser }>().user;
+    if (roles === undefined || !user.roles.some((role) => roles.includes(role))) {
+      throw new Problem(403, 'FORBIDDEN', 'your role may not do this');
+    }
+    return true;
+  }
+
+  override handleRequest<T>(error: unknown, user: T | false): T {
+    if (error instanceof Error && !(error instanceof Problem)) throw error;
+    if (user === false || user === null || user === undefined) {
+      throw new Problem(401, 'UNAUTHENTICATED', 'a valid bearer token is required');
+    }
+    return user;
+  }
+}

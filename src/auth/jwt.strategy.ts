@@ -1,0 +1,52 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy } from 'passport-jwt';
+import { CONFIG, type Config } from '../config/config.js';
+import { UsersService } from '../users/users.service.js';
+import type { AuthenticatedUser } from './authenticated-user.js';
+
+export const JWT_ALGORITHM = 'HS256';
+// Bounds how long a disabled or deleted user's token keeps working (SPEC: within 5 seconds).
+const USER_CACHE_MS = 2000;
+
+interface Claims {
+  sub?: unknown;
+  exp?: unknown;
+}
+
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  private readonly cache = new Map<string, { user: AuthenticatedUser | null; until: number }>();
+
+  constructor(
+    @Inject(CONFIG) config: Config,
+    private readonly users: UsersService,
+  ) {
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKey: config.jwtSecret!,
+      algorithms: [JWT_ALGORITHM],
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      ignoreExpiration: false,
+    });
+  }
+
+  /** Signature, algorithm, exp, nbf, iss and aud are already verified; the user must still exist and be enabled. */
+  async validate(claims: Claims): Promise<AuthenticatedUser | false> {
+    if (typeof claims.exp !== 'number' || typeof claims.sub !== 'string') return false;
+    const user = await this.lookup(claims.sub);
+    return user ?? false;
+  }
+
+  private async lookup(id: string): Promise<AuthenticatedUser | null> {
+    const now = Date.now();
+    const hit = this.cache.get(id);
+    if (hit !== undefined && hit.until > now) return hit.user;
+    const row = await this.users.find(id).catch(() => undefined);
+    const user = row === undefined || row.disabled ? null : { id: row.id, username: row.username, roles: row.roles };
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(id, { user, until: now + USER_CACHE_MS });
+    return user;
+  }
+}

@@ -1,0 +1,115 @@
+import { isAbsolute, resolve } from 'node:path';
+
+/** Raised for a wrong or missing environment variable; main prints its message as one line and exits 1. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    expected: string,
+    got: string | undefined,
+  ) {
+    super(`${variable} ${expected}${got === undefined ? '' : `, got ${JSON.stringify(truncate(got))}`}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Injection token for the validated configuration. */
+export const CONFIG = Symbol('CONFIG');
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Unset: the service starts an embedded PostgreSQL in `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPgPort: number;
+  dbPoolSize: number;
+  dbStatementTimeoutMs: number;
+  /** Unset only in embedded mode, where a secret is generated into the data directory. */
+  jwtSecret: string | undefined;
+  jwtIssuer: string;
+  jwtAudience: string;
+  jwtTtlSeconds: number;
+  /** Failed logins allowed per username per window (five times that per client address). */
+  loginRateLimit: number;
+  loginRateWindowSeconds: number;
+  adminUsername: string | undefined;
+  adminPassword: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Name the service's connections carry in pg_stat_activity (used by operators and the chaos test). */
+  appName: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadConfig(env: Env): Config {
+  const databaseUrl = optional(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL', '<redacted>');
+  }
+  const jwtSecret = optional(env, 'JWT_SECRET');
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret, 'utf8') < 32) {
+    throw new ConfigError('JWT_SECRET', 'must be at least 32 bytes long', undefined);
+  }
+  if (databaseUrl !== undefined && jwtSecret === undefined) {
+    throw new ConfigError('JWT_SECRET', 'is required (at least 32 bytes) when DATABASE_URL is set', undefined);
+  }
+  const adminUsername = optional(env, 'ADMIN_USERNAME');
+  const adminPassword = optional(env, 'ADMIN_PASSWORD');
+  if ((adminUsername === undefined) !== (adminPassword === undefined)) {
+    throw new ConfigError(
+      adminUsername === undefined ? 'ADMIN_USERNAME' : 'ADMIN_PASSWORD',
+      'must be set together with ' + (adminUsername === undefined ? 'ADMIN_PASSWORD' : 'ADMIN_USERNAME'),
+      undefined,
+    );
+  }
+  if (adminUsername !== undefined && !/^[A-Za-z0-9._@-]{3,64}$/.test(adminUsername)) {
+    throw new ConfigError('ADMIN_USERNAME', 'must be 3-64 letters, digits, ".", "_", "@" or "-"', adminUsername);
+  }
+  if (adminPassword !== undefined && (adminPassword.length < 12 || adminPassword.length > 256)) {
+    throw new ConfigError('ADMIN_PASSWORD', 'must be 12-256 characters long', undefined);
+  }
+  const logLevel = optional(env, 'LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`, logLevel);
+  }
+  const dataDir = optional(env, 'LEDGER_DATA_DIR') ?? './.ledger-data';
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: optional(env, 'HOST') ?? '0.0.0.0',
+    databaseUrl,
+    dataDir: isAbsolute(dataDir) ? dataDir : resolve(process.cwd(), dataDir),
+    embeddedPgPort: integer(env, 'EMBEDDED_PG_PORT', 54329, 1024, 65535),
+    dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 200),
+    dbStatementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 600_000),
+    jwtSecret,
+    jwtIssuer: optional(env, 'JWT_ISSUER') ?? 'ledger-service',
+    jwtAudience: optional(env, 'JWT_AUDIENCE') ?? 'ledger-api',
+    jwtTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 900, 1, 86_400),
+    loginRateLimit: integer(env, 'LOGIN_RATE_LIMIT', 10, 1, 100_000),
+    loginRateWindowSeconds: integer(env, 'LOGIN_RATE_WINDOW_SECONDS', 60, 1, 86_400),
+    adminUsername,
+    adminPassword,
+    logLevel: logLevel as Config['logLevel'],
+    appName: optional(env, 'DB_APPLICATION_NAME') ?? 'ledger-service',
+  };
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}`, raw);
+  }
+  return Number(raw);
+}
+
+function truncate(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}

@@ -1,0 +1,99 @@
+export type LedgerErrorCode =
+  | 'ACCOUNT_NOT_FOUND'
+  | 'CURRENCY_MISMATCH'
+  | 'SAME_ACCOUNT'
+  | 'ACCOUNT_NOT_ACTIVE'
+  | 'INSUFFICIENT_FUNDS'
+  | 'BALANCE_OVERFLOW'
+  | 'AMOUNT_EXCEEDS_PENDING'
+  | 'REVERSAL_EXCEEDS_AMOUNT'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'DUPLICATE_EXTERNAL_ID'
+  | 'USERNAME_TAKEN'
+  | 'IDEMPOTENCY_KEY_IN_USE'
+  | 'TRANSFER_NOT_PENDING'
+  | 'TRANSFER_EXPIRED'
+  | 'ACCOUNT_BALANCE_NOT_ZERO'
+  | 'ACCOUNT_CLOSED'
+  | 'NOT_FOUND';
+
+/**
+ * A refusal the caller can act on. Carries a stable `code` only; the HTTP layer owns the
+ * code → status mapping so this module stays transport-free.
+ */
+export class LedgerError extends Error {
+  constructor(
+    readonly code: LedgerErrorCode,
+    message: string,
+    /** Position of the refused transfer inside a batch, when there is one. */
+    readonly index?: number,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class InsufficientFunds extends LedgerError {
+  constructor(
+    readonly accountId: string,
+    readonly available: bigint,
+    readonly requested: bigint,
+  ) {
+    super('INSUFFICIENT_FUNDS', `account ${accountId} has ${available} available, ${requested} requested`);
+  }
+}
+
+export class BalanceOverflow extends LedgerError {
+  constructor(readonly accountId: string) {
+    super('BALANCE_OVERFLOW', `movement would overflow a balance counter of account ${accountId}`);
+  }
+}
+
+export class SameAccount extends LedgerError {
+  constructor() {
+    super('SAME_ACCOUNT', 'debit and credit account must differ');
+  }
+}
+
+export class CurrencyMismatch extends LedgerError {
+  constructor(
+    readonly accountId: string,
+    readonly accountCurrency: string,
+    readonly transferCurrency: string,
+  ) {
+    super('CURRENCY_MISMATCH', `account ${accountId} is in ${accountCurrency}, transfer is in ${transferCurrency}`);
+  }
+}
+
+export class AccountNotActive extends LedgerError {
+  constructor(
+    readonly accountId: string,
+    readonly status: string,
+  ) {
+    super('ACCOUNT_NOT_ACTIVE', `account ${accountId} is ${status}`);
+  }
+}
+
+export class AccountNotFound extends LedgerError {
+  constructor(readonly accountId: string) {
+    super('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`);
+  }
+}
+
+/**
+ * Copies rather than mutates so the same error object can be rethrown elsewhere untouched;
+ * the prototype is kept so `instanceof InsufficientFunds` etc. still hold on the copy.
+ */
+export function withIndex(err: LedgerError, index: number): LedgerError {
+  const copy = Object.create(
+    Object.getPrototypeOf(err) as object,
+    Object.getOwnPropertyDescriptors(err),
+  ) as LedgerError;
+  Object.defineProperty(copy, 'index', {
+    value: index,
+    enumerable: true,
+    writable: false,
+    configurable: true,
+  });
+  return copy;
+}

@@ -1,0 +1,5 @@
+import { IdempotencyKey } from '../idempotency/idempotency-key.entity.js';
+import { User } from '../users/user.entity.js';
+
+/** Every TypeORM entity, for the data source and for the migration drift check. */
+export const ENTITIES: Function[] = [User, IdempotencyKey];

@@ -1,0 +1,83 @@
+import { Injectable } from '@nestjs/common';
+import type { Pool, PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
+import { serviceUnavailable } from '../http/problem.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+
+/** A statement runner bound to one open SERIALIZABLE transaction. */
+export interface Tx {
+  query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<R[]>;
+}
+
+const RETRYABLE = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 12;
+const MAX_TOTAL_MS = 3000;
+
+/**
+ * THE transaction boundary for money: every write that moves or creates something runs here, in a
+ * SERIALIZABLE transaction, and is retried on serialization failures and deadlocks with full-jitter
+ * exponential backoff, bounded in attempts and in time. When retries run out the caller gets
+ * 503 SERVICE_UNAVAILABLE and nothing was written. Keep network calls and slow work out of `work`.
+ */
+@Injectable()
+export class Serializable {
+  private readonly pool: Pool;
+
+  constructor(
+    dataSource: DataSource,
+    private readonly metrics: MetricsService,
+  ) {
+    // TypeORM's postgres driver keeps its pg.Pool in `master`; the money path talks to it directly so that
+    // statements are plain parameterised SQL with no entity hydration.
+    this.pool = (dataSource.driver as unknown as { master: Pool }).master;
+  }
+
+  async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(work);
+      } catch (error) {
+        const code = sqlState(error);
+        if (code === undefined || !RETRYABLE.has(code)) throw error;
+        const elapsed = Date.now() - started;
+        if (attempt >= MAX_ATTEMPTS || elapsed >= MAX_TOTAL_MS) {
+          this.metrics.transactionsExhausted.inc();
+          throw serviceUnavailable('the ledger is busy: serialization retries ran out, nothing was written', 1);
+        }
+        this.metrics.serializationRetries.labels(code).inc();
+        const ceiling = Math.min(200, 2 ** attempt * 2, MAX_TOTAL_MS - elapsed);
+        await sleep(Math.random() * ceiling);
+      }
+    }
+  }
+
+  private async once<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const client: PoolClient = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+      const tx: Tx = {
+        query: async <R extends object>(text: string, values?: unknown[]) => (await client.query<R>(text, values)).rows,
+      };
+      const result = await work(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      // A connection whose rollback failed is in an unknown state: destroy it rather than reuse it.
+      client.release(broken);
+    }
+  }
+}
+
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

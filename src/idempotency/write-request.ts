@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { ValidationFailed } from '../http/problem.js';
+import { requestIdOf } from '../http/request-id.js';
+import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+
+/** What the idempotent write path needs to know about a creating request. */
+export interface WriteRequest {
+  userId: string;
+  key: string | undefined;
+  requestHash: string;
+  requestId: string;
+}
+
+const KEY = /^[\x20-\x7e]{1,255}$/;
+
+export const Write = createParamDecorator((_: unknown, context: ExecutionContext): WriteRequest => {
+  const request = context.switchToHttp().getRequest<FastifyRequest & { user?: AuthenticatedUser }>();
+  const header = request.headers['idempotency-key'];
+  if (header !== undefined && (typeof header !== 'string' || !KEY.test(header))) {
+    throw new ValidationFailed([{ field: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters' }]);
+  }
+  if (request.user === undefined) throw new Error('a write route must be authenticated');
+  const path = request.url.split('?')[0] ?? request.url;
+  const requestHash = createHash('sha256')
+    .update(`${request.method} ${path}\n${JSON.stringify(request.body ?? null)}`)
+    .digest('hex');
+  return { userId: request.user.id, key: header, requestHash, requestId: requestIdOf(request.raw) };
+});

@@ -1,0 +1,44 @@
+import 'reflect-metadata';
+import { createApp } from './app.factory.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { jwtSecretFromDataDir } from './config/jwt-secret.js';
+import { startEmbeddedPostgres } from './database/embedded-postgres.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const say = (message: string): void => {
+    process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), msg: message })}\n`);
+  };
+  const embedded =
+    config.databaseUrl === undefined
+      ? await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, say)
+      : undefined;
+  const jwtSecret = config.jwtSecret ?? (await jwtSecretFromDataDir(config.dataDir));
+  const app = await createApp({ ...config, jwtSecret, databaseUrl: config.databaseUrl ?? embedded!.url });
+  await app.listen({ port: config.port, host: config.host });
+  say(`ledger service listening on ${await app.getUrl()} (docs at /docs)`);
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal} received: draining in-flight requests`);
+    // app.close() stops accepting connections, waits for in-flight requests, then closes the pool.
+    await app.close();
+    await embedded?.stop();
+    say('stopped');
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void stop(signal));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`Invalid configuration: ${error.message}\n`);
+  } else {
+    process.stderr.write(
+      `Start-up failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+  }
+  process.exit(1);
+});

@@ -1,0 +1,33 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** One registry per application instance, so several apps in one test process do not collide. */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route pattern and status',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly serializationRetries = new Counter({
+    name: 'ledger_transaction_retries_total',
+    help: 'SERIALIZABLE transactions retried after a serialization failure (40001) or deadlock (40P01)',
+    labelNames: ['sqlstate'] as const,
+    registers: [this.registry],
+  });
+
+  readonly transactionsExhausted = new Counter({
+    name: 'ledger_transaction_retries_exhausted_total',
+    help: 'Units of work answered 503 because their retries ran out',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

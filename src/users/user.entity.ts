@@ -1,0 +1,32 @@
+import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
+import type { Role } from '../auth/roles.decorator.js';
+
+@Entity('users')
+@Check('users_roles_check', `cardinality(roles) >= 1 AND roles <@ ARRAY['admin','operator','auditor']::text[]`)
+export class User {
+  @PrimaryColumn('uuid')
+  id: string;
+
+  @Column('text')
+  username: string;
+
+  /** lower(username): the unique key, so "Alice" and "alice" are one user. */
+  @Column('text', { name: 'username_key', unique: true })
+  usernameKey: string;
+
+  /** Argon2id PHC string; never leaves the service. */
+  @Column('text', { name: 'password_hash' })
+  passwordHash: string;
+
+  @Column('text', { array: true })
+  roles: Role[];
+
+  @Column('boolean', { default: false })
+  disabled: boolean;
+
+  @Column('timestamp with time zone', { name: 'created_at', precision: 3, default: () => 'now()' })
+  createdAt: Date;
+
+  @Column('timestamp with time zone', { name: 'updated_at', precision: 3, default: () => 'now()' })
+  updatedAt: Date;
+}

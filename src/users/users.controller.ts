@@ -1,0 +1,54 @@
+import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Roles } from '../auth/roles.decorator.js';
+import { type Page, PageQuery } from '../common/pagination.js';
+import { ApiProblems } from '../http/api-problems.js';
+import { uuidParam } from '../http/validation.js';
+import { IdempotentWrites } from '../idempotency/idempotent-writes.js';
+import { Write, type WriteRequest } from '../idempotency/write-request.js';
+import { CreateUserDto, UpdateUserDto, UserPage, UserView } from './users.dto.js';
+import { UsersService } from './users.service.js';
+
+@ApiTags('users')
+@ApiBearerAuth()
+@Roles('admin')
+@Controller('v1/users')
+export class UsersController {
+  constructor(
+    private readonly users: UsersService,
+    private readonly writes: IdempotentWrites,
+  ) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: UserView })
+  @ApiProblems(400, 401, 403, 409, 422)
+  async create(
+    @Body() dto: CreateUserDto,
+    @Write() w: WriteRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
+    return this.writes.respond(w, reply, 201, await this.users.create(dto));
+  }
+
+  @Get()
+  @ApiOkResponse({ type: UserPage })
+  @ApiProblems(400, 401, 403)
+  list(@Query() q: PageQuery): Promise<Page<UserView>> {
+    return this.users.list(q.limit, q.cursor);
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: UserView })
+  @ApiProblems(400, 401, 403, 404)
+  get(@Param('id', uuidParam) id: string): Promise<UserView> {
+    return this.users.get(id);
+  }
+
+  @Patch(':id')
+  @ApiOkResponse({ type: UserView })
+  @ApiProblems(400, 401, 403, 404)
+  update(@Param('id', uuidParam) id: string, @Body() dto: UpdateUserDto): Promise<UserView> {
+    return this.users.update(id, dto);
+  }
+}

@@ -1,0 +1,70 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+} from 'class-validator';
+import { type Role, ROLES } from '../auth/roles.decorator.js';
+
+export class CreateUserDto {
+  @ApiProperty({ example: 'payments-service', pattern: '^[A-Za-z0-9._@-]{3,64}$' })
+  @IsString()
+  @Matches(/^[A-Za-z0-9._@-]{3,64}$/, { message: 'username must be 3-64 letters, digits, ".", "_", "@" or "-"' })
+  username: string;
+
+  @ApiProperty({ minLength: 12, maxLength: 256, format: 'password' })
+  @IsString()
+  @Length(12, 256)
+  password: string;
+
+  @ApiProperty({ enum: ROLES, isArray: true, minItems: 1 })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(3)
+  @ArrayUnique()
+  @IsIn(ROLES, { each: true })
+  roles: Role[];
+}
+
+export class UpdateUserDto {
+  @ApiPropertyOptional({ enum: ROLES, isArray: true, minItems: 1 })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(3)
+  @ArrayUnique()
+  @IsIn(ROLES, { each: true })
+  roles?: Role[];
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  disabled?: boolean;
+
+  @ApiPropertyOptional({ minLength: 12, maxLength: 256, format: 'password' })
+  @IsOptional()
+  @IsString()
+  @Length(12, 256)
+  password?: string;
+}
+
+export class UserView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() username: string;
+  @ApiProperty({ enum: ROLES, isArray: true }) roles: Role[];
+  @ApiProperty() disabled: boolean;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt: string;
+}
+
+export class UserPage {
+  @ApiProperty({ type: [UserView] }) data: UserView[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}

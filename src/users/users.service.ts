@@ -1,0 +1,133 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import type { Role } from '../auth/roles.decorator.js';
+import { decodeCursor, type Page, toPage } from '../common/pagination.js';
+import { CONFIG, type Config } from '../config/config.js';
+import { LedgerError } from '../core/errors.js';
+import type { Tx } from '../database/serializable.js';
+import { hashPassword } from './passwords.js';
+import type { CreateUserDto, UpdateUserDto, UserView } from './users.dto.js';
+
+export interface UserRow {
+  id: string;
+  username: string;
+  password_hash: string;
+  roles: Role[];
+  disabled: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = 'id, username, password_hash, roles, disabled, created_at, updated_at';
+
+@Injectable()
+export class UsersService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(UsersService.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  /** Hash outside the transaction: Argon2 is deliberately slow and must not hold a connection. */
+  async create(dto: CreateUserDto): Promise<(tx: Tx) => Promise<UserView>> {
+    const passwordHash = await hashPassword(dto.password);
+    return async (tx) => {
+      const [row] = await tx.query<UserRow>(
+        `INSERT INTO users (id, username, username_key, password_hash, roles) VALUES ($1, $2, lower($2), $3, $4)
+         ON CONFLICT (username_key) DO NOTHING RETURNING ${COLUMNS}`,
+        [randomUUID(), dto.username, passwordHash, dto.roles],
+      );
+      if (row === undefined) throw new LedgerError('USERNAME_TAKEN', `username ${dto.username} is taken`);
+      return view(row);
+    };
+  }
+
+  async list(limit: number, cursor: string | undefined): Promise<Page<UserView>> {
+    const after = decodeCursor(cursor, 2);
+    const rows = await this.db.query<UserRow[]>(
+      `SELECT ${COLUMNS} FROM users WHERE ($1::timestamptz IS NULL OR (created_at, id) > ($1::timestamptz, $2::uuid))
+       ORDER BY created_at, id LIMIT $3`,
+      [after?.[0] ?? null, after?.[1] ?? null, limit + 1],
+    );
+    return toPage(rows, limit, view, (r) => [r.created_at.toISOString(), r.id]);
+  }
+
+  async get(id: string): Promise<UserView> {
+    return view(await this.find(id));
+  }
+
+  async update(id: string, dto: UpdateUserDto): Promise<UserView> {
+    const passwordHash = dto.password === undefined ? null : await hashPassword(dto.password);
+    const [rows] = await this.db.query<[UserRow[], number]>(
+      `UPDATE users SET roles = COALESCE($2, roles), disabled = COALESCE($3, disabled),
+         password_hash = COALESCE($4, password_hash), updated_at = now()
+       WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, dto.roles ?? null, dto.disabled ?? null, passwordHash],
+    );
+    // TypeORM answers an UPDATE with [rows, rowCount].
+    const updated = rows[0];
+    if (updated === undefined) throw new LedgerError('NOT_FOUND', `user ${id} does not exist`);
+    return view(updated);
+  }
+
+  async find(id: string): Promise<UserRow> {
+    const [row] = await this.db.query<UserRow[]>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]);
+    if (row === undefined) throw new LedgerError('NOT_FOUND', `user ${id} does not exist`);
+    return row;
+  }
+
+  async findByUsername(username: string): Promise<UserRow | undefined> {
+    const [row] = await this.db.query<UserRow[]>(`SELECT ${COLUMNS} FROM users WHERE username_key = lower($1)`, [
+      username,
+    ]);
+    return row;
+  }
+
+  /** The first admin: from ADMIN_USERNAME / ADMIN_PASSWORD, or generated into the data directory. */
+  async onApplicationBootstrap(): Promise<void> {
+    const { adminUsername, adminPassword } = this.config;
+    if (adminUsername !== undefined && adminPassword !== undefined) {
+      if ((await this.findByUsername(adminUsername)) === undefined) {
+        await this.insertAdmin(adminUsername, adminPassword);
+        this.logger.log(`created the bootstrap admin ${adminUsername}`);
+      }
+      return;
+    }
+    const [{ count }] = await this.db.query<[{ count: number }]>(
+      `SELECT count(*)::int AS count FROM users WHERE 'admin' = ANY(roles)`,
+    );
+    if (count > 0) return;
+    const password = randomBytes(18).toString('base64url');
+    const file = join(this.config.dataDir, 'admin-credentials');
+    if (await this.insertAdmin('admin', password)) {
+      await mkdir(this.config.dataDir, { recursive: true });
+      await writeFile(file, `username=admin\npassword=${password}\n`, { mode: 0o600 });
+      this.logger.log(`created an admin; its credentials are in ${file}`);
+    }
+  }
+
+  private async insertAdmin(username: string, password: string): Promise<boolean> {
+    const rows = await this.db.query<unknown[]>(
+      `INSERT INTO users (id, username, username_key, password_hash, roles) VALUES ($1, $2, lower($2), $3, '{admin}')
+       ON CONFLICT (username_key) DO NOTHING RETURNING id`,
+      [randomUUID(), username, await hashPassword(password)],
+    );
+    return rows.length > 0;
+  }
+}
+
+export function view(row: UserRow): UserView {
+  return {
+    id: row.id,
+    username: row.username,
+    roles: row.roles,
+    disabled: row.disabled,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}

@@ -1,0 +1,60 @@
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, spawnService, waitReady } from './support/process.js';
+
+describe('the service as a process', () => {
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'postgres://u:p@127.0.0.1:1/db' }, 'JWT_SECRET'],
+    [{ JWT_SECRET: 'too-short' }, 'JWT_SECRET'],
+    [{ DATABASE_URL: 'mysql://nope' }, 'DATABASE_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ ADMIN_USERNAME: 'boss' }, 'ADMIN_PASSWORD'],
+  ])('refuses bad configuration %j with one clear line and a non-zero exit', async (env, variable) => {
+    const svc = spawnService({ LEDGER_DATA_DIR: '/nonexistent/never-used', ...env });
+    expect(await svc.exited).toBe(1);
+    const lines = svc.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^Invalid configuration: ${variable} `));
+  });
+
+  it('starts on embedded PostgreSQL, writes admin credentials 0600, drains on SIGTERM, and reuses its data', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ledger-proc-'));
+    await chmod(root, 0o755); // mkdtemp makes it 0700, which the postgres user could not traverse
+    const dataDir = join(root, 'data');
+    const env = { LEDGER_DATA_DIR: dataDir, PORT: String(await freePort()), EMBEDDED_PG_PORT: String(await freePort()) };
+    try {
+      const first = spawnService(env);
+      expect(await waitReady(first.url, 30_000)).toBeLessThan(30_000);
+      const file = join(dataDir, 'admin-credentials');
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      expect((await stat(join(dataDir, 'jwt-secret'))).mode & 0o777).toBe(0o600);
+      const password = /password=(\S+)/.exec(await readFile(file, 'utf8'))?.[1] ?? '';
+      expect(password.length).toBeGreaterThanOrEqual(20);
+      expect(first.output()).toContain(file);
+      expect(first.output()).not.toContain(password);
+      const login = async (url: string): Promise<number> =>
+        (
+          await fetch(`${url}/v1/auth/token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ username: 'admin', password }),
+          })
+        ).status;
+      expect(await login(first.url)).toBe(200);
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      expect(first.output()).toContain('SIGTERM received');
+
+      const second = spawnService(env);
+      await waitReady(second.url, 30_000);
+      expect(await login(second.url)).toBe(200);
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
