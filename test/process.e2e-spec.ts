@@ -24,7 +24,11 @@ describe('the service as a process', () => {
     const root = await mkdtemp(join(tmpdir(), 'ledger-proc-'));
     await chmod(root, 0o755); // mkdtemp makes it 0700, which the postgres user could not traverse
     const dataDir = join(root, 'data');
-    const env = { LEDGER_DATA_DIR: dataDir, PORT: String(await freePort()), EMBEDDED_PG_PORT: String(await freePort()) };
+    const env = {
+      LEDGER_DATA_DIR: dataDir,
+      PORT: String(await freePort()),
+      EMBEDDED_PG_PORT: String(await freePort()),
+    };
     try {
       const first = spawnService(env);
       expect(await waitReady(first.url, 30_000)).toBeLessThan(30_000);

@@ -19,9 +19,10 @@ export class AuthGuard extends PassportGuard('jwt') {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets) === true) return true;
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
+    if (roles === undefined) throw new Problem(403, 'FORBIDDEN', 'this route declares no roles');
     await super.canActivate(context);
     const user = context.switchToHttp().getRequest<{ user: AuthenticatedUser }>().user;
-    if (roles === undefined || !user.roles.some((role) => roles.includes(role))) {
+    if (!user.roles.some((role) => roles.includes(role))) {
       throw new Problem(403, 'FORBIDDEN', 'your role may not do this');
     }
     return true;

@@ -1,0 +1,33 @@
+import type { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { Problem } from '../http/problem.js';
+import { AuthGuard } from './auth.guard.js';
+import { Public } from './roles.decorator.js';
+
+class Undeclared {
+  handler(): void {}
+}
+class Declared {
+  @Public()
+  handler(): void {}
+}
+
+const contextFor = (cls: { prototype: { handler: () => void } }): ExecutionContext =>
+  ({
+    getHandler: () => cls.prototype.handler,
+    getClass: () => cls,
+    switchToHttp: () => ({ getRequest: () => ({ headers: {} }) }),
+  }) as unknown as ExecutionContext;
+
+describe('AuthGuard', () => {
+  const guard = new AuthGuard(new Reflector());
+
+  it('refuses a route that declares neither @Roles nor @Public, before looking at any token', async () => {
+    await expect(guard.canActivate(contextFor(Undeclared))).rejects.toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    await expect(guard.canActivate(contextFor(Undeclared))).rejects.toBeInstanceOf(Problem);
+  });
+
+  it('lets a @Public route through without a token', async () => {
+    await expect(guard.canActivate(contextFor(Declared))).resolves.toBe(true);
+  });
+});
