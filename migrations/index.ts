@@ -1,4 +1,5 @@
 import { UsersAndIdempotency1763700000000 } from './1763700000000-users-and-idempotency.js';
+import { Ledger1763700000001 } from './1763700000001-ledger.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
-export const MIGRATIONS: Function[] = [UsersAndIdempotency1763700000000];
+export const MIGRATIONS: Function[] = [UsersAndIdempotency1763700000000, Ledger1763700000001];

@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
+import { AccountsModule } from './accounts/accounts.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CONFIG, type Config } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
@@ -10,6 +11,7 @@ import { HealthController } from './health/health.controller.js';
 import { requestIdOf } from './http/request-id.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { MetricsService } from './metrics/metrics.service.js';
+import { TransfersModule } from './transfers/transfers.module.js';
 
 /** `config.databaseUrl` is resolved by the caller (embedded PostgreSQL or `DATABASE_URL`) before the app is built. */
 @Module({})
@@ -49,6 +51,8 @@ export class AppModule {
         TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }),
         WritesModule,
         AuthModule,
+        AccountsModule,
+        TransfersModule,
       ],
       controllers: [HealthController, MetricsController],
       providers: [{ provide: CONFIG, useValue: config }, MetricsService],

@@ -1,5 +1,8 @@
+import { Account } from '../accounts/account.entity.js';
 import { IdempotencyKey } from '../idempotency/idempotency-key.entity.js';
+import { LedgerEntry } from '../journal/ledger-entry.entity.js';
+import { Transfer } from '../transfers/transfer.entity.js';
 import { User } from '../users/user.entity.js';
 
 /** Every TypeORM entity, for the data source and for the migration drift check. */
-export const ENTITIES: Function[] = [User, IdempotencyKey];
+export const ENTITIES: Function[] = [User, IdempotencyKey, Account, Transfer, LedgerEntry];

@@ -1,0 +1,69 @@
+import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Roles } from '../auth/roles.decorator.js';
+import type { Page } from '../common/pagination.js';
+import { ApiProblems } from '../http/api-problems.js';
+import { uuidParam } from '../http/validation.js';
+import { IdempotentWrites } from '../idempotency/idempotent-writes.js';
+import { Write, type WriteRequest } from '../idempotency/write-request.js';
+import { EntryListQuery, EntryPage, type EntryView } from '../journal/journal.dto.js';
+import { JournalService } from '../journal/journal.service.js';
+import { AccountListQuery, AccountPage, AccountView, CreateAccountDto, UpdateAccountDto } from './accounts.dto.js';
+import { AccountsService } from './accounts.service.js';
+
+@ApiTags('accounts')
+@ApiBearerAuth()
+@Controller('v1/accounts')
+export class AccountsController {
+  constructor(
+    private readonly accounts: AccountsService,
+    private readonly journal: JournalService,
+    private readonly writes: IdempotentWrites,
+  ) {}
+
+  @Post()
+  @Roles('admin', 'operator')
+  @ApiCreatedResponse({ type: AccountView })
+  @ApiProblems(400, 401, 403, 409, 413, 415, 422, 503)
+  create(
+    @Body() dto: CreateAccountDto,
+    @Write() w: WriteRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
+    return this.writes.respond(w, reply, 201, this.accounts.create(dto));
+  }
+
+  @Get()
+  @Roles('admin', 'operator', 'auditor')
+  @ApiOkResponse({ type: AccountPage })
+  @ApiProblems(400, 401)
+  list(@Query() q: AccountListQuery): Promise<Page<AccountView>> {
+    return this.accounts.list(q);
+  }
+
+  @Get(':id')
+  @Roles('admin', 'operator', 'auditor')
+  @ApiOkResponse({ type: AccountView })
+  @ApiProblems(400, 401, 404)
+  get(@Param('id', uuidParam) id: string): Promise<AccountView> {
+    return this.accounts.get(id);
+  }
+
+  @Patch(':id')
+  @Roles('admin')
+  @ApiOkResponse({ type: AccountView })
+  @ApiProblems(400, 401, 403, 404, 409, 413, 415, 503)
+  update(@Param('id', uuidParam) id: string, @Body() dto: UpdateAccountDto): Promise<AccountView> {
+    return this.accounts.update(id, dto);
+  }
+
+  @Get(':id/entries')
+  @Roles('admin', 'operator', 'auditor')
+  @ApiOkResponse({ type: EntryPage })
+  @ApiProblems(400, 401, 404)
+  async entries(@Param('id', uuidParam) id: string, @Query() q: EntryListQuery): Promise<Page<EntryView>> {
+    await this.accounts.find(id);
+    return this.journal.accountEntries(id, q);
+  }
+}

@@ -1,0 +1,92 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { PageQuery } from '../common/pagination.js';
+import { IsCurrency, IsExternalId, IsMetadata } from '../common/validators.js';
+import type { AccountStatus, Side } from '../core/balances.js';
+
+const SIDES = ['debit', 'credit'] as const;
+const STATUSES = ['active', 'frozen', 'closed'] as const;
+
+export class CreateAccountDto {
+  @ApiProperty({ example: 'USD', pattern: '^[A-Z][A-Z0-9_]{2,15}$' })
+  @IsCurrency()
+  currency: string;
+
+  @ApiProperty({ enum: SIDES })
+  @IsIn(SIDES)
+  normalBalance: Side;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  allowNegative?: boolean;
+
+  @ApiPropertyOptional({ maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ minLength: 1, maxLength: 128 })
+  @IsOptional()
+  @IsExternalId()
+  externalId?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
+  @IsOptional()
+  @IsMetadata()
+  metadata?: Record<string, string>;
+}
+
+export class UpdateAccountDto {
+  @ApiPropertyOptional({ enum: STATUSES })
+  @IsOptional()
+  @IsIn(STATUSES)
+  status?: AccountStatus;
+
+  @ApiPropertyOptional({ maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
+  @IsOptional()
+  @IsMetadata()
+  metadata?: Record<string, string>;
+}
+
+export class AccountListQuery extends PageQuery {
+  @ApiPropertyOptional() @IsOptional() @IsCurrency() currency?: string;
+  @ApiPropertyOptional({ enum: STATUSES }) @IsOptional() @IsIn(STATUSES) status?: AccountStatus;
+  @ApiPropertyOptional() @IsOptional() @IsExternalId() externalId?: string;
+}
+
+export class BalancesView {
+  @ApiProperty({ example: '0' }) debitsPosted: string;
+  @ApiProperty({ example: '0' }) creditsPosted: string;
+  @ApiProperty({ example: '0' }) debitsPending: string;
+  @ApiProperty({ example: '0' }) creditsPending: string;
+  @ApiProperty({ example: '0', description: 'net on the normal side' }) posted: string;
+  @ApiProperty({ example: '0', description: 'posted minus pending outflows' }) available: string;
+}
+
+export class AccountView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() currency: string;
+  @ApiProperty({ enum: SIDES }) normalBalance: Side;
+  @ApiProperty() allowNegative: boolean;
+  @ApiProperty({ enum: STATUSES }) status: AccountStatus;
+  @ApiProperty({ type: String, nullable: true }) name: string | null;
+  @ApiProperty({ type: String, nullable: true }) externalId: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) metadata: Record<string, string>;
+  @ApiProperty({ type: BalancesView }) balances: BalancesView;
+  @ApiProperty({ description: 'number of ledger entries' }) version: number;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt: string;
+}
+
+export class AccountPage {
+  @ApiProperty({ type: [AccountView] }) data: AccountView[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}

@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { decodeCursor, type Page, toPage } from '../common/pagination.js';
+import { postedBalance } from '../core/balances.js';
+import { LedgerError } from '../core/errors.js';
+import { type Tx, Serializable } from '../database/serializable.js';
+import { ACCOUNT_COLUMNS, type AccountRow, accountView, countersOf, lockAccounts } from './account-rows.js';
+import type { AccountListQuery, AccountView, CreateAccountDto, UpdateAccountDto } from './accounts.dto.js';
+
+@Injectable()
+export class AccountsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly serializable: Serializable,
+  ) {}
+
+  /** The unit of work that opens an account; runs inside the idempotent write path. */
+  create(dto: CreateAccountDto): (tx: Tx) => Promise<AccountView> {
+    return async (tx) => {
+      if (dto.externalId !== undefined) await assertExternalIdFree(tx, 'accounts', dto.externalId);
+      const [row] = await tx.query<AccountRow>(
+        `INSERT INTO accounts (id, currency, normal_balance, allow_negative, name, external_id, metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${ACCOUNT_COLUMNS}`,
+        [
+          randomUUID(),
+          dto.currency,
+          dto.normalBalance,
+          dto.allowNegative ?? false,
+          dto.name ?? null,
+          dto.externalId ?? null,
+          JSON.stringify(dto.metadata ?? {}),
+        ],
+      );
+      return accountView(row!);
+    };
+  }
+
+  async list(q: AccountListQuery): Promise<Page<AccountView>> {
+    const after = decodeCursor(q.cursor, 1)?.[0] ?? null;
+    const rows = await this.db.query<AccountRow[]>(
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts
+       WHERE ($1::bigint IS NULL OR seq > $1::bigint) AND ($2::text IS NULL OR currency = $2)
+         AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR external_id = $4)
+       ORDER BY seq LIMIT $5`,
+      [after, q.currency ?? null, q.status ?? null, q.externalId ?? null, q.limit + 1],
+    );
+    return toPage(rows, q.limit, accountView, (r) => [r.seq]);
+  }
+
+  async get(id: string): Promise<AccountView> {
+    return accountView(await this.find(id));
+  }
+
+  async find(id: string): Promise<AccountRow> {
+    const [row] = await this.db.query<AccountRow[]>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, [id]);
+    if (row === undefined) throw new LedgerError('NOT_FOUND', `account ${id} does not exist`);
+    return row;
+  }
+
+  /** Status changes race with transfers, so they lock the row inside the same SERIALIZABLE boundary. */
+  update(id: string, dto: UpdateAccountDto): Promise<AccountView> {
+    return this.serializable.run(async (tx) => {
+      const row = (await lockAccounts(tx, [id])).get(id);
+      if (row === undefined) throw new LedgerError('NOT_FOUND', `account ${id} does not exist`);
+      if (row.status === 'closed') throw new LedgerError('ACCOUNT_CLOSED', `account ${id} is closed`);
+      if (dto.status === 'closed') {
+        const c = countersOf(row);
+        if (postedBalance(row.normal_balance, c) !== 0n || c.debitsPending !== 0n || c.creditsPending !== 0n) {
+          throw new LedgerError('ACCOUNT_BALANCE_NOT_ZERO', `account ${id} must have zero posted and pending balances`);
+        }
+      }
+      const [updated] = await tx.query<AccountRow>(
+        `UPDATE accounts SET status = COALESCE($2, status), name = COALESCE($3, name),
+           metadata = COALESCE($4::jsonb, metadata), updated_at = now()
+         WHERE id = $1 RETURNING ${ACCOUNT_COLUMNS}`,
+        [id, dto.status ?? null, dto.name ?? null, dto.metadata === undefined ? null : JSON.stringify(dto.metadata)],
+      );
+      return accountView(updated!);
+    });
+  }
+}
+
+/** externalId is unique per resource type; checked first so the refusal is a 409, not a constraint error. */
+export async function assertExternalIdFree(tx: Tx, table: 'accounts' | 'transfers', externalId: string): Promise<void> {
+  const taken = await tx.query(`SELECT 1 FROM ${table} WHERE external_id = $1`, [externalId]);
+  if (taken.length > 0) {
+    throw new LedgerError(
+      'DUPLICATE_EXTERNAL_ID',
+      `externalId ${externalId} is already used by another ${table.slice(0, -1)}`,
+    );
+  }
+}

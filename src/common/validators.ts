@@ -1,0 +1,54 @@
+import { applyDecorators } from '@nestjs/common';
+import { IsString, Matches, registerDecorator, type ValidationOptions } from 'class-validator';
+import { isAmountString } from '../core/money.js';
+
+export const CURRENCY_PATTERN = /^[A-Z][A-Z0-9_]{2,15}$/;
+export const EXTERNAL_ID_PATTERN = /^[\x20-\x7e]{1,128}$/;
+
+/** A money amount: a decimal string of 1 … 2^63−1 minor units, no sign, exponent, leading zero or space. */
+export function IsAmount(options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'isAmount',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: {
+        message: `${String(propertyName)} must be a string of 1 to 9223372036854775807 minor units`,
+        ...options,
+      },
+      validator: { validate: (value: unknown) => isAmountString(value) },
+    });
+}
+
+export const IsCurrency = (): PropertyDecorator =>
+  applyDecorators(IsString(), Matches(CURRENCY_PATTERN, { message: 'currency must match ^[A-Z][A-Z0-9_]{2,15}$' }));
+
+export const IsExternalId = (): PropertyDecorator =>
+  applyDecorators(
+    IsString(),
+    Matches(EXTERNAL_ID_PATTERN, { message: 'externalId must be 1-128 printable ASCII characters' }),
+  );
+
+/** Flat string → string, at most 32 keys of 1–64 characters, values up to 512 characters. */
+export function IsMetadata(): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'isMetadata',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: {
+        message: 'metadata must be a flat object of at most 32 string keys (1-64 chars) to string values (≤512 chars)',
+      },
+      validator: { validate: isMetadata },
+    });
+}
+
+function isMetadata(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const entries = Object.entries(value);
+  return (
+    entries.length <= 32 &&
+    entries.every(([k, v]) => k.length >= 1 && k.length <= 64 && typeof v === 'string' && v.length <= 512)
+  );
+}

@@ -1,0 +1,115 @@
+import { type AccountState, applyMovement, type Counters, type Side } from './balances.js';
+import { AccountNotFound } from './errors.js';
+import { type ChainHead, type EntryFields, nextEntry } from './journal.js';
+import { planTransfer, type TransferRequest } from './transfer-plan.js';
+
+export interface LockedAccount {
+  state: AccountState;
+  head: ChainHead;
+}
+
+export interface PlannedEntry extends EntryFields {
+  prevHash: string;
+  hash: string;
+}
+
+export interface AccountChange {
+  id: string;
+  /** The version the row had when it was locked: the UPDATE checks it has not moved. */
+  fromVersion: number;
+  toVersion: number;
+  lastHash: string;
+  delta: Counters;
+}
+
+/**
+ * The accounts one unit of work has locked, and everything it does to them, in memory: movements are
+ * checked and applied one after another (so later transfers of a batch see earlier ones), entries are
+ * chained, and at the end the whole change is written in one statement per table.
+ */
+export class WorkingSet {
+  readonly entries: PlannedEntry[] = [];
+  private readonly accounts: Map<string, LockedAccount>;
+  private readonly original: Map<string, LockedAccount>;
+
+  constructor(locked: Iterable<LockedAccount>) {
+    this.accounts = new Map([...locked].map((a) => [a.state.id, a]));
+    this.original = new Map(this.accounts);
+  }
+
+  state(id: string): AccountState | undefined {
+    return this.accounts.get(id)?.state;
+  }
+
+  /** Validates a new transfer against the current states (ids, currency, status, funds, overflow) and applies it. */
+  open(req: TransferRequest, transferId: string, createdAt: string): void {
+    planTransfer(req, this.state(req.debitAccountId), this.state(req.creditAccountId));
+    if (req.pending) {
+      this.move(req.debitAccountId, 'reserve', 'debit', req.amount);
+      this.move(req.creditAccountId, 'reserve', 'credit', req.amount);
+    } else {
+      this.post(req.debitAccountId, req.creditAccountId, req.amount, transferId, createdAt);
+    }
+  }
+
+  /** Writes the two entries of a posted movement (funds and overflow checked on each side). */
+  post(debitId: string, creditId: string, amount: bigint, transferId: string, createdAt: string): void {
+    for (const [id, side] of [
+      [debitId, 'debit'],
+      [creditId, 'credit'],
+    ] as const) {
+      const account = this.get(id);
+      const e = nextEntry(account.state, account.head, transferId, side, amount, createdAt);
+      this.entries.push({ ...e.fields, prevHash: e.prevHash, hash: e.hash });
+      this.accounts.set(id, {
+        state: { ...account.state, counters: e.counters },
+        head: { version: e.fields.accountVersion, lastHash: e.hash },
+      });
+    }
+  }
+
+  /** Gives back a reservation made by a pending transfer. */
+  release(debitId: string, creditId: string, amount: bigint): void {
+    this.move(debitId, 'release', 'debit', amount);
+    this.move(creditId, 'release', 'credit', amount);
+  }
+
+  /** The net change per touched account, for one UPDATE. */
+  changes(): AccountChange[] {
+    const out: AccountChange[] = [];
+    for (const [id, now] of this.accounts) {
+      const before = this.original.get(id)!;
+      const a = before.state.counters;
+      const b = now.state.counters;
+      const delta = {
+        debitsPosted: b.debitsPosted - a.debitsPosted,
+        creditsPosted: b.creditsPosted - a.creditsPosted,
+        debitsPending: b.debitsPending - a.debitsPending,
+        creditsPending: b.creditsPending - a.creditsPending,
+      };
+      if (Object.values(delta).every((d) => d === 0n) && now.head.version === before.head.version) continue;
+      out.push({
+        id,
+        fromVersion: before.head.version,
+        toVersion: now.head.version,
+        lastHash: now.head.lastHash,
+        delta,
+      });
+    }
+    return out;
+  }
+
+  private move(id: string, kind: 'reserve' | 'release', side: Side, amount: bigint): void {
+    const account = this.get(id);
+    this.accounts.set(id, {
+      ...account,
+      state: { ...account.state, counters: applyMovement(account.state, { kind, side, amount }) },
+    });
+  }
+
+  private get(id: string): LockedAccount {
+    const account = this.accounts.get(id);
+    if (account === undefined) throw new AccountNotFound(id);
+    return account;
+  }
+}

@@ -1,0 +1,37 @@
+import type { Side } from '../core/balances.js';
+import type { EntryView } from './journal.dto.js';
+
+export interface EntryRow {
+  seq: string;
+  id: string;
+  transfer_id: string;
+  account_id: string;
+  currency: string;
+  direction: Side;
+  amount: string;
+  account_version: string;
+  balance_after: string;
+  created_at: Date;
+  prev_hash: string;
+  hash: string;
+}
+
+export const ENTRY_COLUMNS =
+  'seq, id, transfer_id, account_id, currency, direction, amount, account_version, balance_after, created_at, prev_hash, hash';
+
+export function entryView(row: EntryRow): EntryView {
+  return {
+    id: row.id,
+    seq: row.seq,
+    transferId: row.transfer_id,
+    accountId: row.account_id,
+    currency: row.currency,
+    direction: row.direction,
+    amount: row.amount,
+    accountVersion: Number(row.account_version),
+    balanceAfter: row.balance_after,
+    createdAt: row.created_at.toISOString(),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}

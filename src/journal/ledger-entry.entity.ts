@@ -1,0 +1,69 @@
+import {
+  Check,
+  Column,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  type Relation,
+  Unique,
+} from 'typeorm';
+import { Account } from '../accounts/account.entity.js';
+import { Transfer } from '../transfers/transfer.entity.js';
+
+/** The journal: append-only (a trigger refuses UPDATE and DELETE), hash-chained per account. */
+@Entity('ledger_entries')
+@Check('ledger_entries_amount_check', `amount > 0`)
+@Check('ledger_entries_direction_check', `direction IN ('debit', 'credit')`)
+@Check('ledger_entries_version_check', `account_version >= 1`)
+@Unique('ledger_entries_account_version_key', ['accountId', 'accountVersion'])
+@Index('ledger_entries_transfer_idx', ['transferId'])
+@Index('ledger_entries_account_created_idx', ['accountId', 'createdAt'])
+@Index('ledger_entries_currency_seq_idx', ['currency', 'seq'])
+@Index('ledger_entries_created_at_idx', ['createdAt'])
+export class LedgerEntry {
+  @PrimaryGeneratedColumn('increment', { type: 'bigint' })
+  seq: string;
+
+  @Column('uuid', { unique: true })
+  id: string;
+
+  @Column('uuid', { name: 'transfer_id' })
+  transferId: string;
+
+  @ManyToOne(() => Transfer, { onDelete: 'RESTRICT', nullable: false })
+  @JoinColumn({ name: 'transfer_id', foreignKeyConstraintName: 'ledger_entries_transfer_fkey' })
+  transfer?: Relation<Transfer>;
+
+  @Column('uuid', { name: 'account_id' })
+  accountId: string;
+
+  @ManyToOne(() => Account, { onDelete: 'RESTRICT', nullable: false })
+  @JoinColumn({ name: 'account_id', foreignKeyConstraintName: 'ledger_entries_account_fkey' })
+  account?: Relation<Account>;
+
+  @Column('text')
+  currency: string;
+
+  @Column('text')
+  direction: string;
+
+  @Column('bigint')
+  amount: string;
+
+  @Column('bigint', { name: 'account_version' })
+  accountVersion: string;
+
+  @Column('bigint', { name: 'balance_after' })
+  balanceAfter: string;
+
+  @Column('timestamp with time zone', { name: 'created_at', precision: 3 })
+  createdAt: Date;
+
+  @Column('text', { name: 'prev_hash' })
+  prevHash: string;
+
+  @Column('text')
+  hash: string;
+}

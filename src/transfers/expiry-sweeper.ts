@@ -1,0 +1,42 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Serializable } from '../database/serializable.js';
+import { TransferEngine } from './transfer-engine.js';
+
+const INTERVAL_MS = 1000;
+const BATCH = 200;
+
+/** Releases expired reservations within about a second, whether or not anyone touches the transfer. */
+@Injectable()
+export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ExpirySweeper.name);
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly serializable: Serializable,
+    private readonly engine: TransferEngine,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.sweep().finally(() => (this.running = undefined));
+    }, INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  async sweep(): Promise<void> {
+    try {
+      while ((await this.serializable.run(this.engine.expireDue(BATCH))) === BATCH) {
+        // a full batch: more may be due
+      }
+    } catch (error) {
+      // The database may be away; the next tick tries again.
+      this.logger.warn({ err: error }, 'expiry sweep failed');
+    }
+  }
+}

@@ -1,0 +1,284 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { type AccountRow, lockAccounts, stateOf } from '../accounts/account-rows.js';
+import { LedgerError, withIndex } from '../core/errors.js';
+import { WorkingSet } from '../core/working-set.js';
+import type { Tx } from '../database/serializable.js';
+import { TRANSFER_COLUMNS, type TransferRow, isExpired } from './transfer-rows.js';
+
+export interface NewTransfer {
+  debitAccountId: string;
+  creditAccountId: string;
+  amount: bigint;
+  currency: string;
+  description: string | null;
+  externalId: string | null;
+  metadata: Record<string, string>;
+  pending: boolean;
+  timeoutSeconds: number | null;
+}
+
+interface TransferInsert extends NewTransfer {
+  id: string;
+  status: 'pending' | 'posted';
+  batchId: string | null;
+  reversalOf: string | null;
+  createdAt: Date;
+}
+
+/**
+ * The units of work that move money. Each runs inside `Serializable.run` (via the idempotent write path):
+ * lock what it touches (a transfer row first, then its accounts in id order), check and apply the movement
+ * in memory with the pure core, then write each table in one statement.
+ */
+@Injectable()
+export class TransferEngine {
+  /** New transfers, all or nothing; a batch's later transfers see the effects of earlier ones. */
+  create(items: NewTransfer[], batchId: string | null): (tx: Tx) => Promise<TransferRow[]> {
+    return async (tx) => {
+      const indexed = <T>(i: number, f: () => T): T => {
+        try {
+          return f();
+        } catch (error) {
+          throw batchId !== null && error instanceof LedgerError ? withIndex(error, i) : error;
+        }
+      };
+      await assertExternalIdsFree(tx, items, batchId !== null);
+      const set = await this.lock(
+        tx,
+        items.flatMap((t) => [t.debitAccountId, t.creditAccountId]),
+      );
+      const createdAt = new Date();
+      const inserts = items.map((item, i): TransferInsert => {
+        const id = randomUUID();
+        indexed(i, () => set.open(item, id, createdAt.toISOString()));
+        return { ...item, id, status: item.pending ? 'pending' : 'posted', batchId, reversalOf: null, createdAt };
+      });
+      const rows = await insertTransfers(tx, inserts);
+      await this.flush(tx, set);
+      return rows.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
+    };
+  }
+
+  /** Posts all or part of a pending transfer: the whole reservation is released, the posted amount entered. */
+  post(id: string, amount: bigint | undefined): (tx: Tx) => Promise<TransferRow> {
+    return async (tx) => {
+      const t = await lockPending(tx, id);
+      const posted = amount ?? BigInt(t.amount);
+      if (posted > BigInt(t.amount)) {
+        throw new LedgerError('AMOUNT_EXCEEDS_PENDING', `transfer ${id} reserved ${t.amount}, ${posted} requested`);
+      }
+      const set = await this.lock(tx, [t.debit_account_id, t.credit_account_id]);
+      const now = new Date();
+      set.release(t.debit_account_id, t.credit_account_id, BigInt(t.amount));
+      set.post(t.debit_account_id, t.credit_account_id, posted, id, now.toISOString());
+      const [row] = await tx.query<TransferRow>(
+        `UPDATE transfers SET status = 'posted', posted_amount = $2, posted_at = $3 WHERE id = $1 RETURNING ${TRANSFER_COLUMNS}`,
+        [id, posted.toString(), now],
+      );
+      await this.flush(tx, set);
+      return row!;
+    };
+  }
+
+  /** Releases a pending transfer's reservation. */
+  void(id: string): (tx: Tx) => Promise<TransferRow> {
+    return async (tx) => {
+      const t = await lockPending(tx, id);
+      const set = await this.lock(tx, [t.debit_account_id, t.credit_account_id]);
+      set.release(t.debit_account_id, t.credit_account_id, BigInt(t.amount));
+      const [row] = await tx.query<TransferRow>(
+        `UPDATE transfers SET status = 'voided' WHERE id = $1 RETURNING ${TRANSFER_COLUMNS}`,
+        [id],
+      );
+      await this.flush(tx, set);
+      return row!;
+    };
+  }
+
+  /** A new posted transfer in the opposite direction; the original's reversed amount never passes its posted amount. */
+  reverse(id: string, amount: bigint | undefined, description: string | undefined): (tx: Tx) => Promise<TransferRow> {
+    return async (tx) => {
+      const [t] = await tx.query<TransferRow>(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = $1 FOR UPDATE`, [
+        id,
+      ]);
+      if (t === undefined) throw new LedgerError('NOT_FOUND', `transfer ${id} does not exist`);
+      const left = BigInt(t.posted_amount) - BigInt(t.reversed_amount);
+      const reversed = amount ?? left;
+      if (left === 0n || reversed > left) {
+        throw new LedgerError(
+          'REVERSAL_EXCEEDS_AMOUNT',
+          `transfer ${id} has ${left} left to reverse, ${reversed} requested`,
+        );
+      }
+      const set = await this.lock(tx, [t.debit_account_id, t.credit_account_id]);
+      const reversal: TransferInsert = {
+        id: randomUUID(),
+        debitAccountId: t.credit_account_id,
+        creditAccountId: t.debit_account_id,
+        amount: reversed,
+        currency: t.currency,
+        description: description ?? null,
+        externalId: null,
+        metadata: {},
+        pending: false,
+        timeoutSeconds: null,
+        status: 'posted',
+        batchId: null,
+        reversalOf: id,
+        createdAt: new Date(),
+      };
+      set.open(reversal, reversal.id, reversal.createdAt.toISOString());
+      await tx.query(`UPDATE transfers SET reversed_amount = reversed_amount + $2 WHERE id = $1`, [
+        id,
+        reversed.toString(),
+      ]);
+      const [row] = await insertTransfers(tx, [reversal]);
+      await this.flush(tx, set);
+      return row!;
+    };
+  }
+
+  /**
+   * Expires due pending transfers and releases their reservations. SKIP LOCKED lets several instances
+   * sweep at once, each taking different rows, and never waits on a transfer that is being posted.
+   */
+  expireDue(limit: number): (tx: Tx) => Promise<number> {
+    return async (tx) => {
+      const due = await tx.query<TransferRow>(
+        `SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE status = 'pending' AND expires_at <= $1
+         ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [new Date(), limit],
+      );
+      if (due.length === 0) return 0;
+      const set = await this.lock(
+        tx,
+        due.flatMap((t) => [t.debit_account_id, t.credit_account_id]),
+      );
+      for (const t of due) set.release(t.debit_account_id, t.credit_account_id, BigInt(t.amount));
+      await tx.query(`UPDATE transfers SET status = 'expired' WHERE id = ANY($1::uuid[])`, [due.map((t) => t.id)]);
+      await this.flush(tx, set);
+      return due.length;
+    };
+  }
+
+  private async lock(tx: Tx, accountIds: string[]): Promise<WorkingSet> {
+    const rows = await lockAccounts(tx, accountIds);
+    return new WorkingSet(
+      [...rows.values()].map((row: AccountRow) => ({
+        state: stateOf(row),
+        head: { version: Number(row.version), lastHash: row.last_hash },
+      })),
+    );
+  }
+
+  /** One INSERT for the entries, one UPDATE for the accounts (counters by delta, version checked). */
+  private async flush(tx: Tx, set: WorkingSet): Promise<void> {
+    const e = set.entries;
+    if (e.length > 0) {
+      await tx.query(
+        `INSERT INTO ledger_entries (id, transfer_id, account_id, currency, direction, amount, account_version,
+           balance_after, created_at, prev_hash, hash)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
+           $8::bigint[], $9::timestamptz[], $10::text[], $11::text[])`,
+        [
+          e.map(() => randomUUID()),
+          e.map((x) => x.transferId),
+          e.map((x) => x.accountId),
+          e.map((x) => x.currency),
+          e.map((x) => x.direction),
+          e.map((x) => x.amount.toString()),
+          e.map((x) => x.accountVersion),
+          e.map((x) => x.balanceAfter.toString()),
+          e.map((x) => x.createdAt),
+          e.map((x) => x.prevHash),
+          e.map((x) => x.hash),
+        ],
+      );
+    }
+    const changes = set.changes();
+    if (changes.length === 0) return;
+    const updated = await tx.query(
+      `UPDATE accounts a SET debits_posted = a.debits_posted + v.dp, credits_posted = a.credits_posted + v.cp,
+         debits_pending = a.debits_pending + v.dq, credits_pending = a.credits_pending + v.cq,
+         version = v.to_version, last_hash = v.last_hash, updated_at = now()
+       FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[])
+         AS v(id, dp, cp, dq, cq, from_version, to_version, last_hash)
+       WHERE a.id = v.id AND a.version = v.from_version
+       RETURNING a.id`,
+      [
+        changes.map((c) => c.id),
+        changes.map((c) => c.delta.debitsPosted.toString()),
+        changes.map((c) => c.delta.creditsPosted.toString()),
+        changes.map((c) => c.delta.debitsPending.toString()),
+        changes.map((c) => c.delta.creditsPending.toString()),
+        changes.map((c) => c.fromVersion),
+        changes.map((c) => c.toVersion),
+        changes.map((c) => c.lastHash),
+      ],
+    );
+    // The rows are locked, so a mismatch can only be a bug: fail the whole unit of work rather than write it.
+    if (updated.length !== changes.length) throw new Error('account versions moved under a lock');
+  }
+}
+
+async function lockPending(tx: Tx, id: string): Promise<TransferRow> {
+  const [t] = await tx.query<TransferRow>(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = $1 FOR UPDATE`, [id]);
+  if (t === undefined) throw new LedgerError('NOT_FOUND', `transfer ${id} does not exist`);
+  if (isExpired(t, Date.now()))
+    throw new LedgerError('TRANSFER_EXPIRED', `transfer ${id} expired at ${t.expires_at?.toISOString()}`);
+  if (t.status !== 'pending') throw new LedgerError('TRANSFER_NOT_PENDING', `transfer ${id} is ${t.status}`);
+  return t;
+}
+
+async function assertExternalIdsFree(tx: Tx, items: NewTransfer[], batch: boolean): Promise<void> {
+  const ids = items.map((t) => t.externalId);
+  const fail = (i: number, externalId: string): never => {
+    const error = new LedgerError(
+      'DUPLICATE_EXTERNAL_ID',
+      `externalId ${externalId} is already used by another transfer`,
+    );
+    throw batch ? withIndex(error, i) : error;
+  };
+  ids.forEach((id, i) => {
+    if (id !== null && ids.indexOf(id) !== i) fail(i, id);
+  });
+  const wanted = ids.filter((id): id is string => id !== null);
+  if (wanted.length === 0) return;
+  const taken = await tx.query<{ external_id: string }>(
+    'SELECT external_id FROM transfers WHERE external_id = ANY($1::text[])',
+    [wanted],
+  );
+  const first = ids.findIndex((id) => id !== null && taken.some((t) => t.external_id === id));
+  if (first >= 0) fail(first, ids[first]!);
+}
+
+async function insertTransfers(tx: Tx, t: TransferInsert[]): Promise<TransferRow[]> {
+  return tx.query<TransferRow>(
+    `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, status, posted_amount,
+       description, external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at)
+     SELECT id, d, c, amount, currency, status, CASE WHEN status = 'posted' THEN amount ELSE 0 END,
+       description, external_id, metadata::jsonb, batch_id, reversal_of,
+       CASE WHEN timeout IS NULL THEN NULL ELSE created_at + make_interval(secs => timeout) END,
+       created_at, CASE WHEN status = 'posted' THEN created_at END
+     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
+       $9::text[], $10::uuid[], $11::uuid[], $12::int[], $13::timestamptz[])
+       AS v(id, d, c, amount, currency, status, description, external_id, metadata, batch_id, reversal_of, timeout, created_at)
+     RETURNING ${TRANSFER_COLUMNS}`,
+    [
+      t.map((x) => x.id),
+      t.map((x) => x.debitAccountId),
+      t.map((x) => x.creditAccountId),
+      t.map((x) => x.amount.toString()),
+      t.map((x) => x.currency),
+      t.map((x) => x.status),
+      t.map((x) => x.description),
+      t.map((x) => x.externalId),
+      t.map((x) => JSON.stringify(x.metadata)),
+      t.map((x) => x.batchId),
+      t.map((x) => x.reversalOf),
+      t.map((x) => (x.pending ? x.timeoutSeconds : null)),
+      t.map((x) => x.createdAt),
+    ],
+  );
+}

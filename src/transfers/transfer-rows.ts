@@ -1,0 +1,50 @@
+import type { TransferStatus, TransferView } from './transfers.dto.js';
+
+export interface TransferRow {
+  id: string;
+  seq: string;
+  debit_account_id: string;
+  credit_account_id: string;
+  amount: string;
+  currency: string;
+  status: TransferStatus;
+  posted_amount: string;
+  reversed_amount: string;
+  description: string | null;
+  external_id: string | null;
+  metadata: Record<string, string>;
+  batch_id: string | null;
+  reversal_of: string | null;
+  expires_at: Date | null;
+  created_at: Date;
+  posted_at: Date | null;
+}
+
+export const TRANSFER_COLUMNS = `id, seq, debit_account_id, credit_account_id, amount, currency, status, posted_amount,
+  reversed_amount, description, external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at`;
+
+export function isExpired(row: TransferRow, now: number): boolean {
+  return row.status === 'pending' && row.expires_at !== null && row.expires_at.getTime() <= now;
+}
+
+/** A pending transfer past its expiry reads as expired even before the sweeper has released it. */
+export function transferView(row: TransferRow, now = Date.now()): TransferView {
+  return {
+    id: row.id,
+    debitAccountId: row.debit_account_id,
+    creditAccountId: row.credit_account_id,
+    amount: row.amount,
+    currency: row.currency,
+    status: isExpired(row, now) ? 'expired' : row.status,
+    postedAmount: row.posted_amount,
+    reversedAmount: row.reversed_amount,
+    description: row.description,
+    externalId: row.external_id,
+    metadata: row.metadata,
+    batchId: row.batch_id,
+    reversalOf: row.reversal_of,
+    expiresAt: row.expires_at?.toISOString() ?? null,
+    createdAt: row.created_at.toISOString(),
+    postedAt: row.posted_at?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,85 @@
+import { Check, Column, Entity, Generated, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { Account } from '../accounts/account.entity.js';
+
+/** A movement between two accounts; immutable but for its status and posted/reversed amounts (triggers). */
+@Entity('transfers')
+@Check('transfers_amount_check', `amount > 0`)
+@Check('transfers_accounts_check', `debit_account_id <> credit_account_id`)
+@Check('transfers_status_check', `status IN ('pending', 'posted', 'voided', 'expired')`)
+@Check(
+  'transfers_amounts_check',
+  `posted_amount >= 0 AND posted_amount <= amount AND reversed_amount >= 0 AND reversed_amount <= posted_amount`,
+)
+@Check('transfers_posted_check', `(status = 'posted') = (posted_at IS NOT NULL)`)
+@Index('transfers_debit_account_seq_idx', ['debitAccountId', 'seq'])
+@Index('transfers_credit_account_seq_idx', ['creditAccountId', 'seq'])
+@Index('transfers_status_seq_idx', ['status', 'seq'])
+@Index('transfers_created_at_idx', ['createdAt'])
+@Index('transfers_batch_idx', ['batchId'])
+@Index('transfers_reversal_of_idx', ['reversalOf'])
+@Index('transfers_pending_expiry_idx', ['expiresAt'], { where: `status = 'pending' AND expires_at IS NOT NULL` })
+export class Transfer {
+  @PrimaryColumn('uuid')
+  id: string;
+
+  @Column('bigint', { unique: true })
+  @Generated('increment')
+  seq: string;
+
+  @Column('uuid', { name: 'debit_account_id' })
+  debitAccountId: string;
+
+  @ManyToOne(() => Account, { onDelete: 'RESTRICT', nullable: false })
+  @JoinColumn({ name: 'debit_account_id', foreignKeyConstraintName: 'transfers_debit_account_fkey' })
+  debitAccount?: Relation<Account>;
+
+  @Column('uuid', { name: 'credit_account_id' })
+  creditAccountId: string;
+
+  @ManyToOne(() => Account, { onDelete: 'RESTRICT', nullable: false })
+  @JoinColumn({ name: 'credit_account_id', foreignKeyConstraintName: 'transfers_credit_account_fkey' })
+  creditAccount?: Relation<Account>;
+
+  @Column('bigint')
+  amount: string;
+
+  @Column('text')
+  currency: string;
+
+  @Column('text')
+  status: string;
+
+  @Column('bigint', { name: 'posted_amount', default: 0 })
+  postedAmount: string;
+
+  @Column('bigint', { name: 'reversed_amount', default: 0 })
+  reversedAmount: string;
+
+  @Column('text', { nullable: true })
+  description: string | null;
+
+  @Column('text', { name: 'external_id', nullable: true, unique: true })
+  externalId: string | null;
+
+  @Column('jsonb', { default: {} })
+  metadata: Record<string, string>;
+
+  @Column('uuid', { name: 'batch_id', nullable: true })
+  batchId: string | null;
+
+  @Column('uuid', { name: 'reversal_of', nullable: true })
+  reversalOf: string | null;
+
+  @ManyToOne(() => Transfer, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'reversal_of', foreignKeyConstraintName: 'transfers_reversal_of_fkey' })
+  reversed?: Relation<Transfer>;
+
+  @Column('timestamp with time zone', { name: 'expires_at', precision: 3, nullable: true })
+  expiresAt: Date | null;
+
+  @Column('timestamp with time zone', { name: 'created_at', precision: 3 })
+  createdAt: Date;
+
+  @Column('timestamp with time zone', { name: 'posted_at', precision: 3, nullable: true })
+  postedAt: Date | null;
+}

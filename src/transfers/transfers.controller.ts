@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Roles } from '../auth/roles.decorator.js';
+import type { Page } from '../common/pagination.js';
+import { parseAmount } from '../core/money.js';
+import { ApiProblems } from '../http/api-problems.js';
+import { uuidParam } from '../http/validation.js';
+import { IdempotentWrites } from '../idempotency/idempotent-writes.js';
+import { Write, type WriteRequest } from '../idempotency/write-request.js';
+import { TransferEngine } from './transfer-engine.js';
+import { transferView } from './transfer-rows.js';
+import {
+  BatchView,
+  CreateBatchDto,
+  CreateTransferDto,
+  PostTransferDto,
+  ReverseTransferDto,
+  TransferListQuery,
+  TransferPage,
+  TransferView,
+} from './transfers.dto.js';
+import { toNewTransfer, TransfersService } from './transfers.service.js';
+
+/**
+ * Where money moves: each write is validated here (DTOs), run by `IdempotentWrites` in one SERIALIZABLE
+ * transaction around a unit of work of `TransferEngine`, and answered with the committed rows.
+ */
+@ApiTags('transfers')
+@ApiBearerAuth()
+@Controller('v1/transfers')
+export class TransfersController {
+  constructor(
+    private readonly transfers: TransfersService,
+    private readonly engine: TransferEngine,
+    private readonly writes: IdempotentWrites,
+  ) {}
+
+  @Post()
+  @Roles('operator')
+  @ApiCreatedResponse({ type: TransferView })
+  @ApiProblems(400, 401, 403, 409, 413, 415, 422, 503)
+  create(@Body() dto: CreateTransferDto, @Write() w: WriteRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const work = this.engine.create([toNewTransfer(dto)], null);
+    return this.writes.respond(w, reply, 201, async (tx) => transferView((await work(tx))[0]!));
+  }
+
+  @Post('batch')
+  @Roles('operator')
+  @ApiCreatedResponse({ type: BatchView })
+  @ApiProblems(400, 401, 403, 409, 413, 415, 422, 503)
+  batch(@Body() dto: CreateBatchDto, @Write() w: WriteRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const batchId = randomUUID();
+    const work = this.engine.create(dto.transfers.map(toNewTransfer), batchId);
+    return this.writes.respond(w, reply, 201, async (tx) => ({
+      batchId,
+      transfers: (await work(tx)).map((r) => transferView(r)),
+    }));
+  }
+
+  @Post(':id/post')
+  @Roles('operator')
+  @ApiOkResponse({ type: TransferView })
+  @ApiProblems(400, 401, 403, 404, 409, 413, 415, 422, 503)
+  post(
+    @Param('id', uuidParam) id: string,
+    @Body() dto: PostTransferDto,
+    @Write() w: WriteRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const work = this.engine.post(id, dto.amount === undefined ? undefined : parseAmount(dto.amount));
+    return this.writes.respond(w, reply, 200, async (tx) => transferView(await work(tx)));
+  }
+
+  @Post(':id/void')
+  @Roles('operator')
+  @ApiOkResponse({ type: TransferView })
+  @ApiProblems(400, 401, 403, 404, 409, 503)
+  void(@Param('id', uuidParam) id: string, @Write() w: WriteRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const work = this.engine.void(id);
+    return this.writes.respond(w, reply, 200, async (tx) => transferView(await work(tx)));
+  }
+
+  @Post(':id/reverse')
+  @Roles('operator')
+  @ApiCreatedResponse({ type: TransferView })
+  @ApiProblems(400, 401, 403, 404, 413, 415, 422, 503)
+  reverse(
+    @Param('id', uuidParam) id: string,
+    @Body() dto: ReverseTransferDto,
+    @Write() w: WriteRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
+    const work = this.engine.reverse(id, amount, dto.description);
+    return this.writes.respond(w, reply, 201, async (tx) => transferView(await work(tx)));
+  }
+
+  @Get()
+  @Roles('admin', 'operator', 'auditor')
+  @ApiOkResponse({ type: TransferPage })
+  @ApiProblems(400, 401)
+  list(@Query() q: TransferListQuery): Promise<Page<TransferView>> {
+    return this.transfers.list(q);
+  }
+
+  @Get(':id')
+  @Roles('admin', 'operator', 'auditor')
+  @ApiOkResponse({ type: TransferView })
+  @ApiProblems(400, 401, 404)
+  get(@Param('id', uuidParam) id: string): Promise<TransferView> {
+    return this.transfers.get(id);
+  }
+}

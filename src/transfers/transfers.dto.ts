@@ -1,0 +1,138 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { PageQuery } from '../common/pagination.js';
+import { IsAmount, IsCurrency, IsExternalId, IsMetadata } from '../common/validators.js';
+
+export const TRANSFER_STATUSES = ['pending', 'posted', 'voided', 'expired'] as const;
+export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
+
+export class CreateTransferDto {
+  @ApiProperty({ format: 'uuid' }) @IsUUID() debitAccountId: string;
+  @ApiProperty({ format: 'uuid' }) @IsUUID() creditAccountId: string;
+
+  @ApiProperty({ example: '1000', description: 'minor units, 1 … 9223372036854775807, as a string' })
+  @IsAmount()
+  amount: string;
+
+  @ApiProperty({ example: 'USD' }) @IsCurrency() currency: string;
+
+  @ApiPropertyOptional({ maxLength: 500 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  description?: string;
+
+  @ApiPropertyOptional({ minLength: 1, maxLength: 128 }) @IsOptional() @IsExternalId() externalId?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
+  @IsOptional()
+  @IsMetadata()
+  metadata?: Record<string, string>;
+
+  @ApiPropertyOptional({ default: false, description: 'reserve now, post or void later' })
+  @IsOptional()
+  @IsBoolean()
+  pending?: boolean;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 604800, description: 'a pending transfer expires after this' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(604800)
+  timeoutSeconds?: number;
+}
+
+export class CreateBatchDto {
+  @ApiProperty({ type: [CreateTransferDto], minItems: 1, maxItems: 100 })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => CreateTransferDto)
+  transfers: CreateTransferDto[];
+}
+
+export class PostTransferDto {
+  @ApiPropertyOptional({ description: 'post part of the reserved amount; the rest is released' })
+  @IsOptional()
+  @IsAmount()
+  amount?: string;
+}
+
+export class ReverseTransferDto {
+  @ApiPropertyOptional({ description: 'reverse part of the posted amount (default: all that is left)' })
+  @IsOptional()
+  @IsAmount()
+  amount?: string;
+
+  @ApiPropertyOptional({ maxLength: 500 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  description?: string;
+}
+
+export class TransferListQuery extends PageQuery {
+  @ApiPropertyOptional({ format: 'uuid', description: 'as debit or credit account' })
+  @IsOptional()
+  @IsUUID()
+  accountId?: string;
+
+  @ApiPropertyOptional({ enum: TRANSFER_STATUSES }) @IsOptional() @IsIn(TRANSFER_STATUSES) status?: TransferStatus;
+  @ApiPropertyOptional() @IsOptional() @IsExternalId() externalId?: string;
+
+  @ApiPropertyOptional({ format: 'date-time' })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  from?: string;
+
+  @ApiPropertyOptional({ format: 'date-time' })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  to?: string;
+}
+
+export class TransferView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) debitAccountId: string;
+  @ApiProperty({ format: 'uuid' }) creditAccountId: string;
+  @ApiProperty({ example: '1000' }) amount: string;
+  @ApiProperty() currency: string;
+  @ApiProperty({ enum: TRANSFER_STATUSES }) status: TransferStatus;
+  @ApiProperty({ example: '1000' }) postedAmount: string;
+  @ApiProperty({ example: '0' }) reversedAmount: string;
+  @ApiProperty({ type: String, nullable: true }) description: string | null;
+  @ApiProperty({ type: String, nullable: true }) externalId: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) metadata: Record<string, string>;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) batchId: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) reversalOf: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) expiresAt: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) postedAt: string | null;
+}
+
+export class BatchView {
+  @ApiProperty({ format: 'uuid' }) batchId: string;
+  @ApiProperty({ type: [TransferView] }) transfers: TransferView[];
+}
+
+export class TransferPage {
+  @ApiProperty({ type: [TransferView] }) data: TransferView[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}

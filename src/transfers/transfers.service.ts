@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { decodeCursor, type Page, toPage } from '../common/pagination.js';
+import { LedgerError } from '../core/errors.js';
+import { parseAmount } from '../core/money.js';
+import type { NewTransfer } from './transfer-engine.js';
+import { TRANSFER_COLUMNS, type TransferRow, transferView } from './transfer-rows.js';
+import type { CreateTransferDto, TransferListQuery, TransferView } from './transfers.dto.js';
+
+/** Reads, and the translation of validated request bodies into engine input. */
+@Injectable()
+export class TransfersService {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async get(id: string): Promise<TransferView> {
+    const [row] = await this.db.query<TransferRow[]>(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = $1`, [id]);
+    if (row === undefined) throw new LedgerError('NOT_FOUND', `transfer ${id} does not exist`);
+    return transferView(row);
+  }
+
+  async list(q: TransferListQuery): Promise<Page<TransferView>> {
+    const after = decodeCursor(q.cursor, 1)?.[0] ?? null;
+    const rows = await this.db.query<TransferRow[]>(
+      `SELECT ${TRANSFER_COLUMNS} FROM transfers
+       WHERE ($1::bigint IS NULL OR seq > $1::bigint)
+         AND ($2::uuid IS NULL OR debit_account_id = $2 OR credit_account_id = $2)
+         AND ($3::text IS NULL OR status = $3 OR ($3 = 'expired' AND status = 'pending' AND expires_at <= now()))
+         AND ($3::text IS DISTINCT FROM 'pending' OR expires_at IS NULL OR expires_at > now())
+         AND ($4::text IS NULL OR external_id = $4)
+         AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
+       ORDER BY seq LIMIT $7`,
+      [after, q.accountId ?? null, q.status ?? null, q.externalId ?? null, q.from ?? null, q.to ?? null, q.limit + 1],
+    );
+    return toPage(
+      rows,
+      q.limit,
+      (r) => transferView(r),
+      (r) => [r.seq],
+    );
+  }
+}
+
+export function toNewTransfer(dto: CreateTransferDto): NewTransfer {
+  return {
+    debitAccountId: dto.debitAccountId,
+    creditAccountId: dto.creditAccountId,
+    amount: parseAmount(dto.amount),
+    currency: dto.currency,
+    description: dto.description ?? null,
+    externalId: dto.externalId ?? null,
+    metadata: dto.metadata ?? {},
+    pending: dto.pending ?? false,
+    timeoutSeconds: dto.timeoutSeconds ?? null,
+  };
+}
