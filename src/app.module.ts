@@ -3,6 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { AccountsModule } from './accounts/accounts.module.js';
+import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CONFIG, type Config } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
@@ -53,6 +54,7 @@ export class AppModule {
         AuthModule,
         AccountsModule,
         TransfersModule,
+        AuditModule,
       ],
       controllers: [HealthController, MetricsController],
       providers: [{ provide: CONFIG, useValue: config }, MetricsService],

@@ -7,7 +7,16 @@ import { ApiProblems } from '../http/api-problems.js';
 import { uuidParam } from '../http/validation.js';
 import { IdempotentWrites } from '../idempotency/idempotent-writes.js';
 import { Write, type WriteRequest } from '../idempotency/write-request.js';
-import { EntryListQuery, EntryPage, type EntryView } from '../journal/journal.dto.js';
+import {
+  AsOfQuery,
+  BalanceAsOfView,
+  EntryListQuery,
+  EntryPage,
+  type EntryView,
+  StatementQuery,
+  StatementView,
+} from '../journal/journal.dto.js';
+import { ValidationFailed } from '../http/problem.js';
 import { JournalService } from '../journal/journal.service.js';
 import { AccountListQuery, AccountPage, AccountView, CreateAccountDto, UpdateAccountDto } from './accounts.dto.js';
 import { AccountsService } from './accounts.service.js';
@@ -56,6 +65,25 @@ export class AccountsController {
   @ApiProblems(400, 401, 403, 404, 409, 413, 415, 503)
   update(@Param('id', uuidParam) id: string, @Body() dto: UpdateAccountDto): Promise<AccountView> {
     return this.accounts.update(id, dto);
+  }
+
+  @Get(':id/balance')
+  @Roles('admin', 'operator', 'auditor')
+  @ApiOkResponse({ type: BalanceAsOfView })
+  @ApiProblems(400, 401, 404)
+  async balance(@Param('id', uuidParam) id: string, @Query() q: AsOfQuery): Promise<BalanceAsOfView> {
+    return this.journal.balanceAsOf(await this.accounts.find(id), q.asOf === undefined ? new Date() : new Date(q.asOf));
+  }
+
+  @Get(':id/statement')
+  @Roles('admin', 'operator', 'auditor')
+  @ApiOkResponse({ type: StatementView })
+  @ApiProblems(400, 401, 404)
+  async statement(@Param('id', uuidParam) id: string, @Query() q: StatementQuery): Promise<StatementView> {
+    const from = new Date(q.from ?? 0);
+    const to = q.to === undefined ? new Date() : new Date(q.to);
+    if (from > to) throw new ValidationFailed([{ field: 'from', message: 'from must not be after to' }]);
+    return this.journal.statement(await this.accounts.find(id), from, to);
   }
 
   @Get(':id/entries')

@@ -5,7 +5,8 @@ import type { DataSource } from 'typeorm';
 import { decodeCursor, type Page, toPage } from '../common/pagination.js';
 import { postedBalance } from '../core/balances.js';
 import { LedgerError } from '../core/errors.js';
-import { type Tx, Serializable } from '../database/serializable.js';
+import { GroupCommitter } from '../database/group-commit.js';
+import type { Tx } from '../database/serializable.js';
 import { ACCOUNT_COLUMNS, type AccountRow, accountView, countersOf, lockAccounts } from './account-rows.js';
 import type { AccountListQuery, AccountView, CreateAccountDto, UpdateAccountDto } from './accounts.dto.js';
 
@@ -13,7 +14,7 @@ import type { AccountListQuery, AccountView, CreateAccountDto, UpdateAccountDto 
 export class AccountsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly serializable: Serializable,
+    private readonly committer: GroupCommitter,
   ) {}
 
   /** The unit of work that opens an account; runs inside the idempotent write path. */
@@ -59,9 +60,9 @@ export class AccountsService {
     return row;
   }
 
-  /** Status changes race with transfers, so they lock the row inside the same SERIALIZABLE boundary. */
+  /** Status changes race with transfers, so they take the same write path and lock the row. */
   update(id: string, dto: UpdateAccountDto): Promise<AccountView> {
-    return this.serializable.run(async (tx) => {
+    return this.committer.submit([id], async (tx) => {
       const row = (await lockAccounts(tx, [id])).get(id);
       if (row === undefined) throw new LedgerError('NOT_FOUND', `account ${id} does not exist`);
       if (row.status === 'closed') throw new LedgerError('ACCOUNT_CLOSED', `account ${id} is closed`);

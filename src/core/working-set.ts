@@ -11,6 +11,9 @@ export interface LockedAccount {
 export interface PlannedEntry extends EntryFields {
   prevHash: string;
   hash: string;
+  /** The account's posted counters after this entry, so balances as of any instant need one index lookup. */
+  debitsAfter: bigint;
+  creditsAfter: bigint;
 }
 
 export interface AccountChange {
@@ -45,6 +48,7 @@ export class WorkingSet {
   open(req: TransferRequest, transferId: string, createdAt: string): void {
     planTransfer(req, this.state(req.debitAccountId), this.state(req.creditAccountId));
     if (req.pending) {
+      // planTransfer has already checked both reservations, so neither of these can fail.
       this.move(req.debitAccountId, 'reserve', 'debit', req.amount);
       this.move(req.creditAccountId, 'reserve', 'credit', req.amount);
     } else {
@@ -52,15 +56,25 @@ export class WorkingSet {
     }
   }
 
-  /** Writes the two entries of a posted movement (funds and overflow checked on each side). */
+  /** Writes the two entries of a posted movement (funds and overflow checked on each side), both or neither. */
   post(debitId: string, creditId: string, amount: bigint, transferId: string, createdAt: string): void {
-    for (const [id, side] of [
-      [debitId, 'debit'],
-      [creditId, 'credit'],
-    ] as const) {
+    const sides = (
+      [
+        [debitId, 'debit'],
+        [creditId, 'credit'],
+      ] as const
+    ).map(([id, side]) => {
       const account = this.get(id);
-      const e = nextEntry(account.state, account.head, transferId, side, amount, createdAt);
-      this.entries.push({ ...e.fields, prevHash: e.prevHash, hash: e.hash });
+      return { id, e: nextEntry(account.state, account.head, transferId, side, amount, createdAt), account };
+    });
+    for (const { id, e, account } of sides) {
+      this.entries.push({
+        ...e.fields,
+        prevHash: e.prevHash,
+        hash: e.hash,
+        debitsAfter: e.counters.debitsPosted,
+        creditsAfter: e.counters.creditsPosted,
+      });
       this.accounts.set(id, {
         state: { ...account.state, counters: e.counters },
         head: { version: e.fields.accountVersion, lastHash: e.hash },
@@ -68,10 +82,14 @@ export class WorkingSet {
     }
   }
 
-  /** Gives back a reservation made by a pending transfer. */
+  /** Gives back a reservation made by a pending transfer, on both sides or neither. */
   release(debitId: string, creditId: string, amount: bigint): void {
-    this.move(debitId, 'release', 'debit', amount);
-    this.move(creditId, 'release', 'credit', amount);
+    const debit = this.get(debitId);
+    const credit = this.get(creditId);
+    const debitCounters = applyMovement(debit.state, { kind: 'release', side: 'debit', amount });
+    const creditCounters = applyMovement(credit.state, { kind: 'release', side: 'credit', amount });
+    this.accounts.set(debitId, { ...debit, state: { ...debit.state, counters: debitCounters } });
+    this.accounts.set(creditId, { ...credit, state: { ...credit.state, counters: creditCounters } });
   }
 
   /** The net change per touched account, for one UPDATE. */

@@ -11,6 +11,19 @@ export interface EmbeddedDatabase {
 }
 
 const USER = 'ledger';
+
+/**
+ * Finer SIREAD locks, so that SERIALIZABLE transactions on different accounts are not mistaken for conflicting
+ * ones (README: recommended for an external server too).
+ */
+export const SERIALIZABLE_TUNING = [
+  '-c',
+  'max_pred_locks_per_transaction=256',
+  '-c',
+  'max_pred_locks_per_page=16',
+  '-c',
+  'max_pred_locks_per_relation=-4',
+];
 // The cluster listens on loopback only, so this password guards against other local users, not the network.
 const PASSWORD = 'ledger-embedded';
 
@@ -40,7 +53,15 @@ export async function startEmbeddedPostgres(
     persistent: true,
     createPostgresUser: true,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'unix_socket_directories='],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'unix_socket_directories=',
+      ...SERIALIZABLE_TUNING,
+    ],
     onLog: () => {},
     onError: (e: unknown) => log(`embedded PostgreSQL: ${String(e)}`),
   });

@@ -10,8 +10,10 @@ export interface Tx {
 }
 
 const RETRYABLE = new Set(['40001', '40P01']);
-const MAX_ATTEMPTS = 12;
-const MAX_TOTAL_MS = 3000;
+// Any constant: the same for every instance (the migration lock is another one).
+const WRITER_LOCK = 7_105_002;
+const MAX_ATTEMPTS = 25;
+const MAX_TOTAL_MS = 5000;
 
 /**
  * THE transaction boundary for money: every write that moves or creates something runs here, in a
@@ -55,7 +57,14 @@ export class Serializable {
   private async once<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     const client: PoolClient = await this.pool.connect();
     let broken = false;
+    let locked = false;
     try {
+      // One writing transaction at a time across every instance: taken before BEGIN, so the transaction's
+      // snapshot is taken after the previous writer committed. Without it, two instances' transactions look
+      // like rw-conflicts to SSI whenever their inserts share an index page (foreign-key checks read those
+      // pages), and abort each other. The session lock dies with the connection if the process does.
+      await client.query('SELECT pg_advisory_lock($1)', [WRITER_LOCK]);
+      locked = true;
       await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
       const tx: Tx = {
         query: async <R extends object>(text: string, values?: unknown[]) => (await client.query<R>(text, values)).rows,
@@ -69,7 +78,12 @@ export class Serializable {
       });
       throw error;
     } finally {
-      // A connection whose rollback failed is in an unknown state: destroy it rather than reuse it.
+      if (locked && !broken) {
+        await client.query('SELECT pg_advisory_unlock($1)', [WRITER_LOCK]).catch(() => {
+          broken = true;
+        });
+      }
+      // A connection in an unknown state is destroyed rather than reused (which also frees its lock).
       client.release(broken);
     }
   }

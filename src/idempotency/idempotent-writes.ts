@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { LedgerError } from '../core/errors.js';
-import { type Tx, Serializable } from '../database/serializable.js';
+import { GroupCommitter } from '../database/group-commit.js';
+import type { Tx } from '../database/serializable.js';
 import { problemBody } from '../http/problem.filter.js';
 import type { WriteRequest } from './write-request.js';
 
@@ -12,75 +13,60 @@ interface Outcome {
 }
 
 /**
- * The single write path (as in Formance's ledger): open the SERIALIZABLE transaction, check the
- * idempotency key, run the use case, record its outcome under the key, commit. A concurrent request
- * with the same key conflicts on the key row, is retried by `Serializable`, and then replays.
+ * The single write path (as in Formance's ledger): in one SERIALIZABLE transaction (a group commit), check
+ * the idempotency key, run the use case, record its outcome under the key, commit. A business refusal is
+ * recorded under the key in the same transaction, so a retry gets the same refusal and never a second try.
  */
 @Injectable()
 export class IdempotentWrites {
-  constructor(private readonly serializable: Serializable) {}
+  constructor(private readonly committer: GroupCommitter) {}
 
-  /** Runs `work` once per key and answers on `reply`: the fresh result, or the replay of the first one. */
+  /**
+   * Runs `work` once per idempotency key and answers on `reply`: the fresh result, or the replay of the first
+   * one. `accounts` are the accounts the work will lock, so its group can lock them all up front in id order.
+   */
   async respond<T>(
     w: WriteRequest,
     reply: FastifyReply,
     status: number,
     work: (tx: Tx) => Promise<T>,
+    accounts: string[] = [],
   ): Promise<unknown> {
-    const outcome = await this.execute(w, status, work);
+    const outcome = await this.committer.submit(accounts, (tx) => this.execute(tx, w, status, work));
     void reply.status(outcome.status);
-    if (outcome.replayed) {
-      void reply.header('idempotent-replayed', 'true');
-      if (outcome.status >= 400) void reply.header('content-type', 'application/problem+json');
-    }
+    if (outcome.replayed) void reply.header('idempotent-replayed', 'true');
+    if (outcome.status >= 400) void reply.header('content-type', 'application/problem+json');
     return outcome.body;
   }
 
-  private async execute<T>(w: WriteRequest, status: number, work: (tx: Tx) => Promise<T>): Promise<Outcome> {
+  private async execute<T>(tx: Tx, w: WriteRequest, status: number, work: (tx: Tx) => Promise<T>): Promise<Outcome> {
     const key = w.key;
-    if (key === undefined) return { status, body: await this.serializable.run(work), replayed: false };
-    try {
-      return await this.serializable.run(async (tx) => {
-        const previous = await this.find(tx, w.userId, key);
-        if (previous !== undefined) return this.replay(previous, w);
-        const body = await work(tx);
-        await tx.query(
-          `INSERT INTO idempotency_keys (user_id, key, request_hash, status, response) VALUES ($1, $2, $3, $4, $5)`,
-          [w.userId, key, w.requestHash, status, JSON.stringify(body)],
-        );
-        return { status, body, replayed: false };
-      });
-    } catch (error) {
-      // Business refusals are part of the request's outcome too: a retry gets the same refusal, not a second try.
-      if (!(error instanceof LedgerError) || error.code === 'IDEMPOTENCY_KEY_REUSED') throw error;
-      const body = problemBody(error, w.requestId);
-      const stored = await this.serializable.run(async (tx) => {
-        const previous = await this.find(tx, w.userId, key);
-        if (previous !== undefined) return this.replay(previous, w);
-        await tx.query(
-          `INSERT INTO idempotency_keys (user_id, key, request_hash, status, response) VALUES ($1, $2, $3, $4, $5)`,
-          [w.userId, key, w.requestHash, body.status, JSON.stringify(body)],
-        );
-        return undefined;
-      });
-      if (stored !== undefined) return stored;
-      throw error;
-    }
-  }
-
-  private async find(tx: Tx, userId: string, key: string): Promise<StoredOutcome | undefined> {
-    const [row] = await tx.query<StoredOutcome>(
+    if (key === undefined) return { status, body: await work(tx), replayed: false };
+    const [previous] = await tx.query<StoredOutcome>(
       'SELECT request_hash, status, response FROM idempotency_keys WHERE user_id = $1 AND key = $2',
-      [userId, key],
+      [w.userId, key],
     );
-    return row;
-  }
-
-  private replay(previous: StoredOutcome, w: WriteRequest): Outcome {
-    if (previous.request_hash !== w.requestHash) {
-      throw new LedgerError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
+    if (previous !== undefined) {
+      if (previous.request_hash !== w.requestHash) {
+        throw new LedgerError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
+      }
+      return { status: previous.status, body: previous.response, replayed: true };
     }
-    return { status: previous.status, body: previous.response, replayed: true };
+    let outcome: Outcome;
+    await tx.query('SAVEPOINT keyed_work');
+    try {
+      outcome = { status, body: await work(tx), replayed: false };
+    } catch (error) {
+      if (!(error instanceof LedgerError)) throw error;
+      await tx.query('ROLLBACK TO SAVEPOINT keyed_work');
+      const body = problemBody(error, w.requestId);
+      outcome = { status: body.status, body, replayed: false };
+    }
+    await tx.query(
+      'INSERT INTO idempotency_keys (user_id, key, request_hash, status, response) VALUES ($1, $2, $3, $4, $5)',
+      [w.userId, key, w.requestHash, outcome.status, JSON.stringify(outcome.body)],
+    );
+    return outcome;
   }
 }
 

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsISO8601, IsOptional } from 'class-validator';
+import { IsIn, IsISO8601, IsOptional, IsUUID, Matches } from 'class-validator';
+import { IsCurrency } from '../common/validators.js';
 import { PageQuery } from '../common/pagination.js';
 import type { Side } from '../core/balances.js';
 
@@ -38,4 +39,75 @@ export class EntryView {
 export class EntryPage {
   @ApiProperty({ type: [EntryView] }) data: EntryView[];
   @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}
+
+export class JournalQuery extends EntryListQuery {
+  @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() accountId?: string;
+  @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() transferId?: string;
+  @ApiPropertyOptional() @IsOptional() @IsCurrency() currency?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'the seq of the last entry you have (nextCursor of the previous page); to tail the journal, keep passing the seq of the last entry you saw',
+  })
+  @IsOptional()
+  @Matches(/^(0|[1-9][0-9]{0,18})$/, { message: 'cursor must be the seq of an entry' })
+  override cursor?: string = undefined;
+}
+
+export class ExportQuery {
+  @ApiProperty({ enum: ['csv', 'ndjson'] }) @IsIn(['csv', 'ndjson']) format: 'csv' | 'ndjson';
+  @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() accountId?: string;
+  @ApiPropertyOptional() @IsOptional() @IsCurrency() currency?: string;
+
+  @ApiPropertyOptional({ format: 'date-time' })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  from?: string;
+
+  @ApiPropertyOptional({ format: 'date-time' })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  to?: string;
+}
+
+export class AsOfQuery {
+  @ApiPropertyOptional({ format: 'date-time', description: 'default: now' })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  asOf?: string;
+}
+
+export class StatementQuery {
+  @ApiPropertyOptional({ format: 'date-time', description: 'default: the beginning' })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  from?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'default: now (exclusive)' })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  to?: string;
+}
+
+export class BalanceAsOfView {
+  @ApiProperty({ format: 'uuid' }) accountId: string;
+  @ApiProperty() currency: string;
+  @ApiProperty({ format: 'date-time' }) asOf: string;
+  @ApiProperty({ example: '0' }) debitsPosted: string;
+  @ApiProperty({ example: '0' }) creditsPosted: string;
+  @ApiProperty({ example: '0' }) posted: string;
+  @ApiProperty() version: number;
+}
+
+export class StatementView {
+  @ApiProperty({ format: 'uuid' }) accountId: string;
+  @ApiProperty() currency: string;
+  @ApiProperty({ format: 'date-time' }) from: string;
+  @ApiProperty({ format: 'date-time' }) to: string;
+  @ApiProperty({ example: '0' }) openingBalance: string;
+  @ApiProperty({ example: '0' }) closingBalance: string;
+  @ApiProperty({ example: '0' }) totalDebits: string;
+  @ApiProperty({ example: '0' }) totalCredits: string;
+  @ApiProperty() entryCount: number;
 }

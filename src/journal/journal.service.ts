@@ -1,15 +1,49 @@
+import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
+import type { AccountRow } from '../accounts/account-rows.js';
 import { decodeCursor, type Page, toPage } from '../common/pagination.js';
+import { postedBalance } from '../core/balances.js';
 import { ENTRY_COLUMNS, type EntryRow, entryView } from './entry-rows.js';
-import type { EntryListQuery, EntryView } from './journal.dto.js';
+import { journalHorizon } from './journal-horizon.js';
+import type {
+  BalanceAsOfView,
+  EntryListQuery,
+  EntryView,
+  ExportQuery,
+  JournalQuery,
+  StatementView,
+} from './journal.dto.js';
+
+const EXPORT_FIELDS = [
+  'id',
+  'seq',
+  'transferId',
+  'accountId',
+  'currency',
+  'direction',
+  'amount',
+  'accountVersion',
+  'balanceAfter',
+  'createdAt',
+  'prevHash',
+  'hash',
+] as const;
+const FETCH_ROWS = 1000;
+
+interface Running {
+  debits: string;
+  credits: string;
+  version: string;
+}
 
 @Injectable()
 export class JournalService {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** An account's entries in accountVersion order; versions are gap-free, so paging by version never skips. */
+  /** An account's entries in accountVersion order; versions commit in order under the account lock. */
   async accountEntries(accountId: string, q: EntryListQuery): Promise<Page<EntryView>> {
     const after = decodeCursor(q.cursor, 1)?.[0] ?? null;
     const rows = await this.db.query<EntryRow[]>(
@@ -22,4 +56,144 @@ export class JournalService {
     );
     return toPage(rows, q.limit, entryView, (r) => [r.account_version]);
   }
+
+  /** The whole journal in seq order, only up to the horizon, so paging (or tailing) never skips an entry. */
+  async entries(q: JournalQuery): Promise<Page<EntryView>> {
+    const after = q.cursor ?? '0';
+    const horizon = await journalHorizon(this.db);
+    if (horizon === undefined) return { data: [], nextCursor: null };
+    const rows = await this.db.query<EntryRow[]>(
+      `SELECT ${ENTRY_COLUMNS} FROM ledger_entries
+       WHERE seq > $1::bigint AND seq <= $2::bigint
+         AND ($3::uuid IS NULL OR account_id = $3) AND ($4::uuid IS NULL OR transfer_id = $4)
+         AND ($5::text IS NULL OR currency = $5)
+         AND ($6::timestamptz IS NULL OR created_at >= $6) AND ($7::timestamptz IS NULL OR created_at < $7)
+       ORDER BY seq LIMIT $8`,
+      [
+        after,
+        horizon.toString(),
+        q.accountId ?? null,
+        q.transferId ?? null,
+        q.currency ?? null,
+        q.from ?? null,
+        q.to ?? null,
+        q.limit + 1,
+      ],
+    );
+    const page = rows.slice(0, q.limit);
+    return {
+      data: page.map(entryView),
+      nextCursor: rows.length > q.limit ? (page[page.length - 1]?.seq ?? null) : null,
+    };
+  }
+
+  /**
+   * Every matching entry, streamed from a server-side cursor inside one REPEATABLE READ snapshot. Rows are
+   * fetched only as fast as the client reads them, so memory stays flat however large the journal is.
+   */
+  export(q: ExportQuery): Readable {
+    const pool = (this.db.driver as unknown as { master: Pool }).master;
+    const params = [q.accountId ?? null, q.currency ?? null, q.from ?? null, q.to ?? null];
+    async function* lines(): AsyncGenerator<string> {
+      const client = await pool.connect();
+      let finished = false;
+      let broken = false;
+      try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        // A slow reader may leave the transaction idle between fetches for a while.
+        await client.query(`SET LOCAL idle_in_transaction_session_timeout = '15min'`);
+        await client.query(
+          `DECLARE export_cursor NO SCROLL CURSOR FOR SELECT ${ENTRY_COLUMNS} FROM ledger_entries
+           WHERE ($1::uuid IS NULL OR account_id = $1) AND ($2::text IS NULL OR currency = $2)
+             AND ($3::timestamptz IS NULL OR created_at >= $3) AND ($4::timestamptz IS NULL OR created_at < $4)
+           ORDER BY seq`,
+          params,
+        );
+        if (q.format === 'csv') yield `${EXPORT_FIELDS.join(',')}\n`;
+        for (;;) {
+          const { rows } = await client.query<EntryRow>(`FETCH ${FETCH_ROWS} FROM export_cursor`);
+          if (rows.length === 0) break;
+          let chunk = '';
+          for (const row of rows) {
+            const view = entryView(row);
+            chunk +=
+              q.format === 'csv'
+                ? `${EXPORT_FIELDS.map((f) => csvField(String(view[f]))).join(',')}\n`
+                : `${JSON.stringify(view)}\n`;
+          }
+          yield chunk;
+        }
+        await client.query('COMMIT');
+        finished = true;
+      } finally {
+        // Also reached when the client disconnects mid-stream: roll back, or drop a connection that cannot.
+        if (!finished) {
+          await client.query('ROLLBACK').catch(() => {
+            broken = true;
+          });
+        }
+        client.release(broken);
+      }
+    }
+    return Readable.from(lines(), { objectMode: false, highWaterMark: 1 });
+  }
+
+  async balanceAsOf(account: AccountRow, asOf: Date): Promise<BalanceAsOfView> {
+    const r = await this.runningAt(account.id, asOf, true);
+    const counters = {
+      debitsPosted: BigInt(r.debits),
+      creditsPosted: BigInt(r.credits),
+      debitsPending: 0n,
+      creditsPending: 0n,
+    };
+    return {
+      accountId: account.id,
+      currency: account.currency,
+      asOf: asOf.toISOString(),
+      debitsPosted: r.debits,
+      creditsPosted: r.credits,
+      posted: postedBalance(account.normal_balance, counters).toString(),
+      version: Number(r.version),
+    };
+  }
+
+  /** Opening and closing balances of [from, to), from the running counters stored on each entry. */
+  async statement(account: AccountRow, from: Date, to: Date): Promise<StatementView> {
+    const opening = await this.runningAt(account.id, from, false);
+    const closing = await this.runningAt(account.id, to, false);
+    const posted = (r: Running): bigint =>
+      postedBalance(account.normal_balance, {
+        debitsPosted: BigInt(r.debits),
+        creditsPosted: BigInt(r.credits),
+        debitsPending: 0n,
+        creditsPending: 0n,
+      });
+    return {
+      accountId: account.id,
+      currency: account.currency,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      openingBalance: posted(opening).toString(),
+      closingBalance: posted(closing).toString(),
+      totalDebits: (BigInt(closing.debits) - BigInt(opening.debits)).toString(),
+      totalCredits: (BigInt(closing.credits) - BigInt(opening.credits)).toString(),
+      entryCount: Number(closing.version) - Number(opening.version),
+    };
+  }
+
+  /** The account's running counters after its last entry at (inclusive) or before (exclusive) an instant: one index probe. */
+  private async runningAt(accountId: string, at: Date, inclusive: boolean): Promise<Running> {
+    const [row] = await this.db.query<Running[]>(
+      `SELECT debits_after AS debits, credits_after AS credits, account_version AS version FROM ledger_entries
+       WHERE account_id = $1 AND created_at ${inclusive ? '<=' : '<'} $2
+       ORDER BY created_at DESC, account_version DESC LIMIT 1`,
+      [accountId, at],
+    );
+    return row ?? { debits: '0', credits: '0', version: '0' };
+  }
+}
+
+/** RFC 4180: quote a field that holds a comma, quote or line break, doubling its quotes. */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }

@@ -58,6 +58,13 @@ export class LedgerEntry {
   @Column('bigint', { name: 'balance_after' })
   balanceAfter: string;
 
+  /** Running posted counters of the account after this entry (not part of the hash; checked by verify). */
+  @Column('bigint', { name: 'debits_after' })
+  debitsAfter: string;
+
+  @Column('bigint', { name: 'credits_after' })
+  creditsAfter: string;
+
   @Column('timestamp with time zone', { name: 'created_at', precision: 3 })
   createdAt: Date;
 

@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Serializable } from '../database/serializable.js';
+import { GroupCommitter } from '../database/group-commit.js';
 import { TransferEngine } from './transfer-engine.js';
 
 const INTERVAL_MS = 1000;
@@ -13,7 +13,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutd
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly serializable: Serializable,
+    private readonly committer: GroupCommitter,
     private readonly engine: TransferEngine,
   ) {}
 
@@ -31,7 +31,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutd
 
   async sweep(): Promise<void> {
     try {
-      while ((await this.serializable.run(this.engine.expireDue(BATCH))) === BATCH) {
+      while ((await this.committer.submit([], this.engine.expireDue(BATCH))) === BATCH) {
         // a full batch: more may be due
       }
     } catch (error) {

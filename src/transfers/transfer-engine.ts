@@ -178,9 +178,9 @@ export class TransferEngine {
     if (e.length > 0) {
       await tx.query(
         `INSERT INTO ledger_entries (id, transfer_id, account_id, currency, direction, amount, account_version,
-           balance_after, created_at, prev_hash, hash)
+           balance_after, created_at, prev_hash, hash, debits_after, credits_after)
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
-           $8::bigint[], $9::timestamptz[], $10::text[], $11::text[])`,
+           $8::bigint[], $9::timestamptz[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])`,
         [
           e.map(() => randomUUID()),
           e.map((x) => x.transferId),
@@ -193,6 +193,8 @@ export class TransferEngine {
           e.map((x) => x.createdAt),
           e.map((x) => x.prevHash),
           e.map((x) => x.hash),
+          e.map((x) => x.debitsAfter.toString()),
+          e.map((x) => x.creditsAfter.toString()),
         ],
       );
     }
@@ -225,7 +227,8 @@ export class TransferEngine {
 async function lockPending(tx: Tx, id: string): Promise<TransferRow> {
   const [t] = await tx.query<TransferRow>(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = $1 FOR UPDATE`, [id]);
   if (t === undefined) throw new LedgerError('NOT_FOUND', `transfer ${id} does not exist`);
-  if (isExpired(t, Date.now()))
+  // Past expiresAt is TRANSFER_EXPIRED whether or not the sweeper has already marked the row expired.
+  if (t.status === 'expired' || isExpired(t, Date.now()))
     throw new LedgerError('TRANSFER_EXPIRED', `transfer ${id} expired at ${t.expires_at?.toISOString()}`);
   if (t.status !== 'pending') throw new LedgerError('TRANSFER_NOT_PENDING', `transfer ${id} is ${t.status}`);
   return t;

@@ -9,6 +9,7 @@ import { ApiProblems } from '../http/api-problems.js';
 import { uuidParam } from '../http/validation.js';
 import { IdempotentWrites } from '../idempotency/idempotent-writes.js';
 import { Write, type WriteRequest } from '../idempotency/write-request.js';
+import type { Tx } from '../database/serializable.js';
 import { TransferEngine } from './transfer-engine.js';
 import { transferView } from './transfer-rows.js';
 import {
@@ -43,7 +44,8 @@ export class TransfersController {
   @ApiProblems(400, 401, 403, 409, 413, 415, 422, 503)
   create(@Body() dto: CreateTransferDto, @Write() w: WriteRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const work = this.engine.create([toNewTransfer(dto)], null);
-    return this.writes.respond(w, reply, 201, async (tx) => transferView((await work(tx))[0]!));
+    const accounts = [dto.debitAccountId, dto.creditAccountId];
+    return this.writes.respond(w, reply, 201, async (tx) => transferView((await work(tx))[0]!), accounts);
   }
 
   @Post('batch')
@@ -53,40 +55,45 @@ export class TransfersController {
   batch(@Body() dto: CreateBatchDto, @Write() w: WriteRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const batchId = randomUUID();
     const work = this.engine.create(dto.transfers.map(toNewTransfer), batchId);
-    return this.writes.respond(w, reply, 201, async (tx) => ({
-      batchId,
-      transfers: (await work(tx)).map((r) => transferView(r)),
-    }));
+    const accounts = dto.transfers.flatMap((t) => [t.debitAccountId, t.creditAccountId]);
+    const view = async (tx: Tx) => ({ batchId, transfers: (await work(tx)).map((r) => transferView(r)) });
+    return this.writes.respond(w, reply, 201, view, accounts);
   }
 
   @Post(':id/post')
   @Roles('operator')
   @ApiOkResponse({ type: TransferView })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415, 422, 503)
-  post(
+  async post(
     @Param('id', uuidParam) id: string,
     @Body() dto: PostTransferDto,
     @Write() w: WriteRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const work = this.engine.post(id, dto.amount === undefined ? undefined : parseAmount(dto.amount));
-    return this.writes.respond(w, reply, 200, async (tx) => transferView(await work(tx)));
+    const accounts = await this.transfers.accountsOf(id);
+    return this.writes.respond(w, reply, 200, async (tx) => transferView(await work(tx)), accounts);
   }
 
   @Post(':id/void')
   @Roles('operator')
   @ApiOkResponse({ type: TransferView })
   @ApiProblems(400, 401, 403, 404, 409, 503)
-  void(@Param('id', uuidParam) id: string, @Write() w: WriteRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async void(
+    @Param('id', uuidParam) id: string,
+    @Write() w: WriteRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const work = this.engine.void(id);
-    return this.writes.respond(w, reply, 200, async (tx) => transferView(await work(tx)));
+    const accounts = await this.transfers.accountsOf(id);
+    return this.writes.respond(w, reply, 200, async (tx) => transferView(await work(tx)), accounts);
   }
 
   @Post(':id/reverse')
   @Roles('operator')
   @ApiCreatedResponse({ type: TransferView })
   @ApiProblems(400, 401, 403, 404, 413, 415, 422, 503)
-  reverse(
+  async reverse(
     @Param('id', uuidParam) id: string,
     @Body() dto: ReverseTransferDto,
     @Write() w: WriteRequest,
@@ -94,7 +101,8 @@ export class TransfersController {
   ) {
     const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
     const work = this.engine.reverse(id, amount, dto.description);
-    return this.writes.respond(w, reply, 201, async (tx) => transferView(await work(tx)));
+    const accounts = await this.transfers.accountsOf(id);
+    return this.writes.respond(w, reply, 201, async (tx) => transferView(await work(tx)), accounts);
   }
 
   @Get()

@@ -26,8 +26,9 @@ export interface TestApp {
 }
 
 /** The real application on a fresh database of the suite's own, driven in-process through Fastify's inject. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const databaseUrl = await createDatabase();
+export async function startTestApp(env: Record<string, string> = {}, sharedDatabaseUrl?: string): Promise<TestApp> {
+  // A second instance on the same database (as several replicas would run) passes the first one's URL.
+  const databaseUrl = sharedDatabaseUrl ?? (await createDatabase());
   const config = {
     ...loadConfig({
       DATABASE_URL: databaseUrl,

@@ -20,7 +20,11 @@ export default async function globalSetup() {
     persistent: false,
     createPostgresUser: true,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'unix_socket_directories='],
+    postgresFlags: [
+      ...['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'unix_socket_directories='],
+      ...['-c', 'max_pred_locks_per_transaction=256', '-c', 'max_pred_locks_per_page=16'],
+      ...['-c', 'max_pred_locks_per_relation=-4'],
+    ],
     onLog: () => {},
   });
   await server.initialise();

@@ -1,0 +1,29 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Roles } from '../auth/roles.decorator.js';
+import { ApiProblems } from '../http/api-problems.js';
+import { AsOfQuery } from '../journal/journal.dto.js';
+import { TrialBalanceView, VerifyView } from './audit.dto.js';
+import { AuditService } from './audit.service.js';
+
+@ApiTags('audit')
+@ApiBearerAuth()
+@Roles('admin', 'auditor')
+@Controller('v1/audit')
+export class AuditController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Get('trial-balance')
+  @ApiOkResponse({ type: TrialBalanceView })
+  @ApiProblems(400, 401, 403)
+  trialBalance(@Query() q: AsOfQuery): Promise<TrialBalanceView> {
+    return this.audit.trialBalance(q.asOf === undefined ? new Date() : new Date(q.asOf));
+  }
+
+  @Get('verify')
+  @ApiOkResponse({ type: VerifyView })
+  @ApiProblems(401, 403)
+  verify(): Promise<VerifyView> {
+    return this.audit.verify();
+  }
+}

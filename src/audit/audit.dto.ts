@@ -1,0 +1,39 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+export const PROBLEM_CODES = [
+  'HASH_MISMATCH',
+  'VERSION_GAP',
+  'BALANCE_MISMATCH',
+  'UNBALANCED_TRANSFER',
+  'UNBALANCED_CURRENCY',
+] as const;
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
+
+export class CurrencyTotals {
+  @ApiProperty() currency: string;
+  @ApiProperty({ example: '0' }) totalDebits: string;
+  @ApiProperty({ example: '0' }) totalCredits: string;
+  @ApiProperty() balanced: boolean;
+  @ApiProperty() accountCount: number;
+}
+
+export class TrialBalanceView {
+  @ApiProperty({ format: 'date-time' }) asOf: string;
+  @ApiProperty({ type: [CurrencyTotals] }) currencies: CurrencyTotals[];
+}
+
+export class VerifyProblem {
+  @ApiProperty({ enum: PROBLEM_CODES }) code: ProblemCode;
+  @ApiPropertyOptional({ format: 'uuid' }) accountId?: string;
+  @ApiPropertyOptional({ format: 'uuid' }) transferId?: string;
+  @ApiPropertyOptional() accountVersion?: number;
+  @ApiProperty() detail: string;
+}
+
+export class VerifyView {
+  @ApiProperty() ok: boolean;
+  @ApiProperty() checkedAccounts: number;
+  @ApiProperty() checkedEntries: number;
+  @ApiProperty() checkedTransfers: number;
+  @ApiProperty({ type: [VerifyProblem], description: 'at most 100' }) problems: VerifyProblem[];
+}

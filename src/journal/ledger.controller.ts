@@ -1,0 +1,35 @@
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Roles } from '../auth/roles.decorator.js';
+import type { Page } from '../common/pagination.js';
+import { ApiProblems } from '../http/api-problems.js';
+import { EntryPage, type EntryView, ExportQuery, JournalQuery } from './journal.dto.js';
+import { JournalService } from './journal.service.js';
+
+@ApiTags('ledger')
+@ApiBearerAuth()
+@Roles('admin', 'auditor')
+@Controller('v1/ledger')
+export class LedgerController {
+  constructor(private readonly journal: JournalService) {}
+
+  @Get('entries')
+  @ApiOkResponse({ type: EntryPage })
+  @ApiProblems(400, 401, 403)
+  entries(@Query() q: JournalQuery): Promise<Page<EntryView>> {
+    return this.journal.entries(q);
+  }
+
+  @Get('export')
+  @ApiProduces('text/csv', 'application/x-ndjson')
+  @ApiOkResponse({ description: 'every matching entry in seq order, streamed; CSV starts with a header row' })
+  @ApiProblems(400, 401, 403)
+  export(@Query() q: ExportQuery, @Res() reply: FastifyReply): void {
+    const csv = q.format === 'csv';
+    void reply
+      .header('content-type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+      .header('content-disposition', `attachment; filename="ledger-entries.${csv ? 'csv' : 'ndjson'}"`)
+      .send(this.journal.export(q));
+  }
+}

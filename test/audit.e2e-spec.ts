@@ -1,0 +1,382 @@
+import { randomUUID } from 'node:crypto';
+import { entryHash } from '../src/core/journal.js';
+import { startTestApp, type TestApp } from './support/app.js';
+import { tokensByRole } from './support/auth.js';
+import { connect } from './support/database.js';
+import { ledgerViolations } from './support/invariants.js';
+import { createAccount, fundingSource, transfer } from './support/ledger.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('auditor API', () => {
+  let t: TestApp;
+  let op: string;
+  let auditor: string;
+  let funding: Awaited<ReturnType<typeof fundingSource>>;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    ({ operator: op, auditor } = await tokensByRole(t));
+    funding = await fundingSource(t, op);
+  });
+  afterAll(() => t.close());
+
+  async function verify() {
+    const res = await t.request('GET', '/v1/audit/verify', { token: auditor });
+    expect(res.status).toBe(200);
+    return res.body;
+  }
+
+  describe('verify', () => {
+    let alice: any;
+    let bob: any;
+
+    beforeAll(async () => {
+      alice = await createAccount(t, op);
+      bob = await createAccount(t, op);
+      await funding.fund(alice.id, '1000');
+      await transfer(t, op, { debitAccountId: alice.id, creditAccountId: bob.id, amount: '100' });
+      await transfer(t, op, { debitAccountId: alice.id, creditAccountId: bob.id, amount: '250' });
+      const pending = await transfer(t, op, {
+        debitAccountId: alice.id,
+        creditAccountId: bob.id,
+        amount: '50',
+        pending: true,
+      });
+      await t.request('POST', `/v1/transfers/${pending.body.id}/post`, { token: op, body: { amount: '30' } });
+    });
+
+    it('finds an untouched ledger sound', async () => {
+      const v = await verify();
+      expect(v).toMatchObject({ ok: true, problems: [] });
+      expect(v.checkedAccounts).toBeGreaterThanOrEqual(3);
+      expect(v.checkedEntries).toBe(8);
+      expect(v.checkedTransfers).toBe(4);
+    });
+
+    /** Tampers as the database superuser with triggers off, runs verify, then puts things back. */
+    async function tampered(tamper: string[], restore: string[]): Promise<any> {
+      const db = await connect(t.databaseUrl);
+      try {
+        await db.query(`SET session_replication_role = replica`);
+        for (const sql of tamper) await db.query(sql);
+        const result = await verify();
+        for (const sql of restore) await db.query(sql);
+        return result;
+      } finally {
+        await db.end();
+      }
+    }
+
+    it('names a changed entry amount as HASH_MISMATCH and BALANCE_MISMATCH at that account and version', async () => {
+      const v = await tampered(
+        [`UPDATE ledger_entries SET amount = 101 WHERE account_id = '${bob.id}' AND account_version = 1`],
+        [`UPDATE ledger_entries SET amount = 100 WHERE account_id = '${bob.id}' AND account_version = 1`],
+      );
+      expect(v.ok).toBe(false);
+      expect(v.problems).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ code: 'HASH_MISMATCH', accountId: bob.id, accountVersion: 1 }),
+          expect.objectContaining({ code: 'BALANCE_MISMATCH', accountId: bob.id }),
+          expect.objectContaining({ code: 'UNBALANCED_TRANSFER' }),
+          expect.objectContaining({ code: 'UNBALANCED_CURRENCY' }),
+        ]),
+      );
+      expect(v.problems.filter((p: any) => p.code === 'HASH_MISMATCH')).toHaveLength(1);
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('names a deleted entry as VERSION_GAP at the missing version', async () => {
+      const db = await connect(t.databaseUrl);
+      const { rows } = await db.query(`SELECT * FROM ledger_entries WHERE account_id = $1 AND account_version = 2`, [
+        bob.id,
+      ]);
+      await db.end();
+      const row = rows[0];
+      const cols = Object.keys(row);
+      const v = await tampered(
+        [`DELETE FROM ledger_entries WHERE account_id = '${bob.id}' AND account_version = 2`],
+        [
+          `INSERT INTO ledger_entries (${cols.join(',')}) SELECT * FROM json_populate_record(null::ledger_entries, '${JSON.stringify(
+            { ...row, created_at: row.created_at.toISOString() },
+          )}')`,
+        ],
+      );
+      expect(v.problems).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ code: 'VERSION_GAP', accountId: bob.id, accountVersion: 2 }),
+          expect.objectContaining({ code: 'BALANCE_MISMATCH', accountId: bob.id }),
+        ]),
+      );
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('names two swapped amounts as HASH_MISMATCH at both versions', async () => {
+      const swap = (a: number, b: number) => [
+        `UPDATE ledger_entries SET amount = ${a} WHERE account_id = '${bob.id}' AND account_version = 1`,
+        `UPDATE ledger_entries SET amount = ${b} WHERE account_id = '${bob.id}' AND account_version = 2`,
+      ];
+      const v = await tampered(swap(250, 100), swap(100, 250));
+      const hashes = v.problems.filter((p: any) => p.code === 'HASH_MISMATCH' && p.accountId === bob.id);
+      expect(hashes.map((p: any) => p.accountVersion).sort()).toEqual([1, 2]);
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('names a changed account counter as BALANCE_MISMATCH for that account', async () => {
+      const v = await tampered(
+        [`UPDATE accounts SET credits_posted = credits_posted + 5 WHERE id = '${bob.id}'`],
+        [`UPDATE accounts SET credits_posted = credits_posted - 5 WHERE id = '${bob.id}'`],
+      );
+      expect(v.problems).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ code: 'BALANCE_MISMATCH', accountId: bob.id }),
+          expect.objectContaining({ code: 'UNBALANCED_CURRENCY' }),
+        ]),
+      );
+      expect(v.problems.some((p: any) => p.code === 'HASH_MISMATCH')).toBe(false);
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('refuses operators (separation of duties) and answers admins', async () => {
+      expect((await t.request('GET', '/v1/audit/verify', { token: op })).status).toBe(403);
+    });
+  });
+
+  describe('point in time', () => {
+    it('answers balance-as-of and statements that agree with a replay of the entries', async () => {
+      const acct = await createAccount(t, op, { normalBalance: 'credit' });
+      const other = await createAccount(t, op);
+      const instants: string[] = [new Date().toISOString()];
+      for (const [amount, out] of [
+        ['500', false],
+        ['120', true],
+        ['80', false],
+        ['45', true],
+      ] as const) {
+        await sleep(15);
+        if (out) await transfer(t, op, { debitAccountId: acct.id, creditAccountId: other.id, amount });
+        else await funding.fund(acct.id, amount);
+        await sleep(15);
+        instants.push(new Date().toISOString());
+      }
+      const entries = (await t.request('GET', `/v1/accounts/${acct.id}/entries?limit=500`, { token: auditor })).body
+        .data;
+      expect(entries).toHaveLength(4);
+      const replay = (pred: (e: any) => boolean) => {
+        let d = 0n;
+        let c = 0n;
+        let n = 0;
+        for (const e of entries.filter(pred)) {
+          if (e.direction === 'debit') d += BigInt(e.amount);
+          else c += BigInt(e.amount);
+          n++;
+        }
+        return { d, c, n, posted: c - d };
+      };
+      for (const asOf of instants) {
+        const res = await t.request('GET', `/v1/accounts/${acct.id}/balance?asOf=${asOf}`, { token: auditor });
+        expect(res.status).toBe(200);
+        const r = replay((e) => e.createdAt <= asOf);
+        expect(res.body).toEqual({
+          accountId: acct.id,
+          currency: 'USD',
+          asOf,
+          debitsPosted: r.d.toString(),
+          creditsPosted: r.c.toString(),
+          posted: r.posted.toString(),
+          version: r.n,
+        });
+      }
+      const [from, to] = [instants[1]!, instants[3]!];
+      const st = await t.request('GET', `/v1/accounts/${acct.id}/statement?from=${from}&to=${to}`, { token: auditor });
+      const opening = replay((e) => e.createdAt < from);
+      const closing = replay((e) => e.createdAt < to);
+      const inside = replay((e) => e.createdAt >= from && e.createdAt < to);
+      expect(st.body).toEqual({
+        accountId: acct.id,
+        currency: 'USD',
+        from,
+        to,
+        openingBalance: opening.posted.toString(),
+        closingBalance: closing.posted.toString(),
+        totalDebits: inside.d.toString(),
+        totalCredits: inside.c.toString(),
+        entryCount: inside.n,
+      });
+      expect(inside.n).toBe(2);
+      expect(
+        (await t.request('GET', `/v1/accounts/${acct.id}/statement?from=${to}&to=${from}`, { token: auditor })).status,
+      ).toBe(400);
+      expect((await t.request('GET', `/v1/accounts/${acct.id}/balance?asOf=tomorrow`, { token: auditor })).status).toBe(
+        400,
+      );
+    });
+
+    it('gives a trial balance per currency, balanced, now and as of an earlier instant', async () => {
+      const before = new Date().toISOString();
+      await sleep(10);
+      const eurSource = await fundingSource(t, op, 'EUR');
+      const eur = await createAccount(t, op, { currency: 'EUR' });
+      await eurSource.fund(eur.id, '77');
+      const now = await t.request('GET', '/v1/audit/trial-balance', { token: auditor });
+      expect(now.status).toBe(200);
+      const eurNow = now.body.currencies.find((c: any) => c.currency === 'EUR');
+      expect(eurNow).toEqual({
+        currency: 'EUR',
+        totalDebits: '77',
+        totalCredits: '77',
+        balanced: true,
+        accountCount: 2,
+      });
+      expect(now.body.currencies.every((c: any) => c.balanced)).toBe(true);
+      const then = await t.request('GET', `/v1/audit/trial-balance?asOf=${before}`, { token: auditor });
+      expect(then.body.asOf).toBe(before);
+      expect(then.body.currencies.find((c: any) => c.currency === 'EUR')).toBeUndefined();
+    });
+  });
+
+  describe('journal', () => {
+    it('lists entries in seq order with filters', async () => {
+      const a = await createAccount(t, op);
+      await funding.fund(a.id, '9');
+      const tr = await funding.fund(a.id, '8');
+      void tr;
+      const res = await t.request('GET', `/v1/ledger/entries?accountId=${a.id}`, { token: auditor });
+      expect(res.status).toBe(200);
+      expect(res.body.data.map((e: any) => e.amount)).toEqual(['9', '8']);
+      const byTransfer = await t.request('GET', `/v1/ledger/entries?transferId=${res.body.data[0].transferId}`, {
+        token: auditor,
+      });
+      expect(byTransfer.body.data.map((e: any) => e.direction).sort()).toEqual(['credit', 'debit']);
+      expect((await t.request('GET', '/v1/ledger/entries?cursor=abc', { token: auditor })).status).toBe(400);
+      expect((await t.request('GET', '/v1/ledger/entries?currency=usd', { token: auditor })).status).toBe(400);
+    });
+
+    it('lets an auditor tailing the journal under 8 concurrent writers on two instances see every entry exactly once', async () => {
+      // Each writer moves money between its own two accounts, so writers run truly in parallel.
+      const accounts = await Promise.all(Array.from({ length: 16 }, () => createAccount(t, op)));
+      for (const a of accounts) await funding.fund(a.id, '100000');
+      const db = await connect(t.databaseUrl);
+      const start = (await db.query(`SELECT coalesce(max(seq), 0)::text AS s FROM ledger_entries`)).rows[0].s as string;
+      // Some writers are slow between taking their seq and committing (a trigger sleeps after their insert),
+      // which is exactly when a reader paging by seq alone would pass their entries and never see them.
+      await db.query(`CREATE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END $$`);
+      await db.query(`CREATE TRIGGER test_slow_commit AFTER INSERT ON ledger_entries FOR EACH ROW
+        WHEN (NEW.amount = 7) EXECUTE FUNCTION test_slow_commit()`);
+      // Two instances on one database, as replicas run: each commits its own groups independently.
+      const second = await startTestApp({}, t.databaseUrl);
+      let writing = true;
+      const writers = Array.from({ length: 8 }, async (_, w) => {
+        const via = w % 2 === 0 ? t : second;
+        for (let i = 0; i < 30; i++) {
+          const from = accounts[2 * w + (i % 2)]!;
+          const to = accounts[2 * w + 1 - (i % 2)]!;
+          const res = await transfer(via, op, {
+            debitAccountId: from.id,
+            creditAccountId: to.id,
+            amount: String(1 + ((i + w) % 7)),
+          });
+          expect(res.status).toBe(201);
+        }
+      });
+      const seen: string[] = [];
+      let cursor = start;
+      const reader = (async () => {
+        for (;;) {
+          const stillWriting = writing;
+          const page = await t.request('GET', `/v1/ledger/entries?limit=17&cursor=${cursor}`, { token: auditor });
+          expect(page.status).toBe(200);
+          for (const e of page.body.data) seen.push(e.seq);
+          if (page.body.data.length > 0) cursor = page.body.data[page.body.data.length - 1].seq;
+          if (!stillWriting && page.body.nextCursor === null) break;
+        }
+      })();
+      await Promise.all(writers);
+      writing = false;
+      await reader;
+      await second.close();
+      await db.query('DROP TRIGGER test_slow_commit ON ledger_entries');
+      await db.query('DROP FUNCTION test_slow_commit()');
+      const all = (
+        await db.query(`SELECT seq::text AS s FROM ledger_entries WHERE seq > $1 ORDER BY ledger_entries.seq`, [start])
+      ).rows.map((r) => r.s);
+      await db.end();
+      expect(all.length).toBeGreaterThanOrEqual(400);
+      expect(seen).toEqual(all);
+    });
+
+    it('holds back entries above a writer still in flight, and hands them out once it commits', async () => {
+      // A writer outside the service's writer lock (another deployment, a migration script) takes its seq values,
+      // then commits slowly; meanwhile the service commits later seq values. Paging by seq alone would skip it.
+      const x = await createAccount(t, op, { normalBalance: 'debit', allowNegative: true });
+      const y = await createAccount(t, op);
+      const z = await createAccount(t, op);
+      const db = await connect(t.databaseUrl);
+      const start = (await db.query(`SELECT coalesce(max(seq), 0)::text AS s FROM ledger_entries`)).rows[0].s as string;
+      const transferId = randomUUID();
+      const createdAt = new Date().toISOString();
+      const head = '0'.repeat(64);
+      const fields = (accountId: string, direction: 'debit' | 'credit', balanceAfter: bigint) => ({
+        accountId,
+        accountVersion: 1,
+        transferId,
+        direction,
+        amount: 5n,
+        currency: 'USD',
+        balanceAfter,
+        createdAt,
+      });
+      const debit = fields(x.id, 'debit', 5n);
+      const credit = fields(y.id, 'credit', 5n);
+      await db.query('BEGIN');
+      await db.query(`SELECT 1 FROM accounts WHERE id = ANY($1::uuid[]) FOR UPDATE`, [[x.id, y.id]]);
+      await db.query(
+        `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, status, posted_amount, created_at, posted_at)
+         VALUES ($1, $2, $3, 5, 'USD', 'posted', 5, $4, $4)`,
+        [transferId, x.id, y.id, createdAt],
+      );
+      await db.query(
+        `INSERT INTO ledger_entries (id, transfer_id, account_id, currency, direction, amount, account_version, balance_after,
+           debits_after, credits_after, created_at, prev_hash, hash)
+         VALUES ($1, $2, $3, 'USD', 'debit', 5, 1, 5, 5, 0, $4, $5, $6), ($7, $2, $8, 'USD', 'credit', 5, 1, 5, 0, 5, $4, $5, $9)`,
+        [
+          randomUUID(),
+          transferId,
+          x.id,
+          createdAt,
+          head,
+          entryHash(head, debit),
+          randomUUID(),
+          y.id,
+          entryHash(head, credit),
+        ],
+      );
+      await funding.fund(z.id, '3'); // commits two later seq values through the service
+      const reading = t.request('GET', `/v1/ledger/entries?cursor=${start}`, { token: auditor });
+      await sleep(300);
+      await db.query(`UPDATE accounts SET debits_posted = 5, version = 1, last_hash = $2 WHERE id = $1`, [
+        x.id,
+        entryHash(head, debit),
+      ]);
+      await db.query(`UPDATE accounts SET credits_posted = 5, version = 1, last_hash = $2 WHERE id = $1`, [
+        y.id,
+        entryHash(head, credit),
+      ]);
+      await db.query('COMMIT');
+      const page = await reading;
+      await db.end();
+      expect(page.status).toBe(200);
+      expect(page.body.data.map((e: any) => [e.accountId, e.amount])).toEqual([
+        [x.id, '5'],
+        [y.id, '5'],
+        [funding.source.id, '3'],
+        [z.id, '3'],
+      ]);
+    });
+  });
+
+  afterAll(async () => {
+    expect(await ledgerViolations(t.databaseUrl)).toEqual([]);
+  });
+});
