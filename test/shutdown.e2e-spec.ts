@@ -14,7 +14,7 @@ async function call(url: string, path: string, token: string | undefined, body?:
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as any };
 }
 
 describe('graceful shutdown under load', () => {

@@ -6,7 +6,7 @@ import type { Page } from '../common/pagination.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { uuidParam } from '../http/validation.js';
 import { IdempotentWrites } from '../idempotency/idempotent-writes.js';
-import { Write, type WriteRequest } from '../idempotency/write-request.js';
+import { ApiIdempotencyKey, Write, type WriteRequest } from '../idempotency/write-request.js';
 import {
   AsOfQuery,
   BalanceAsOfView,
@@ -32,6 +32,7 @@ export class AccountsController {
   ) {}
 
   @Post()
+  @ApiIdempotencyKey()
   @Roles('admin', 'operator')
   @ApiCreatedResponse({ type: AccountView })
   @ApiProblems(400, 401, 403, 409, 413, 415, 422, 503)

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { ApiHeader } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ValidationFailed } from '../http/problem.js';
 import { requestIdOf } from '../http/request-id.js';
@@ -28,3 +29,12 @@ export const Write = createParamDecorator((_: unknown, context: ExecutionContext
     .digest('hex');
   return { userId: request.user.id, key: header, requestHash, requestId: requestIdOf(request.raw) };
 });
+
+/** Documents the Idempotency-Key header of a creating POST (SPEC section 2). */
+export const ApiIdempotencyKey = (): MethodDecorator =>
+  ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      '1-255 printable ASCII characters, scoped to the caller, kept at least 24 h: the same key with the same request replays the first response (Idempotent-Replayed: true); with another request it is 422 IDEMPOTENCY_KEY_REUSED',
+  });

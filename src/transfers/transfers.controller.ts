@@ -8,7 +8,7 @@ import { parseAmount } from '../core/money.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { uuidParam } from '../http/validation.js';
 import { IdempotentWrites } from '../idempotency/idempotent-writes.js';
-import { Write, type WriteRequest } from '../idempotency/write-request.js';
+import { ApiIdempotencyKey, Write, type WriteRequest } from '../idempotency/write-request.js';
 import type { Tx } from '../database/serializable.js';
 import { TransferEngine } from './transfer-engine.js';
 import { transferView } from './transfer-rows.js';
@@ -39,6 +39,7 @@ export class TransfersController {
   ) {}
 
   @Post()
+  @ApiIdempotencyKey()
   @Roles('operator')
   @ApiCreatedResponse({ type: TransferView })
   @ApiProblems(400, 401, 403, 409, 413, 415, 422, 503)
@@ -49,6 +50,7 @@ export class TransfersController {
   }
 
   @Post('batch')
+  @ApiIdempotencyKey()
   @Roles('operator')
   @ApiCreatedResponse({ type: BatchView })
   @ApiProblems(400, 401, 403, 409, 413, 415, 422, 503)
@@ -61,6 +63,7 @@ export class TransfersController {
   }
 
   @Post(':id/post')
+  @ApiIdempotencyKey()
   @Roles('operator')
   @ApiOkResponse({ type: TransferView })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415, 422, 503)
@@ -76,6 +79,7 @@ export class TransfersController {
   }
 
   @Post(':id/void')
+  @ApiIdempotencyKey()
   @Roles('operator')
   @ApiOkResponse({ type: TransferView })
   @ApiProblems(400, 401, 403, 404, 409, 503)
@@ -90,6 +94,7 @@ export class TransfersController {
   }
 
   @Post(':id/reverse')
+  @ApiIdempotencyKey()
   @Roles('operator')
   @ApiCreatedResponse({ type: TransferView })
   @ApiProblems(400, 401, 403, 404, 413, 415, 422, 503)

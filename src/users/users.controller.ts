@@ -6,7 +6,7 @@ import { type Page, PageQuery } from '../common/pagination.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { uuidParam } from '../http/validation.js';
 import { IdempotentWrites } from '../idempotency/idempotent-writes.js';
-import { Write, type WriteRequest } from '../idempotency/write-request.js';
+import { ApiIdempotencyKey, Write, type WriteRequest } from '../idempotency/write-request.js';
 import { CreateUserDto, UpdateUserDto, UserPage, UserView } from './users.dto.js';
 import { UsersService } from './users.service.js';
 
@@ -21,6 +21,7 @@ export class UsersController {
   ) {}
 
   @Post()
+  @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: UserView })
   @ApiProblems(400, 401, 403, 409, 422)
   async create(
