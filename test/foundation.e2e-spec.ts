@@ -1,4 +1,6 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { connect } from './support/database.js';
+import { routesOf } from './support/routes.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
 const PROBLEM = 'application/problem+json';
@@ -48,6 +50,14 @@ describe('foundation: errors, operations, docs', () => {
     expect(Object.keys(doc.body.paths)).toEqual(
       expect.arrayContaining(['/v1/auth/token', '/v1/users/{id}', '/health/ready']),
     );
+    // A full OpenAPI 3 validation (schema and $refs), not just a shape check.
+    await expect(SwaggerParser.validate(structuredClone(doc.body))).resolves.toBeDefined();
+    // Every route the application serves is documented (metrics is plain text for Prometheus, not an API).
+    const documented = Object.entries(doc.body.paths).flatMap(([path, ops]) =>
+      Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+    );
+    const served = routesOf(t.app).map((r) => `${r.method} ${r.path}`);
+    expect(served.filter((r) => r !== 'GET /metrics' && !documented.includes(r))).toEqual([]);
     const ui = await t.request('GET', '/docs');
     expect(ui.status).toBe(200);
     expect(ui.text).toContain('swagger');
