@@ -516,6 +516,42 @@ describe('the double-entry core', () => {
     });
   });
 
+  describe('group commit', () => {
+    it('commits concurrent requests together, each succeeding or failing on its own', async () => {
+      const rich = await createAccount(t, op);
+      const poor = await createAccount(t, op);
+      const sink = await createAccount(t, op);
+      await funding.fund(rich.id, '100');
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          i % 3 === 1
+            ? transfer(t, op, { debitAccountId: poor.id, creditAccountId: sink.id, amount: '1' }, newKey())
+            : transfer(t, op, { debitAccountId: rich.id, creditAccountId: sink.id, amount: '5' }, newKey()),
+        ),
+      );
+      expect(
+        results.filter((r, i) => i % 3 === 1 && r.status === 422 && r.body.code === 'INSUFFICIENT_FUNDS'),
+      ).toHaveLength(10);
+      expect(results.filter((r, i) => i % 3 !== 1 && r.status === 201)).toHaveLength(20);
+      expect(await balances(t, op, rich.id)).toMatchObject({ posted: '0', available: '0' });
+      expect((await balances(t, op, sink.id)).posted).toBe('100');
+      expect((await balances(t, op, poor.id)).posted).toBe('0');
+    });
+
+    it('answers one key sent concurrently with two different bodies once, and refuses the other', async () => {
+      const a = await createAccount(t, op);
+      const key = newKey();
+      const [x, y] = await Promise.all([
+        transfer(t, op, { debitAccountId: funding.source.id, creditAccountId: a.id, amount: '3' }, key),
+        transfer(t, op, { debitAccountId: funding.source.id, creditAccountId: a.id, amount: '4' }, key),
+      ]);
+      expect([x!.status, y!.status].sort()).toEqual([201, 422]);
+      expect([x!, y!].find((r) => r.status === 422)!.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+      const posted = (await balances(t, op, a.id)).posted;
+      expect(['3', '4']).toContain(posted);
+    });
+  });
+
   describe('the database defends the ledger by itself', () => {
     it('refuses updates and deletes of entries, and changes to a transfer or a constrained balance', async () => {
       const a = await createAccount(t, op);

@@ -890,3 +890,23 @@ describe('WorkingSet: properties', () => {
     );
   });
 });
+
+describe('checkpoint and rollback (one refused request of a group)', () => {
+  it('drops what was done since the checkpoint and keeps what came before', () => {
+    const set = new WorkingSet([funded('a', 100n), locked('b')]);
+    set.open(req({ debitAccountId: 'a', creditAccountId: 'b', amount: 30n }), 't1', T0);
+    const cp = set.checkpoint();
+    set.open(req({ debitAccountId: 'a', creditAccountId: 'b', amount: 50n }), 't2', T1);
+    expect(() => set.open(req({ debitAccountId: 'a', creditAccountId: 'b', amount: 50n }), 't3', T1)).toThrow(
+      LedgerError,
+    );
+    set.rollback(cp);
+    expect(set.entries.map((e) => e.transferId)).toEqual(['t1', 't1']);
+    expect(set.state('a')!.counters.debitsPosted).toBe(30n);
+    // the chain continues from the kept transfer, not the dropped one
+    set.open(req({ debitAccountId: 'a', creditAccountId: 'b', amount: 70n }), 't4', T2);
+    expect(set.entries.filter((e) => e.accountId === 'a').map((e) => e.accountVersion)).toEqual([1, 2]);
+    expect(set.state('a')!.counters.debitsPosted).toBe(100n);
+    expect(set.changes().find((c) => c.id === 'a')!.delta.debitsPosted).toBe(100n);
+  });
+});

@@ -25,6 +25,11 @@ export interface AccountChange {
   delta: Counters;
 }
 
+export interface Checkpoint {
+  readonly entries: number;
+  readonly accounts: ReadonlyMap<string, LockedAccount>;
+}
+
 /**
  * The accounts one unit of work has locked, and everything it does to them, in memory: movements are
  * checked and applied one after another (so later transfers of a batch see earlier ones), entries are
@@ -32,12 +37,22 @@ export interface AccountChange {
  */
 export class WorkingSet {
   readonly entries: PlannedEntry[] = [];
-  private readonly accounts: Map<string, LockedAccount>;
+  private accounts: Map<string, LockedAccount>;
   private readonly original: Map<string, LockedAccount>;
 
   constructor(locked: Iterable<LockedAccount>) {
     this.accounts = new Map([...locked].map((a) => [a.state.id, a]));
     this.original = new Map(this.accounts);
+  }
+
+  /** A point to go back to when a unit of a group is refused: its changes are dropped, earlier ones kept. */
+  checkpoint(): Checkpoint {
+    return { entries: this.entries.length, accounts: new Map(this.accounts) };
+  }
+
+  rollback(to: Checkpoint): void {
+    this.entries.length = to.entries;
+    this.accounts = new Map(to.accounts);
   }
 
   state(id: string): AccountState | undefined {

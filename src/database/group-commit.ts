@@ -3,11 +3,15 @@ import { LedgerError } from '../core/errors.js';
 import { type Tx, Serializable } from './serializable.js';
 
 /** Units taken into one transaction at most; a batch request is one unit. */
-const MAX_GROUP = 128;
+const MAX_GROUP = 256;
+
+/** Runs many units of one kind together (one statement per table for all of them); a result per input. */
+export type BulkHandler<I> = (tx: Tx, inputs: I[]) => Promise<BulkResult[]>;
+export type BulkResult = { value: unknown } | { refusal: LedgerError };
 
 interface Unit {
   accounts: string[];
-  work: (tx: Tx) => Promise<unknown>;
+  work: ((tx: Tx) => Promise<unknown>) | { handler: BulkHandler<unknown>; input: unknown };
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -15,11 +19,11 @@ interface Unit {
 /**
  * Group commit, as TigerBeetle batches: every write of this instance is a unit of work queued here, and one
  * SERIALIZABLE transaction at a time runs all the units that arrived while the previous one was in flight.
- * The group locks the accounts of all its units once, in id order; each unit runs under a savepoint, so a
- * refused unit (a LedgerError) is rolled back alone and its neighbours still commit. With one writing
- * transaction per instance, writes of one instance never conflict with each other, and a hot account costs
- * one lock per group instead of a queue of transactions failing with 40001. Conflicts with other instances
- * abort the group, and `Serializable` retries it whole.
+ * The group locks the accounts of all its units once, in id order. Units of one bulk kind (new transfers)
+ * are checked one after another in memory and written together; other units run each under a savepoint.
+ * Either way a refused unit (a LedgerError) is undone alone and its neighbours still commit. With one
+ * writing transaction at a time, a hot account costs one lock per group instead of a queue of transactions
+ * failing with 40001. `Serializable` retries a group whole when it does fail.
  */
 @Injectable()
 export class GroupCommitter implements OnApplicationShutdown {
@@ -29,14 +33,22 @@ export class GroupCommitter implements OnApplicationShutdown {
   constructor(private readonly serializable: Serializable) {}
 
   submit<T>(accounts: string[], work: (tx: Tx) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ accounts, work, resolve: resolve as (value: unknown) => void, reject });
-      this.next();
-    });
+    return this.enqueue(accounts, work) as Promise<T>;
+  }
+
+  submitBulk<I, T>(accounts: string[], handler: BulkHandler<I>, input: I): Promise<T> {
+    return this.enqueue(accounts, { handler: handler as BulkHandler<unknown>, input }) as Promise<T>;
   }
 
   async onApplicationShutdown(): Promise<void> {
     while (this.inFlight !== undefined) await this.inFlight;
+  }
+
+  private enqueue(accounts: string[], work: Unit['work']): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ accounts, work, resolve, reject });
+      this.next();
+    });
   }
 
   private next(): void {
@@ -51,44 +63,66 @@ export class GroupCommitter implements OnApplicationShutdown {
   private async commit(group: Unit[]): Promise<void> {
     let units = group;
     while (units.length > 0) {
-      let culprit: Unit | undefined;
+      let culprits: Unit[] = [];
       try {
-        const outcomes = await this.serializable.run(async (tx) => {
-          culprit = undefined;
+        const results = await this.serializable.run(async (tx) => {
+          culprits = [];
           const accounts = [...new Set(units.flatMap((u) => u.accounts))].sort();
           if (accounts.length > 0) {
             await tx.query('SELECT 1 FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [accounts]);
           }
-          const results: { value?: unknown; refusal?: LedgerError }[] = [];
+          const out = new Map<Unit, BulkResult>();
+          const bulks = new Map<BulkHandler<unknown>, Unit[]>();
           for (const unit of units) {
+            if (typeof unit.work === 'function') continue;
+            const members = bulks.get(unit.work.handler) ?? [];
+            members.push(unit);
+            bulks.set(unit.work.handler, members);
+          }
+          for (const [handler, members] of bulks) {
+            try {
+              const done = await handler(
+                tx,
+                members.map((u) => (u.work as { input: unknown }).input),
+              );
+              members.forEach((u, i) => out.set(u, done[i]!));
+            } catch (error) {
+              culprits = members;
+              throw error;
+            }
+          }
+          for (const unit of units) {
+            if (typeof unit.work !== 'function') continue;
             await tx.query('SAVEPOINT unit');
             try {
-              results.push({ value: await unit.work(tx) });
+              out.set(unit, { value: await unit.work(tx) });
               await tx.query('RELEASE SAVEPOINT unit');
             } catch (error) {
               if (!(error instanceof LedgerError)) {
-                culprit = unit;
+                culprits = [unit];
                 throw error;
               }
               await tx.query('ROLLBACK TO SAVEPOINT unit');
-              results.push({ refusal: error });
+              out.set(unit, { refusal: error });
             }
           }
-          return results;
+          return out;
         });
-        outcomes.forEach((o, i) =>
-          o.refusal === undefined ? units[i]!.resolve(o.value) : units[i]!.reject(o.refusal),
-        );
+        for (const unit of units) {
+          const r = results.get(unit)!;
+          if ('refusal' in r) unit.reject(r.refusal);
+          else unit.resolve(r.value);
+        }
         return;
       } catch (error) {
-        // A unit that fails for a reason other than a ledger refusal fails alone; the rest run again without it.
+        // Units that fail for a reason other than a ledger refusal fail alone; the rest run again without them.
         // Anything else (the database away, retries exhausted) fails the whole group.
-        if (culprit === undefined || isServiceUnavailable(error)) {
+        if (culprits.length === 0 || isServiceUnavailable(error)) {
           for (const unit of units) unit.reject(error);
           return;
         }
-        culprit.reject(error);
-        units = units.filter((u) => u !== culprit);
+        for (const unit of culprits) unit.reject(error);
+        units = units.filter((u) => !culprits.includes(u));
       }
     }
   }

@@ -4,13 +4,8 @@ import { LedgerError } from '../core/errors.js';
 import { GroupCommitter } from '../database/group-commit.js';
 import type { Tx } from '../database/serializable.js';
 import { problemBody } from '../http/problem.filter.js';
+import { findOutcomes, keyOf, type Outcome, replay, storeOutcomes } from './idempotency-store.js';
 import type { WriteRequest } from './write-request.js';
-
-interface Outcome {
-  status: number;
-  body: unknown;
-  replayed: boolean;
-}
 
 /**
  * The single write path (as in Formance's ledger): in one SERIALIZABLE transaction (a group commit), check
@@ -32,26 +27,14 @@ export class IdempotentWrites {
     work: (tx: Tx) => Promise<T>,
     accounts: string[] = [],
   ): Promise<unknown> {
-    const outcome = await this.committer.submit(accounts, (tx) => this.execute(tx, w, status, work));
-    void reply.status(outcome.status);
-    if (outcome.replayed) void reply.header('idempotent-replayed', 'true');
-    if (outcome.status >= 400) void reply.header('content-type', 'application/problem+json');
-    return outcome.body;
+    return answer(reply, await this.committer.submit(accounts, (tx) => this.execute(tx, w, status, work)));
   }
 
   private async execute<T>(tx: Tx, w: WriteRequest, status: number, work: (tx: Tx) => Promise<T>): Promise<Outcome> {
     const key = w.key;
     if (key === undefined) return { status, body: await work(tx), replayed: false };
-    const [previous] = await tx.query<StoredOutcome>(
-      'SELECT request_hash, status, response FROM idempotency_keys WHERE user_id = $1 AND key = $2',
-      [w.userId, key],
-    );
-    if (previous !== undefined) {
-      if (previous.request_hash !== w.requestHash) {
-        throw new LedgerError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
-      }
-      return { status: previous.status, body: previous.response, replayed: true };
-    }
+    const previous = (await findOutcomes(tx, [{ userId: w.userId, key }])).get(keyOf(w.userId, key));
+    if (previous !== undefined) return replay(previous, w.requestHash);
     let outcome: Outcome;
     await tx.query('SAVEPOINT keyed_work');
     try {
@@ -62,16 +45,15 @@ export class IdempotentWrites {
       const body = problemBody(error, w.requestId);
       outcome = { status: body.status, body, replayed: false };
     }
-    await tx.query(
-      'INSERT INTO idempotency_keys (user_id, key, request_hash, status, response) VALUES ($1, $2, $3, $4, $5)',
-      [w.userId, key, w.requestHash, outcome.status, JSON.stringify(outcome.body)],
-    );
+    await storeOutcomes(tx, [{ userId: w.userId, key, requestHash: w.requestHash, ...outcome }]);
     return outcome;
   }
 }
 
-interface StoredOutcome {
-  request_hash: string;
-  status: number;
-  response: unknown;
+/** Sets the status and headers of an outcome on the reply and returns its body. */
+export function answer(reply: FastifyReply, outcome: Outcome): unknown {
+  void reply.status(outcome.status);
+  if (outcome.replayed) void reply.header('idempotent-replayed', 'true');
+  if (outcome.status >= 400) void reply.header('content-type', 'application/problem+json');
+  return outcome.body;
 }

@@ -3,8 +3,24 @@ import { Injectable } from '@nestjs/common';
 import { type AccountRow, lockAccounts, stateOf } from '../accounts/account-rows.js';
 import { LedgerError, withIndex } from '../core/errors.js';
 import { WorkingSet } from '../core/working-set.js';
+import type { BulkHandler, BulkResult } from '../database/group-commit.js';
 import type { Tx } from '../database/serializable.js';
+import { problemBody } from '../http/problem.filter.js';
+import { findOutcomes, keyOf, type Outcome, replay, storeOutcomes } from '../idempotency/idempotency-store.js';
+import type { WriteRequest } from '../idempotency/write-request.js';
 import { TRANSFER_COLUMNS, type TransferRow, isExpired } from './transfer-rows.js';
+
+/** One creating request: a single transfer (batchId null) or an atomic batch, rendered into its response. */
+export interface CreateRequest {
+  items: NewTransfer[];
+  batchId: string | null;
+  write: WriteRequest;
+  render: (rows: TransferRow[]) => unknown;
+}
+
+/** What the group does with one request, decided in memory before anything is written. */
+type Plan =
+  { created: string[] } | { outcome: Outcome } | { sameAs: number } | { refused: LedgerError; store?: boolean };
 
 export interface NewTransfer {
   debitAccountId: string;
@@ -33,32 +49,109 @@ interface TransferInsert extends NewTransfer {
  */
 @Injectable()
 export class TransferEngine {
-  /** New transfers, all or nothing; a batch's later transfers see the effects of earlier ones. */
-  create(items: NewTransfer[], batchId: string | null): (tx: Tx) => Promise<TransferRow[]> {
-    return async (tx) => {
-      const indexed = <T>(i: number, f: () => T): T => {
-        try {
-          return f();
-        } catch (error) {
-          throw batchId !== null && error instanceof LedgerError ? withIndex(error, i) : error;
-        }
-      };
-      await assertExternalIdsFree(tx, items, batchId !== null);
-      const set = await this.lock(
-        tx,
-        items.flatMap((t) => [t.debitAccountId, t.creditAccountId]),
-      );
-      const createdAt = new Date();
-      const inserts = items.map((item, i): TransferInsert => {
-        const id = randomUUID();
-        indexed(i, () => set.open(item, id, createdAt.toISOString()));
-        return { ...item, id, status: item.pending ? 'pending' : 'posted', batchId, reversalOf: null, createdAt };
-      });
-      const rows = await insertTransfers(tx, inserts);
-      await this.flush(tx, set);
-      return rows.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
-    };
-  }
+  /**
+   * New transfers from many requests at once (a bulk handler of the group commit). Each request — one
+   * transfer, or an atomic batch whose later transfers see the earlier ones — is checked in memory against
+   * the accounts as the requests before it left them; a refused request is rolled back in memory alone.
+   * Then one statement per table writes them all: transfers, entries, account counters, idempotency keys.
+   */
+  readonly createGroup: BulkHandler<CreateRequest> = async (tx, requests) => {
+    const keys = requests.map((r) => (r.write.key === undefined ? undefined : keyOf(r.write.userId, r.write.key)));
+    const stored = await findOutcomes(
+      tx,
+      requests.flatMap((r) => (r.write.key === undefined ? [] : [{ userId: r.write.userId, key: r.write.key }])),
+    );
+    const taken = await takenExternalIds(
+      tx,
+      requests.flatMap((r) => r.items.map((t) => t.externalId)),
+    );
+    const set = await this.lock(
+      tx,
+      requests.flatMap((r) => r.items.flatMap((t) => [t.debitAccountId, t.creditAccountId])),
+    );
+    const createdAt = new Date();
+    const inserts: TransferInsert[] = [];
+    const plans: Plan[] = [];
+    const firstWithKey = new Map<string, number>();
+    requests.forEach((request, index) => {
+      const key = keys[index];
+      const earlier = key === undefined ? undefined : stored.get(key);
+      const sibling = key === undefined ? undefined : firstWithKey.get(key);
+      if (earlier !== undefined || sibling !== undefined) {
+        const hash = earlier?.requestHash ?? requests[sibling!]!.write.requestHash;
+        plans.push(
+          hash !== request.write.requestHash
+            ? {
+                refused: new LedgerError(
+                  'IDEMPOTENCY_KEY_REUSED',
+                  'this Idempotency-Key was used for a different request',
+                ),
+              }
+            : earlier !== undefined
+              ? { outcome: replay(earlier, hash) }
+              : { sameAs: sibling! },
+        );
+        return;
+      }
+      if (key !== undefined) firstWithKey.set(key, index);
+      const checkpoint = set.checkpoint();
+      const mine: TransferInsert[] = [];
+      try {
+        request.items.forEach((item, i) =>
+          atIndex(request.batchId, i, () => {
+            if (
+              item.externalId !== null &&
+              (taken.has(item.externalId) || mine.some((m) => m.externalId === item.externalId))
+            ) {
+              throw duplicateExternalId(item.externalId);
+            }
+            const id = randomUUID();
+            set.open(item, id, createdAt.toISOString());
+            const status = item.pending ? 'pending' : 'posted';
+            mine.push({ ...item, id, status, batchId: request.batchId, reversalOf: null, createdAt });
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof LedgerError)) throw error;
+        set.rollback(checkpoint);
+        plans.push({ refused: error, store: key !== undefined });
+        return;
+      }
+      for (const t of mine) if (t.externalId !== null) taken.add(t.externalId);
+      inserts.push(...mine);
+      plans.push({ created: mine.map((t) => t.id) });
+    });
+
+    const rows = new Map((await insertTransfers(tx, inserts)).map((r) => [r.id, r]));
+    await this.flush(tx, set);
+    const outcomes = plans.map((plan, index): Outcome | LedgerError | undefined => {
+      if ('created' in plan) {
+        return { status: 201, body: requests[index]!.render(plan.created.map((id) => rows.get(id)!)), replayed: false };
+      }
+      if ('outcome' in plan) return plan.outcome;
+      if ('refused' in plan) {
+        if (!plan.store) return plan.refused;
+        const body = problemBody(plan.refused, requests[index]!.write.requestId);
+        return { status: body.status, body, replayed: false };
+      }
+      return undefined; // sameAs: filled in below, from the request it repeats
+    });
+    plans.forEach((plan, index) => {
+      if ('sameAs' in plan) outcomes[index] = { ...(outcomes[plan.sameAs] as Outcome), replayed: true };
+    });
+    await storeOutcomes(
+      tx,
+      plans.flatMap((plan, index) => {
+        const w = requests[index]!.write;
+        const outcome = outcomes[index];
+        const fresh = 'created' in plan || ('refused' in plan && plan.store === true);
+        return fresh && w.key !== undefined && outcome !== undefined && !(outcome instanceof LedgerError)
+          ? [{ userId: w.userId, key: w.key, requestHash: w.requestHash, status: outcome.status, body: outcome.body }]
+          : [];
+      }),
+    );
+    return outcomes.map((o): BulkResult => (o instanceof LedgerError ? { refusal: o } : { value: o }));
+  };
 
   /** Posts all or part of a pending transfer: the whole reservation is released, the posted amount entered. */
   post(id: string, amount: bigint | undefined): (tx: Tx) => Promise<TransferRow> {
@@ -234,26 +327,27 @@ async function lockPending(tx: Tx, id: string): Promise<TransferRow> {
   return t;
 }
 
-async function assertExternalIdsFree(tx: Tx, items: NewTransfer[], batch: boolean): Promise<void> {
-  const ids = items.map((t) => t.externalId);
-  const fail = (i: number, externalId: string): never => {
-    const error = new LedgerError(
-      'DUPLICATE_EXTERNAL_ID',
-      `externalId ${externalId} is already used by another transfer`,
-    );
-    throw batch ? withIndex(error, i) : error;
-  };
-  ids.forEach((id, i) => {
-    if (id !== null && ids.indexOf(id) !== i) fail(i, id);
-  });
-  const wanted = ids.filter((id): id is string => id !== null);
-  if (wanted.length === 0) return;
-  const taken = await tx.query<{ external_id: string }>(
+async function takenExternalIds(tx: Tx, wanted: (string | null)[]): Promise<Set<string>> {
+  const ids = wanted.filter((id): id is string => id !== null);
+  if (ids.length === 0) return new Set();
+  const rows = await tx.query<{ external_id: string }>(
     'SELECT external_id FROM transfers WHERE external_id = ANY($1::text[])',
-    [wanted],
+    [ids],
   );
-  const first = ids.findIndex((id) => id !== null && taken.some((t) => t.external_id === id));
-  if (first >= 0) fail(first, ids[first]!);
+  return new Set(rows.map((r) => r.external_id));
+}
+
+function duplicateExternalId(externalId: string): LedgerError {
+  return new LedgerError('DUPLICATE_EXTERNAL_ID', `externalId ${externalId} is already used by another transfer`);
+}
+
+/** Runs `f` for the transfer at `index` of a batch, so that its refusal names its position. */
+function atIndex(batchId: string | null, index: number, f: () => void): void {
+  try {
+    f();
+  } catch (error) {
+    throw batchId !== null && error instanceof LedgerError ? withIndex(error, index) : error;
+  }
 }
 
 async function insertTransfers(tx: Tx, t: TransferInsert[]): Promise<TransferRow[]> {

@@ -7,10 +7,10 @@ import type { Page } from '../common/pagination.js';
 import { parseAmount } from '../core/money.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { uuidParam } from '../http/validation.js';
-import { IdempotentWrites } from '../idempotency/idempotent-writes.js';
+import { GroupCommitter } from '../database/group-commit.js';
+import { answer, IdempotentWrites } from '../idempotency/idempotent-writes.js';
 import { ApiIdempotencyKey, Write, type WriteRequest } from '../idempotency/write-request.js';
-import type { Tx } from '../database/serializable.js';
-import { TransferEngine } from './transfer-engine.js';
+import { type CreateRequest, TransferEngine } from './transfer-engine.js';
 import { transferView } from './transfer-rows.js';
 import {
   BatchView,
@@ -36,6 +36,7 @@ export class TransfersController {
     private readonly transfers: TransfersService,
     private readonly engine: TransferEngine,
     private readonly writes: IdempotentWrites,
+    private readonly committer: GroupCommitter,
   ) {}
 
   @Post()
@@ -43,10 +44,19 @@ export class TransfersController {
   @Roles('operator')
   @ApiCreatedResponse({ type: TransferView })
   @ApiProblems(400, 401, 403, 409, 413, 415, 422, 503)
-  create(@Body() dto: CreateTransferDto, @Write() w: WriteRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    const work = this.engine.create([toNewTransfer(dto)], null);
+  async create(
+    @Body() dto: CreateTransferDto,
+    @Write() w: WriteRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
+    const request: CreateRequest = {
+      items: [toNewTransfer(dto)],
+      batchId: null,
+      write: w,
+      render: (rows) => transferView(rows[0]!),
+    };
     const accounts = [dto.debitAccountId, dto.creditAccountId];
-    return this.writes.respond(w, reply, 201, async (tx) => transferView((await work(tx))[0]!), accounts);
+    return answer(reply, await this.committer.submitBulk(accounts, this.engine.createGroup, request));
   }
 
   @Post('batch')
@@ -54,12 +64,20 @@ export class TransfersController {
   @Roles('operator')
   @ApiCreatedResponse({ type: BatchView })
   @ApiProblems(400, 401, 403, 409, 413, 415, 422, 503)
-  batch(@Body() dto: CreateBatchDto, @Write() w: WriteRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async batch(
+    @Body() dto: CreateBatchDto,
+    @Write() w: WriteRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
     const batchId = randomUUID();
-    const work = this.engine.create(dto.transfers.map(toNewTransfer), batchId);
+    const request: CreateRequest = {
+      items: dto.transfers.map(toNewTransfer),
+      batchId,
+      write: w,
+      render: (rows) => ({ batchId, transfers: rows.map((r) => transferView(r)) }),
+    };
     const accounts = dto.transfers.flatMap((t) => [t.debitAccountId, t.creditAccountId]);
-    const view = async (tx: Tx) => ({ batchId, transfers: (await work(tx)).map((r) => transferView(r)) });
-    return this.writes.respond(w, reply, 201, view, accounts);
+    return answer(reply, await this.committer.submitBulk(accounts, this.engine.createGroup, request));
   }
 
   @Post(':id/post')
