@@ -545,8 +545,8 @@ describe('the double-entry core', () => {
         transfer(t, op, { debitAccountId: funding.source.id, creditAccountId: a.id, amount: '3' }, key),
         transfer(t, op, { debitAccountId: funding.source.id, creditAccountId: a.id, amount: '4' }, key),
       ]);
-      expect([x!.status, y!.status].sort()).toEqual([201, 422]);
-      expect([x!, y!].find((r) => r.status === 422)!.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+      expect([x.status, y.status].sort()).toEqual([201, 422]);
+      expect([x, y].find((r) => r.status === 422)!.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
       const posted = (await balances(t, op, a.id)).posted;
       expect(['3', '4']).toContain(posted);
     });

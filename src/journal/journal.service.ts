@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { AccountRow } from '../accounts/account-rows.js';
 import { decodeCursor, type Page, toPage } from '../common/pagination.js';
+import { serviceUnavailable } from '../http/problem.js';
 import { postedBalance } from '../core/balances.js';
 import { ENTRY_COLUMNS, type EntryRow, entryView } from './entry-rows.js';
 import { journalHorizon } from './journal-horizon.js';
@@ -32,6 +33,8 @@ const EXPORT_FIELDS = [
   'hash',
 ] as const;
 const FETCH_ROWS = 1000;
+// Each export holds a pooled connection for as long as its client reads: cap them so writes always have some.
+const MAX_CONCURRENT_EXPORTS = 3;
 
 interface Running {
   debits: string;
@@ -41,6 +44,8 @@ interface Running {
 
 @Injectable()
 export class JournalService {
+  private exportsRunning = 0;
+
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /** An account's entries in accountVersion order; versions commit in order under the account lock. */
@@ -92,6 +97,11 @@ export class JournalService {
    * fetched only as fast as the client reads them, so memory stays flat however large the journal is.
    */
   export(q: ExportQuery): Readable {
+    if (this.exportsRunning >= MAX_CONCURRENT_EXPORTS) {
+      throw serviceUnavailable(`at most ${MAX_CONCURRENT_EXPORTS} exports run at once; retry shortly`, 5);
+    }
+    this.exportsRunning++;
+    const done = (): void => void this.exportsRunning--;
     const pool = (this.db.driver as unknown as { master: Pool }).master;
     const params = [q.accountId ?? null, q.currency ?? null, q.from ?? null, q.to ?? null];
     async function* lines(): AsyncGenerator<string> {
@@ -135,7 +145,9 @@ export class JournalService {
         client.release(broken);
       }
     }
-    return Readable.from(lines(), { objectMode: false, highWaterMark: 1 });
+    const stream = Readable.from(lines(), { objectMode: false, highWaterMark: 1 });
+    stream.once('close', done);
+    return stream;
   }
 
   async balanceAsOf(account: AccountRow, asOf: Date): Promise<BalanceAsOfView> {
