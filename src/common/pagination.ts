@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IntersectionType } from '@nestjs/swagger';
+import { IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ValidationFailed } from '../http/problem.js';
 
 export class PageQuery {
@@ -18,6 +19,21 @@ export class PageQuery {
   @MaxLength(512)
   cursor?: string;
 }
+
+/** `from` (inclusive) and `to` (exclusive) instants, ISO 8601. */
+export class TimeRangeQuery {
+  @ApiPropertyOptional({ format: 'date-time', description: 'at or after (inclusive)' })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  from?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'before (exclusive)' })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  to?: string;
+}
+
+export class RangePageQuery extends IntersectionType(PageQuery, TimeRangeQuery) {}
 
 export interface Page<T> {
   data: T[];

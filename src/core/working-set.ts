@@ -64,8 +64,8 @@ export class WorkingSet {
     planTransfer(req, this.state(req.debitAccountId), this.state(req.creditAccountId));
     if (req.pending) {
       // planTransfer has already checked both reservations, so neither of these can fail.
-      this.move(req.debitAccountId, 'reserve', 'debit', req.amount);
-      this.move(req.creditAccountId, 'reserve', 'credit', req.amount);
+      this.reserve(req.debitAccountId, 'debit', req.amount);
+      this.reserve(req.creditAccountId, 'credit', req.amount);
     } else {
       this.post(req.debitAccountId, req.creditAccountId, req.amount, transferId, createdAt);
     }
@@ -132,11 +132,11 @@ export class WorkingSet {
     return out;
   }
 
-  private move(id: string, kind: 'reserve' | 'release', side: Side, amount: bigint): void {
+  private reserve(id: string, side: Side, amount: bigint): void {
     const account = this.get(id);
     this.accounts.set(id, {
       ...account,
-      state: { ...account.state, counters: applyMovement(account.state, { kind, side, amount }) },
+      state: { ...account.state, counters: applyMovement(account.state, { kind: 'reserve', side, amount }) },
     });
   }
 

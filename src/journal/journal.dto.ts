@@ -1,20 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsUUID, Matches } from 'class-validator';
 import { IsCurrency } from '../common/validators.js';
-import { PageQuery } from '../common/pagination.js';
+import { RangePageQuery, TimeRangeQuery } from '../common/pagination.js';
 import type { Side } from '../core/balances.js';
 
-export class EntryListQuery extends PageQuery {
-  @ApiPropertyOptional({ format: 'date-time', description: 'entries created at or after' })
-  @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
-  from?: string;
-
-  @ApiPropertyOptional({ format: 'date-time', description: 'entries created before' })
-  @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
-  to?: string;
-}
+/** Entries created in [from, to), a page at a time. */
+export class EntryListQuery extends RangePageQuery {}
 
 export class EntryView {
   @ApiProperty({ format: 'uuid' }) id: string;
@@ -55,20 +46,10 @@ export class JournalQuery extends EntryListQuery {
   override cursor?: string = undefined;
 }
 
-export class ExportQuery {
+export class ExportQuery extends TimeRangeQuery {
   @ApiProperty({ enum: ['csv', 'ndjson'] }) @IsIn(['csv', 'ndjson']) format: 'csv' | 'ndjson';
   @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() accountId?: string;
   @ApiPropertyOptional() @IsOptional() @IsCurrency() currency?: string;
-
-  @ApiPropertyOptional({ format: 'date-time' })
-  @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
-  from?: string;
-
-  @ApiPropertyOptional({ format: 'date-time' })
-  @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
-  to?: string;
 }
 
 export class AsOfQuery {
@@ -78,17 +59,8 @@ export class AsOfQuery {
   asOf?: string;
 }
 
-export class StatementQuery {
-  @ApiPropertyOptional({ format: 'date-time', description: 'default: the beginning' })
-  @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
-  from?: string;
-
-  @ApiPropertyOptional({ format: 'date-time', description: 'default: now (exclusive)' })
-  @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
-  to?: string;
-}
+/** [from, to): from defaults to the beginning, to to now. */
+export class StatementQuery extends TimeRangeQuery {}
 
 export class BalanceAsOfView {
   @ApiProperty({ format: 'uuid' }) accountId: string;

@@ -152,19 +152,13 @@ export class JournalService {
 
   async balanceAsOf(account: AccountRow, asOf: Date): Promise<BalanceAsOfView> {
     const r = await this.runningAt(account.id, asOf, true);
-    const counters = {
-      debitsPosted: BigInt(r.debits),
-      creditsPosted: BigInt(r.credits),
-      debitsPending: 0n,
-      creditsPending: 0n,
-    };
     return {
       accountId: account.id,
       currency: account.currency,
       asOf: asOf.toISOString(),
       debitsPosted: r.debits,
       creditsPosted: r.credits,
-      posted: postedBalance(account.normal_balance, counters).toString(),
+      posted: postedOf(account, r).toString(),
       version: Number(r.version),
     };
   }
@@ -173,20 +167,13 @@ export class JournalService {
   async statement(account: AccountRow, from: Date, to: Date): Promise<StatementView> {
     const opening = await this.runningAt(account.id, from, false);
     const closing = await this.runningAt(account.id, to, false);
-    const posted = (r: Running): bigint =>
-      postedBalance(account.normal_balance, {
-        debitsPosted: BigInt(r.debits),
-        creditsPosted: BigInt(r.credits),
-        debitsPending: 0n,
-        creditsPending: 0n,
-      });
     return {
       accountId: account.id,
       currency: account.currency,
       from: from.toISOString(),
       to: to.toISOString(),
-      openingBalance: posted(opening).toString(),
-      closingBalance: posted(closing).toString(),
+      openingBalance: postedOf(account, opening).toString(),
+      closingBalance: postedOf(account, closing).toString(),
       totalDebits: (BigInt(closing.debits) - BigInt(opening.debits)).toString(),
       totalCredits: (BigInt(closing.credits) - BigInt(opening.credits)).toString(),
       entryCount: Number(closing.version) - Number(opening.version),
@@ -203,6 +190,17 @@ export class JournalService {
     );
     return row ?? { debits: '0', credits: '0', version: '0' };
   }
+}
+
+/** The normal-side posted balance of the running counters stored on an entry. */
+function postedOf(account: AccountRow, r: Running): bigint {
+  const counters = {
+    debitsPosted: BigInt(r.debits),
+    creditsPosted: BigInt(r.credits),
+    debitsPending: 0n,
+    creditsPending: 0n,
+  };
+  return postedBalance(account.normal_balance, counters);
 }
 
 /** RFC 4180: quote a field that holds a comma, quote or line break, doubling its quotes. */

@@ -8,10 +8,11 @@ import { parseAmount } from '../core/money.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { uuidParam } from '../http/validation.js';
 import { GroupCommitter } from '../database/group-commit.js';
+import type { Tx } from '../database/serializable.js';
 import { answer, IdempotentWrites } from '../idempotency/idempotent-writes.js';
 import { ApiIdempotencyKey, Write, type WriteRequest } from '../idempotency/write-request.js';
 import { type CreateRequest, TransferEngine } from './transfer-engine.js';
-import { transferView } from './transfer-rows.js';
+import { type TransferRow, transferView } from './transfer-rows.js';
 import {
   BatchView,
   CreateBatchDto,
@@ -49,14 +50,7 @@ export class TransfersController {
     @Write() w: WriteRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
-    const request: CreateRequest = {
-      items: [toNewTransfer(dto)],
-      batchId: null,
-      write: w,
-      render: (rows) => transferView(rows[0]!),
-    };
-    const accounts = [dto.debitAccountId, dto.creditAccountId];
-    return answer(reply, await this.committer.submitBulk(accounts, this.engine.createGroup, request));
+    return this.open(reply, { items: [dto], batchId: null, write: w, render: (rows) => transferView(rows[0]!) });
   }
 
   @Post('batch')
@@ -70,14 +64,8 @@ export class TransfersController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
     const batchId = randomUUID();
-    const request: CreateRequest = {
-      items: dto.transfers.map(toNewTransfer),
-      batchId,
-      write: w,
-      render: (rows) => ({ batchId, transfers: rows.map((r) => transferView(r)) }),
-    };
-    const accounts = dto.transfers.flatMap((t) => [t.debitAccountId, t.creditAccountId]);
-    return answer(reply, await this.committer.submitBulk(accounts, this.engine.createGroup, request));
+    const render = (rows: TransferRow[]) => ({ batchId, transfers: rows.map((r) => transferView(r)) });
+    return this.open(reply, { items: dto.transfers, batchId, write: w, render });
   }
 
   @Post(':id/post')
@@ -91,9 +79,8 @@ export class TransfersController {
     @Write() w: WriteRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const work = this.engine.post(id, dto.amount === undefined ? undefined : parseAmount(dto.amount));
-    const accounts = await this.transfers.accountsOf(id);
-    return this.writes.respond(w, reply, 200, async (tx) => transferView(await work(tx)), accounts);
+    const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
+    return this.settle(id, w, reply, 200, this.engine.post(id, amount));
   }
 
   @Post(':id/void')
@@ -106,9 +93,7 @@ export class TransfersController {
     @Write() w: WriteRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const work = this.engine.void(id);
-    const accounts = await this.transfers.accountsOf(id);
-    return this.writes.respond(w, reply, 200, async (tx) => transferView(await work(tx)), accounts);
+    return this.settle(id, w, reply, 200, this.engine.void(id));
   }
 
   @Post(':id/reverse')
@@ -123,9 +108,29 @@ export class TransfersController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
-    const work = this.engine.reverse(id, amount, dto.description);
+    return this.settle(id, w, reply, 201, this.engine.reverse(id, amount, dto.description));
+  }
+
+  /** New transfers go to the group commit's bulk path: checked in memory, written with the whole group. */
+  private async open(
+    reply: FastifyReply,
+    request: Omit<CreateRequest, 'items'> & { items: CreateTransferDto[] },
+  ): Promise<unknown> {
+    const accounts = request.items.flatMap((t) => [t.debitAccountId, t.creditAccountId]);
+    const input: CreateRequest = { ...request, items: request.items.map(toNewTransfer) };
+    return answer(reply, await this.committer.submitBulk(accounts, this.engine.createGroup, input));
+  }
+
+  /** Post, void and reverse act on an existing transfer, whose two accounts never change. */
+  private async settle(
+    id: string,
+    w: WriteRequest,
+    reply: FastifyReply,
+    status: number,
+    work: (tx: Tx) => Promise<TransferRow>,
+  ): Promise<unknown> {
     const accounts = await this.transfers.accountsOf(id);
-    return this.writes.respond(w, reply, 201, async (tx) => transferView(await work(tx)), accounts);
+    return this.writes.respond(w, reply, status, async (tx) => transferView(await work(tx)), accounts);
   }
 
   @Get()

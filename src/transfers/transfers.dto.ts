@@ -7,7 +7,6 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
-  IsISO8601,
   IsOptional,
   IsString,
   IsUUID,
@@ -16,7 +15,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { PageQuery } from '../common/pagination.js';
+import { RangePageQuery } from '../common/pagination.js';
 import { IsAmount, IsCurrency, IsExternalId, IsMetadata } from '../common/validators.js';
 
 export const TRANSFER_STATUSES = ['pending', 'posted', 'voided', 'expired'] as const;
@@ -88,7 +87,7 @@ export class ReverseTransferDto {
   description?: string;
 }
 
-export class TransferListQuery extends PageQuery {
+export class TransferListQuery extends RangePageQuery {
   @ApiPropertyOptional({ format: 'uuid', description: 'as debit or credit account' })
   @IsOptional()
   @IsUUID()
@@ -96,16 +95,6 @@ export class TransferListQuery extends PageQuery {
 
   @ApiPropertyOptional({ enum: TRANSFER_STATUSES }) @IsOptional() @IsIn(TRANSFER_STATUSES) status?: TransferStatus;
   @ApiPropertyOptional() @IsOptional() @IsExternalId() externalId?: string;
-
-  @ApiPropertyOptional({ format: 'date-time' })
-  @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
-  from?: string;
-
-  @ApiPropertyOptional({ format: 'date-time' })
-  @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
-  to?: string;
 }
 
 export class TransferView {
