@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
@@ -8,8 +9,9 @@ import { AppModule } from './app.module.js';
 import type { Config } from './config/config.js';
 import { runMigrations } from './database/migrations.js';
 import { ProblemDoc } from './http/api-problems.js';
-import { ProblemFilter } from './http/problem.filter.js';
+import { problemBody, ProblemFilter } from './http/problem.filter.js';
 import { requestIdOf } from './http/request-id.js';
+import { ValidationFailed } from './http/problem.js';
 import { validationPipe } from './http/validation.js';
 import { MetricsService } from './metrics/metrics.service.js';
 
@@ -22,7 +24,18 @@ export async function createApp(config: Config & { databaseUrl: string }): Promi
     genReqId: (req: IncomingMessage) => requestIdOf(req),
     requestIdHeader: false,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1000 },
+    // Malformed URLs are refused by Fastify's router before Nest sees them; answer them as problem+json too.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const body = problemBody(
+        new ValidationFailed([{ field: 'url', message: error.message }]),
+        requestIdOf(request.raw),
+      );
+      void reply
+        .status(400)
+        .headers({ 'content-type': 'application/problem+json', 'x-request-id': body.requestId })
+        .send(JSON.stringify(body));
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     bufferLogs: true,

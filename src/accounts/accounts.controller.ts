@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/roles.decorator.js';
 import type { Page } from '../common/pagination.js';
 import { ApiProblems } from '../http/api-problems.js';
-import { uuidParam } from '../http/validation.js';
+import { noFields, uuidParam } from '../http/validation.js';
 import { IdempotentWrites } from '../idempotency/idempotent-writes.js';
 import { ApiIdempotencyKey, Write, type WriteRequest } from '../idempotency/write-request.js';
 import {
@@ -56,7 +56,7 @@ export class AccountsController {
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: AccountView })
   @ApiProblems(400, 401, 404)
-  get(@Param('id', uuidParam) id: string): Promise<AccountView> {
+  get(@Param('id', uuidParam) id: string, @Query(noFields) _: unknown): Promise<AccountView> {
     return this.accounts.get(id);
   }
 

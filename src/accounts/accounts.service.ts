@@ -39,7 +39,7 @@ export class AccountsService {
   }
 
   async list(q: AccountListQuery): Promise<Page<AccountView>> {
-    const after = decodeCursor(q.cursor, 1)?.[0] ?? null;
+    const after = decodeCursor(q.cursor, ['seq'])?.[0] ?? null;
     const rows = await this.db.query<AccountRow[]>(
       `SELECT ${ACCOUNT_COLUMNS} FROM accounts
        WHERE ($1::bigint IS NULL OR seq > $1::bigint) AND ($2::text IS NULL OR currency = $2)

@@ -2,6 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/roles.decorator.js';
 import { ApiProblems } from '../http/api-problems.js';
+import { noFields } from '../http/validation.js';
 import { AsOfQuery } from '../journal/journal.dto.js';
 import { TrialBalanceView, VerifyView } from './audit.dto.js';
 import { AuditService } from './audit.service.js';
@@ -23,7 +24,7 @@ export class AuditController {
   @Get('verify')
   @ApiOkResponse({ type: VerifyView })
   @ApiProblems(401, 403)
-  verify(): Promise<VerifyView> {
+  verify(@Query(noFields) _: unknown): Promise<VerifyView> {
     return this.audit.verify();
   }
 }

@@ -1,7 +1,8 @@
-import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ApiProblems } from '../http/api-problems.js';
+import { noFields } from '../http/validation.js';
 import { MeView, TokenRequestDto, TokenView } from './auth.dto.js';
 import { AuthService } from './auth.service.js';
 import { type AuthenticatedUser, CurrentUser } from './authenticated-user.js';
@@ -26,7 +27,7 @@ export class AuthController {
   @Get('me')
   @ApiOkResponse({ type: MeView })
   @ApiProblems(401)
-  me(@CurrentUser() user: AuthenticatedUser): MeView {
+  me(@CurrentUser() user: AuthenticatedUser, @Query(noFields) _: unknown): MeView {
     return { id: user.id, username: user.username, roles: user.roles };
   }
 }

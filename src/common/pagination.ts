@@ -1,13 +1,17 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IntersectionType } from '@nestjs/swagger';
-import { IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ValidationFailed } from '../http/problem.js';
+import { isSeq, isTimestamp, IsTimestamp } from './validators.js';
 
 export class PageQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
   @IsOptional()
-  @Type(() => Number)
+  // Plain decimal digits only: Number() would also read "1e2", "0x10" or " 10".
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^[0-9]{1,4}$/.test(value) ? Number(value) : value,
+  )
   @IsInt()
   @Min(1)
   @Max(500)
@@ -24,12 +28,12 @@ export class PageQuery {
 export class TimeRangeQuery {
   @ApiPropertyOptional({ format: 'date-time', description: 'at or after (inclusive)' })
   @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
+  @IsTimestamp()
   from?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'before (exclusive)' })
   @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
+  @IsTimestamp()
   to?: string;
 }
 
@@ -45,11 +49,15 @@ export function encodeCursor(key: string[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined, arity: number): string[] | undefined {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const KEY_PARTS = { seq: isSeq, time: isTimestamp, uuid: (v: unknown) => typeof v === 'string' && UUID.test(v) };
+
+/** Decodes a cursor whose key has the given shape; anything else (forged, from another list) is a 400. */
+export function decodeCursor(cursor: string | undefined, shape: (keyof typeof KEY_PARTS)[]): string[] | undefined {
   if (cursor === undefined) return undefined;
   try {
     const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(key) && key.length === arity && key.every((k) => typeof k === 'string' && k.length < 200)) {
+    if (Array.isArray(key) && key.length === shape.length && shape.every((part, i) => KEY_PARTS[part](key[i]))) {
       return key as string[];
     }
   } catch {

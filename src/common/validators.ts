@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { IsString, Matches, registerDecorator, type ValidationOptions } from 'class-validator';
-import { isAmountString } from '../core/money.js';
+import { INT64_MAX, isAmountString } from '../core/money.js';
 
 export const CURRENCY_PATTERN = /^[A-Z][A-Z0-9_]{2,15}$/;
 export const EXTERNAL_ID_PATTERN = /^[\x20-\x7e]{1,128}$/;
@@ -51,4 +51,37 @@ function isMetadata(value: unknown): boolean {
     entries.length <= 32 &&
     entries.every(([k, v]) => k.length >= 1 && k.length <= 64 && typeof v === 'string' && v.length <= 512)
   );
+}
+
+// RFC 3339: a calendar date and a time with an offset; no week dates, ordinal dates or bare dates.
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+export const isTimestamp = (value: unknown): value is string =>
+  typeof value === 'string' && TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value));
+
+/** An instant as RFC 3339 (`2026-11-21T08:15:58.123Z`), that JavaScript and PostgreSQL read alike. */
+export function IsTimestamp(): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'isTimestamp',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: { message: `${String(propertyName)} must be an RFC 3339 timestamp such as 2026-11-21T08:15:58.123Z` },
+      validator: { validate: isTimestamp },
+    });
+}
+
+/** A journal position: a decimal seq within the bigint range. */
+export const isSeq = (value: unknown): value is string =>
+  typeof value === 'string' && /^(0|[1-9][0-9]{0,18})$/.test(value) && BigInt(value) <= INT64_MAX;
+
+export function IsSeq(): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'isSeq',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: { message: `${String(propertyName)} must be the seq of an entry` },
+      validator: { validate: isSeq },
+    });
 }

@@ -1,3 +1,5 @@
+import { short } from './body-guard.js';
+
 /**
  * An HTTP refusal that is not a ledger rule: authentication, rate limits, an unreachable database.
  * Ledger refusals are the typed errors of `src/core/errors.ts`; both are turned into problem+json by
@@ -20,9 +22,21 @@ export interface FieldError {
   message: string;
 }
 
+const MAX_ERRORS = 20;
+
+/** 400 VALIDATION_FAILED; at most 20 errors are listed, with field names and messages cut short, so that a
+ * hostile body cannot make the answer grow with it. */
 export class ValidationFailed extends Problem {
-  constructor(readonly errors: FieldError[]) {
-    super(400, 'VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; ') || 'invalid request');
+  readonly errors: FieldError[];
+
+  constructor(all: FieldError[]) {
+    const errors = all
+      .slice(0, MAX_ERRORS)
+      .map((e) => ({ field: short(e.field, 128), message: short(e.message, 256) }));
+    const more = all.length > MAX_ERRORS ? ` (and ${all.length - MAX_ERRORS} more)` : '';
+    const summary = errors.slice(0, 3).map((e) => `${e.field}: ${e.message}`);
+    super(400, 'VALIDATION_FAILED', `${summary.join('; ') || 'invalid request'}${all.length > 3 ? '; …' : ''}${more}`);
+    this.errors = errors;
   }
 }
 

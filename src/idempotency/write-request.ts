@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
+import { inspectInput } from '../http/body-guard.js';
 import { ValidationFailed } from '../http/problem.js';
 import { requestIdOf } from '../http/request-id.js';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
@@ -23,6 +24,9 @@ export const Write = createParamDecorator((_: unknown, context: ExecutionContext
     throw new ValidationFailed([{ field: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters' }]);
   }
   if (request.user === undefined) throw new Error('a write route must be authenticated');
+  // Bounded before hashing: JSON.stringify of thousands of nested levels would overflow the stack.
+  const problem = inspectInput(request.body, 'body');
+  if (problem !== undefined) throw new ValidationFailed([problem]);
   const path = request.url.split('?')[0] ?? request.url;
   const requestHash = createHash('sha256')
     .update(`${request.method} ${path}\n${JSON.stringify(request.body ?? null)}`)

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsISO8601, IsOptional, IsUUID, Matches } from 'class-validator';
-import { IsCurrency } from '../common/validators.js';
+import { IsIn, IsOptional, IsUUID } from 'class-validator';
+import { IsCurrency, IsSeq, IsTimestamp } from '../common/validators.js';
 import { RangePageQuery, TimeRangeQuery } from '../common/pagination.js';
 import type { Side } from '../core/balances.js';
 
@@ -42,7 +42,7 @@ export class JournalQuery extends EntryListQuery {
       'the seq of the last entry you have (nextCursor of the previous page); to tail the journal, keep passing the seq of the last entry you saw',
   })
   @IsOptional()
-  @Matches(/^(0|[1-9][0-9]{0,18})$/, { message: 'cursor must be the seq of an entry' })
+  @IsSeq()
   override cursor?: string = undefined;
 }
 
@@ -55,7 +55,7 @@ export class ExportQuery extends TimeRangeQuery {
 export class AsOfQuery {
   @ApiPropertyOptional({ format: 'date-time', description: 'default: now' })
   @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
+  @IsTimestamp()
   asOf?: string;
 }
 

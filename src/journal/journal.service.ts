@@ -50,7 +50,7 @@ export class JournalService {
 
   /** An account's entries in accountVersion order; versions commit in order under the account lock. */
   async accountEntries(accountId: string, q: EntryListQuery): Promise<Page<EntryView>> {
-    const after = decodeCursor(q.cursor, 1)?.[0] ?? null;
+    const after = decodeCursor(q.cursor, ['seq'])?.[0] ?? null;
     const rows = await this.db.query<EntryRow[]>(
       `SELECT ${ENTRY_COLUMNS} FROM ledger_entries
        WHERE account_id = $1 AND ($2::bigint IS NULL OR account_version > $2::bigint)

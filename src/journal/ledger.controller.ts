@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/roles.decorator.js';
 import type { Page } from '../common/pagination.js';
 import { ApiProblems } from '../http/api-problems.js';
+import { ValidationFailed } from '../http/problem.js';
 import { EntryPage, type EntryView, ExportQuery, JournalQuery } from './journal.dto.js';
 import { JournalService } from './journal.service.js';
 
@@ -26,6 +27,9 @@ export class LedgerController {
   @ApiOkResponse({ description: 'every matching entry in seq order, streamed; CSV starts with a header row' })
   @ApiProblems(400, 401, 403)
   export(@Query() q: ExportQuery, @Res() reply: FastifyReply): void {
+    if (q.from !== undefined && q.to !== undefined && new Date(q.from) > new Date(q.to)) {
+      throw new ValidationFailed([{ field: 'from', message: 'from must not be after to' }]);
+    }
     const csv = q.format === 'csv';
     void reply
       .header('content-type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')

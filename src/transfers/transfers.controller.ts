@@ -6,7 +6,7 @@ import { Roles } from '../auth/roles.decorator.js';
 import type { Page } from '../common/pagination.js';
 import { parseAmount } from '../core/money.js';
 import { ApiProblems } from '../http/api-problems.js';
-import { uuidParam } from '../http/validation.js';
+import { noFields, uuidParam } from '../http/validation.js';
 import { GroupCommitter } from '../database/group-commit.js';
 import type { Tx } from '../database/serializable.js';
 import { answer, IdempotentWrites } from '../idempotency/idempotent-writes.js';
@@ -90,6 +90,7 @@ export class TransfersController {
   @ApiProblems(400, 401, 403, 404, 409, 503)
   async void(
     @Param('id', uuidParam) id: string,
+    @Body(noFields) _: unknown,
     @Write() w: WriteRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
@@ -145,7 +146,7 @@ export class TransfersController {
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: TransferView })
   @ApiProblems(400, 401, 404)
-  get(@Param('id', uuidParam) id: string): Promise<TransferView> {
+  get(@Param('id', uuidParam) id: string, @Query(noFields) _: unknown): Promise<TransferView> {
     return this.transfers.get(id);
   }
 }

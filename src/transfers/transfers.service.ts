@@ -29,7 +29,7 @@ export class TransfersService {
   }
 
   async list(q: TransferListQuery): Promise<Page<TransferView>> {
-    const after = decodeCursor(q.cursor, 1)?.[0] ?? null;
+    const after = decodeCursor(q.cursor, ['seq'])?.[0] ?? null;
     const rows = await this.db.query<TransferRow[]>(
       `SELECT ${TRANSFER_COLUMNS} FROM transfers
        WHERE ($1::bigint IS NULL OR seq > $1::bigint)

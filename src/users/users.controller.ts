@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/roles.decorator.js';
 import { type Page, PageQuery } from '../common/pagination.js';
 import { ApiProblems } from '../http/api-problems.js';
-import { uuidParam } from '../http/validation.js';
+import { noFields, uuidParam } from '../http/validation.js';
 import { IdempotentWrites } from '../idempotency/idempotent-writes.js';
 import { ApiIdempotencyKey, Write, type WriteRequest } from '../idempotency/write-request.js';
 import { CreateUserDto, UpdateUserDto, UserPage, UserView } from './users.dto.js';
@@ -42,7 +42,7 @@ export class UsersController {
   @Get(':id')
   @ApiOkResponse({ type: UserView })
   @ApiProblems(400, 401, 403, 404)
-  get(@Param('id', uuidParam) id: string): Promise<UserView> {
+  get(@Param('id', uuidParam) id: string, @Query(noFields) _: unknown): Promise<UserView> {
     return this.users.get(id);
   }
 

@@ -48,7 +48,7 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   async list(limit: number, cursor: string | undefined): Promise<Page<UserView>> {
-    const after = decodeCursor(cursor, 2);
+    const after = decodeCursor(cursor, ['time', 'uuid']);
     const rows = await this.db.query<UserRow[]>(
       `SELECT ${COLUMNS} FROM users WHERE ($1::timestamptz IS NULL OR (created_at, id) > ($1::timestamptz, $2::uuid))
        ORDER BY created_at, id LIMIT $3`,
