@@ -1,0 +1,104 @@
+import type { LoadResult } from './load.js';
+import type { PgbenchResult } from './pgbench.js';
+
+/** The shape of bench/results/<timestamp>.json, and what BENCHMARKS.md is written from. */
+
+export const SCENARIOS = ['uniform', 'hot', 'batch'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+/** CPU used during a point, in cores (CPU seconds per wall second); NaN when it could not be read. */
+export interface CpuShare {
+  service: number;
+  postgres: number;
+  /** the load generator (this process), or the pgbench client for pgbench points */
+  client: number;
+  /** every core's busy time on the machine */
+  machine: number;
+  /** machine − service − postgres − client: other work on the machine (other test suites, the kernel…) */
+  other: number;
+}
+
+/** Latency of `SELECT 1` from the bench process to PostgreSQL, sampled every 50 ms during a point. */
+export interface RoundTrip {
+  p50: number;
+  p95: number;
+  samples: number;
+}
+
+export interface Point extends LoadResult {
+  scenario: Scenario | 'uniform-paced';
+  clients: number;
+  /** open-loop rate, for the paced point */
+  targetRate?: number;
+  retries: Record<string, number>;
+  retriesTotal: number;
+  retriesExhausted: number;
+  /** V8 heap and external memory of the service at the end of the point (GET /metrics) */
+  heapMbAtEnd: { total: number; used: number; external: number };
+  /** highest VmRSS of the service over warm-up and measurement (VmHWM after a reset, and 250 ms samples) */
+  peakRssMb: number;
+  cpu: CpuShare;
+  pgRoundTripMs: RoundTrip;
+  /** transfers/s ÷ pgbench tps at the same client count */
+  ratioToPgbench: number | null;
+}
+
+export interface PgbenchPoint extends PgbenchResult {
+  cpu: CpuShare;
+  pgRoundTripMs: RoundTrip;
+}
+
+export interface TargetCheck {
+  name: string;
+  goal: string;
+  measured: string;
+  met: boolean | null;
+  why: string;
+}
+
+export interface Results {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  commit: string | null;
+  machine: {
+    cores: number;
+    cpuModel: string;
+    memoryGiB: number;
+    node: string;
+    platform: string;
+    loadAverageStart: number[];
+    loadAverageEnd: number[];
+    /** other processes' CPU share over the measured points, in cores (median) */
+    otherCpuMedian: number;
+  };
+  postgres: { version: string; mode: 'embedded' | 'DATABASE_URL'; isolationDefault: string; maxConnections: string };
+  pgbench:
+    | { path: string; version: string; foundIn: string; scale: number; initSeconds: number; database: string }
+    | { missing: string };
+  settings: {
+    seconds: number;
+    warmupSeconds: number;
+    clients: number[];
+    scenarios: Scenario[];
+    accounts: number;
+    dbPoolSize: number;
+    batchSize: number;
+  };
+  /** GET /v1/audit/trial-balance once the load is over */
+  trialBalanceAfter: { balanced: boolean; currencies: { currency: string; balanced: boolean; totalDebits: string }[] };
+  setup: {
+    accountsCreated: number;
+    createSeconds: number;
+    fundSeconds: number;
+    /** VmRSS of the service once ready, and once the accounts are created and funded */
+    rssAfterStartMb: number;
+    rssAfterSetupMb: number;
+  };
+  points: Point[];
+  pgbenchPoints: PgbenchPoint[];
+  paced: Point | null;
+  peakRssMb: number;
+  targets: TargetCheck[];
+  serviceLog: { linesAtWarnOrAbove: number; errorLines: number; sample: string[] };
+}

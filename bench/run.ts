@@ -1,0 +1,640 @@
+/**
+ * `npm run bench` (issue #8): starts the built service in production mode, creates and funds accounts, drives
+ * transfers over keep-alive HTTP at several client counts, runs pgbench's TPC-B-like script on the same
+ * PostgreSQL as the reference, and writes bench/results/<timestamp>.json and BENCHMARKS.md.
+ *
+ * Environment: BENCH_SECONDS (20), BENCH_WARMUP_SECONDS (5), BENCH_CLIENTS ("8,32,128"),
+ * BENCH_SCENARIOS ("uniform,hot,batch"), BENCH_ACCOUNTS (10000), BENCH_DB_POOL_SIZE (4),
+ * BENCH_PGBENCH_SCALE (10), BENCH_KEEP_DATA (unset: the temporary cluster is deleted),
+ * BENCH_SERVICE_NODE_ARGS (extra node flags for the service, e.g. --cpu-prof), DATABASE_URL (and optionally
+ * JWT_SECRET) to use an existing server instead of an embedded one.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import type { Pool } from 'undici';
+import { type Counters, counters, countersDelta, expect, login, openPool } from './api.js';
+import { drive, type LoadResult, type Shot } from './load.js';
+import { findPgbench, initialise, type PgbenchBinary, type Target, targetFor, tpcb } from './pgbench.js';
+import { cpuOf, machineCpu, memoryOf, postgresCpu, reapedChildrenCpu, resetPeak } from './proc.js';
+import { explain, markdown } from './report.js';
+import {
+  type CpuShare,
+  type PgbenchPoint,
+  type Point,
+  type Results,
+  SCENARIOS,
+  type Scenario,
+  type TargetCheck,
+} from './results-model.js';
+import { postmasterPid, type Service, startService } from './service.js';
+
+const BATCH_SIZE = 100;
+const CURRENCY = 'USD';
+const PGBENCH_DATABASE = 'ledger_bench_pgbench';
+const OPERATOR_PASSWORD = 'bench-operator-password';
+
+interface Settings {
+  seconds: number;
+  warmupSeconds: number;
+  clients: number[];
+  scenarios: Scenario[];
+  accounts: number;
+  dbPoolSize: number;
+  pgbenchScale: number;
+  keepData: boolean;
+}
+
+function settings(): Settings {
+  const int = (name: string, fallback: number, min: number): number => {
+    const raw = process.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+    return n;
+  };
+  const clients = (process.env.BENCH_CLIENTS || '8,32,128').split(',').map((s) => Number(s.trim()));
+  if (clients.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) {
+    throw new Error(`BENCH_CLIENTS must be a comma-separated list of integers 1-1000`);
+  }
+  const scenarios = (process.env.BENCH_SCENARIOS || SCENARIOS.join(',')).split(',').map((s) => s.trim());
+  for (const s of scenarios) {
+    if (!(SCENARIOS as readonly string[]).includes(s)) {
+      throw new Error(`BENCH_SCENARIOS: unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`);
+    }
+  }
+  return {
+    seconds: int('BENCH_SECONDS', 20, 1),
+    warmupSeconds: int('BENCH_WARMUP_SECONDS', 5, 0),
+    clients,
+    scenarios: scenarios as Scenario[],
+    accounts: int('BENCH_ACCOUNTS', 10_000, 2),
+    dbPoolSize: int('BENCH_DB_POOL_SIZE', 4, 1),
+    pgbenchScale: int('BENCH_PGBENCH_SCALE', 10, 1),
+    keepData: process.env.BENCH_KEEP_DATA !== undefined && process.env.BENCH_KEEP_DATA !== '',
+  };
+}
+
+const say = (message: string): void => {
+  process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+};
+
+async function main(): Promise<void> {
+  const s = settings();
+  const startedAt = new Date();
+  const runId = startedAt.toISOString().replace(/[-:.]/g, '').slice(0, 15);
+  const loadAverageStart = loadavg();
+  say(
+    `${cpus().length} cores, load average ${loadAverageStart.map((l) => l.toFixed(2)).join(' ')}; ` +
+      `${s.seconds} s per point after ${s.warmupSeconds} s warm-up; clients ${s.clients.join(', ')}; ` +
+      `scenarios ${s.scenarios.join(', ')}`,
+  );
+  // Another build (`nest build` empties dist/ first) may be under way on a shared checkout: give it a minute.
+  for (let i = 0; i < 120 && !existsSync('dist/src/main.js'); i++) await new Promise((r) => setTimeout(r, 500));
+  if (!existsSync('dist/src/main.js')) throw new Error('dist/src/main.js is missing: run `npm run build` first');
+
+  const service = await startService({ runId, poolSize: s.dbPoolSize, keepData: s.keepData, log: say });
+  const rssAfterStartMb = memoryOf(service.pid)?.rssMb ?? NaN;
+  say(
+    `service pid ${service.pid} at ${service.url} (${service.embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'}), ` +
+      `RSS ${rssAfterStartMb.toFixed(0)} MB`,
+  );
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) return;
+    interrupted = true;
+    say('interrupted: stopping the service');
+    void service.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const db = new pg.Client({ connectionString: service.databaseUrl });
+  const setupPool = openPool(service.url, 64);
+  let pgbenchTarget: Target | undefined;
+  try {
+    await db.connect();
+    const version = (await db.query<{ version: string }>('SELECT version()')).rows[0]!.version;
+    const isolationDefault = await setting(db, 'default_transaction_isolation');
+    const maxConnections = await setting(db, 'max_connections');
+    const dataDirectory = await setting(db, 'data_directory').catch(() => '');
+    const postmaster = dataDirectory === '' ? undefined : postmasterPid(dataDirectory);
+    say(`${version}; default isolation ${isolationDefault}; postmaster pid ${postmaster ?? 'unknown (remote?)'}`);
+
+    // pgbench: found, and its tables initialised, before the ledger's data exists (so it is not competing).
+    const found = await findPgbench();
+    let bin: PgbenchBinary | undefined;
+    let pgbenchInfo: Results['pgbench'];
+    if ('missing' in found) {
+      say(`NOTE: ${found.missing}; the ratios to pgbench will not be measured`);
+      pgbenchInfo = found;
+    } else {
+      bin = found;
+      say(`pgbench: ${bin.path} (${bin.version}), found ${bin.foundIn}`);
+      await db.query(`DROP DATABASE IF EXISTS ${PGBENCH_DATABASE}`);
+      await db.query(`CREATE DATABASE ${PGBENCH_DATABASE}`);
+      pgbenchTarget = targetFor(service.databaseUrl, PGBENCH_DATABASE);
+      const t0 = performance.now();
+      await initialise(bin, pgbenchTarget, s.pgbenchScale);
+      const initSeconds = (performance.now() - t0) / 1000;
+      say(`pgbench -i -s ${s.pgbenchScale}: ${initSeconds.toFixed(1)} s`);
+      pgbenchInfo = { ...bin, scale: s.pgbenchScale, initSeconds, database: PGBENCH_DATABASE };
+    }
+
+    // Users and accounts.
+    const adminToken = await login(setupPool, service.adminUsername, service.adminPassword);
+    const operator = `bench-operator-${runId}`;
+    await expect(setupPool, 201, 'POST', '/v1/users', {
+      token: adminToken,
+      key: `${runId}-user`,
+      body: { username: operator, password: OPERATOR_PASSWORD, roles: ['operator'] },
+    });
+    const operatorToken = (): Promise<string> => login(setupPool, operator, OPERATOR_PASSWORD);
+    let token = await operatorToken();
+
+    const t1 = performance.now();
+    const [funding] = await createAccounts(setupPool, token, runId, 'funding', 1, true);
+    const wallets = await createAccounts(setupPool, token, runId, 'wallet', s.accounts, false);
+    const createSeconds = (performance.now() - t1) / 1000;
+    say(`${wallets.length + 1} accounts created in ${createSeconds.toFixed(1)} s`);
+    const t2 = performance.now();
+    await fund(setupPool, token, runId, funding!, wallets);
+    const fundSeconds = (performance.now() - t2) / 1000;
+    const rssAfterSetupMb = memoryOf(service.pid)?.rssMb ?? NaN;
+    say(
+      `${wallets.length} accounts funded in ${fundSeconds.toFixed(1)} s; service RSS ${rssAfterSetupMb.toFixed(0)} MB`,
+    );
+
+    // The measured points.
+    let peakRssMb = memoryOf(service.pid)?.hwmMb ?? NaN;
+    const points: Point[] = [];
+    const pgbenchPoints: PgbenchPoint[] = [];
+    const meter = new Meter(service.pid, postmaster);
+    const probe = new RoundTripProbe(db);
+    const generators = shots(funding!, wallets);
+    for (const clients of s.clients) {
+      if (bin !== undefined && pgbenchTarget !== undefined) {
+        const threads = Math.min(clients, cpus().length);
+        if (s.warmupSeconds > 0) await tpcb(bin, pgbenchTarget, clients, threads, s.warmupSeconds);
+        meter.start();
+        probe.start();
+        const r = await tpcb(bin, pgbenchTarget, clients, threads, s.seconds);
+        const p: PgbenchPoint = { ...r, cpu: meter.stop('pgbench'), pgRoundTripMs: await probe.stop() };
+        pgbenchPoints.push(p);
+        say(
+          `pgbench  c=${pad(clients, 3)} ${fmt(p.tps, 9)} tps  latency avg ${p.latencyAvgMs.toFixed(2)} ms  ` +
+            `failed ${p.failedTransactions}  SELECT 1 ${p.pgRoundTripMs.p50.toFixed(2)} ms  ${cpuText(p.cpu)}`,
+        );
+      }
+      for (const scenario of s.scenarios) {
+        token = await operatorToken();
+        peakRssMb = Math.max(peakRssMb, memoryOf(service.pid)?.hwmMb ?? NaN);
+        const point = await measure({
+          service,
+          meter,
+          probe,
+          token,
+          scenario,
+          clients,
+          s,
+          keyPrefix: `${runId}-${points.length}-${scenario}-${clients}`,
+          next: generators[scenario],
+          metricsPool: setupPool,
+        });
+        const reference = pgbenchPoints.find((p) => p.clients === clients);
+        point.ratioToPgbench = reference === undefined ? null : point.transfersPerSecond / reference.tps;
+        peakRssMb = Math.max(peakRssMb, point.peakRssMb);
+        points.push(point);
+        say(pointText(point));
+      }
+    }
+
+    // p99 at 70 % of the uniform peak: an open-loop run at that rate.
+    let paced: Point | null = null;
+    const uniformPeak = best(points.filter((p) => p.scenario === 'uniform'));
+    if (uniformPeak !== undefined) {
+      token = await operatorToken();
+      peakRssMb = Math.max(peakRssMb, memoryOf(service.pid)?.hwmMb ?? NaN);
+      const rate = 0.7 * uniformPeak.transfersPerSecond;
+      paced = await measure({
+        service,
+        meter,
+        probe,
+        token,
+        scenario: 'uniform',
+        clients: Math.max(32, uniformPeak.clients),
+        s,
+        keyPrefix: `${runId}-paced`,
+        next: generators.uniform,
+        metricsPool: setupPool,
+        rate,
+      });
+      peakRssMb = Math.max(peakRssMb, paced.peakRssMb);
+      say(pointText(paced));
+    }
+    peakRssMb = Math.max(peakRssMb, memoryOf(service.pid)?.hwmMb ?? NaN);
+
+    // The invariants after the load: debits equal credits per currency.
+    const trial = await expect<{ currencies: { currency: string; balanced: boolean; totalDebits: string }[] }>(
+      setupPool,
+      200,
+      'GET',
+      '/v1/audit/trial-balance',
+      { token: await login(setupPool, service.adminUsername, service.adminPassword) },
+    );
+    const balanced = trial.currencies.every((c) => c.balanced);
+    say(`trial balance after the run: ${balanced ? 'balanced' : 'NOT BALANCED'} (${JSON.stringify(trial.currencies)})`);
+
+    const errorLines = service.logLines.filter((l) => /"level":\s*(50|60)\b/.test(l) || !l.startsWith('{'));
+    const results: Results = {
+      runId,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      commit: gitCommit(),
+      machine: {
+        cores: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+        node: process.version,
+        platform: `${platform()} ${release()}`,
+        loadAverageStart,
+        loadAverageEnd: loadavg(),
+        otherCpuMedian: median([...points, ...pgbenchPoints].map((p) => p.cpu.other)),
+      },
+      postgres: {
+        version,
+        mode: service.embedded ? 'embedded' : 'DATABASE_URL',
+        isolationDefault,
+        maxConnections,
+      },
+      pgbench: pgbenchInfo,
+      settings: {
+        seconds: s.seconds,
+        warmupSeconds: s.warmupSeconds,
+        clients: s.clients,
+        scenarios: s.scenarios,
+        accounts: s.accounts,
+        dbPoolSize: s.dbPoolSize,
+        batchSize: BATCH_SIZE,
+      },
+      trialBalanceAfter: { balanced, currencies: trial.currencies },
+      setup: { accountsCreated: wallets.length + 1, createSeconds, fundSeconds, rssAfterStartMb, rssAfterSetupMb },
+      points,
+      pgbenchPoints,
+      paced,
+      peakRssMb,
+      targets: [],
+      serviceLog: {
+        linesAtWarnOrAbove: service.logLines.length,
+        errorLines: errorLines.length,
+        sample: [...errorLines, ...service.logLines.filter((l) => !errorLines.includes(l))].slice(0, 50),
+      },
+    };
+    results.targets = targets(results);
+    results.targets = explain(results);
+
+    await mkdir('bench/results', { recursive: true });
+    const file = join('bench/results', `${startedAt.toISOString().replace(/:/g, '-')}.json`);
+    await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+    const previous = existsSync('BENCHMARKS.md') ? readFileSync('BENCHMARKS.md', 'utf8') : undefined;
+    await writeFile('BENCHMARKS.md', markdown(results, file, previous));
+    say(`results: ${file} and BENCHMARKS.md`);
+    for (const t of results.targets) {
+      say(`target ${t.met === null ? 'NOT MEASURED' : t.met ? 'MET    ' : 'NOT MET'}  ${t.name}: ${t.measured}`);
+    }
+    if (service.logLines.length > 0) {
+      say(`the service logged ${service.logLines.length} lines at warn or above (${errorLines.length} errors):`);
+      for (const line of results.serviceLog.sample.slice(0, 10)) process.stdout.write(`  ${line}\n`);
+    }
+  } finally {
+    await setupPool.close().catch(() => {});
+    if (pgbenchTarget !== undefined && !service.embedded) {
+      await db.query(`DROP DATABASE IF EXISTS ${PGBENCH_DATABASE}`).catch(() => {});
+    }
+    await db.end().catch(() => {});
+    if (!interrupted) await service.stop();
+  }
+}
+
+async function setting(db: pg.Client, name: string): Promise<string> {
+  return (await db.query<{ v: string }>('SELECT current_setting($1) AS v', [name])).rows[0]!.v;
+}
+
+/** Accounts created in parallel, each request with its own Idempotency-Key. */
+async function createAccounts(
+  pool: Pool,
+  token: string,
+  runId: string,
+  kind: 'funding' | 'wallet',
+  count: number,
+  allowNegative: boolean,
+): Promise<string[]> {
+  const ids: string[] = new Array<string>(count);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < count; i = next++) {
+      const body = await expect<{ id: string }>(pool, 201, 'POST', '/v1/accounts', {
+        token,
+        key: `${runId}-${kind}-${i}`,
+        body: { currency: CURRENCY, normalBalance: 'credit', allowNegative, name: `bench ${kind} ${i}` },
+      });
+      ids[i] = body.id;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(64, count) }, worker));
+  return ids;
+}
+
+/** Every wallet gets 10,000,000.00 from the funding account, 100 transfers per batch. */
+async function fund(pool: Pool, token: string, runId: string, funding: string, wallets: string[]): Promise<void> {
+  const chunks: string[][] = [];
+  for (let i = 0; i < wallets.length; i += BATCH_SIZE) chunks.push(wallets.slice(i, i + BATCH_SIZE));
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < chunks.length; i = next++) {
+      const transfers = chunks[i]!.map((w) => ({
+        debitAccountId: funding,
+        creditAccountId: w,
+        amount: '1000000000',
+        currency: CURRENCY,
+        description: 'bench funding',
+      }));
+      const body = await expect<{ transfers: unknown[] }>(pool, 201, 'POST', '/v1/transfers/batch', {
+        token,
+        key: `${runId}-fund-${i}`,
+        body: { transfers },
+      });
+      if (body.transfers.length !== transfers.length) throw new Error('a funding batch came back short');
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+/** The request generators of the three scenarios. */
+function shots(funding: string, wallets: string[]): Record<Scenario, () => Shot> {
+  const n = wallets.length;
+  const pick = (): string => wallets[Math.floor(Math.random() * n)]!;
+  const amount = (): string => String(1 + Math.floor(Math.random() * 100));
+  const pair = (): { debitAccountId: string; creditAccountId: string; amount: string; currency: string } => {
+    const debit = Math.floor(Math.random() * n);
+    const credit = (debit + 1 + Math.floor(Math.random() * (n - 1))) % n;
+    return { debitAccountId: wallets[debit]!, creditAccountId: wallets[credit]!, amount: amount(), currency: CURRENCY };
+  };
+  return {
+    uniform: () => ({ path: '/v1/transfers', body: JSON.stringify(pair()), transfers: 1 }),
+    hot: () => ({
+      path: '/v1/transfers',
+      body: JSON.stringify({ debitAccountId: funding, creditAccountId: pick(), amount: amount(), currency: CURRENCY }),
+      transfers: 1,
+    }),
+    batch: () => ({
+      path: '/v1/transfers/batch',
+      body: JSON.stringify({ transfers: Array.from({ length: BATCH_SIZE }, pair) }),
+      transfers: BATCH_SIZE,
+    }),
+  };
+}
+
+/** CPU shares over one point. */
+class Meter {
+  private at?: { wall: number; service: number; postgres: number; self: NodeJS.CpuUsage; reaped: number };
+  private machine0 = machineCpu();
+
+  constructor(
+    private readonly servicePid: number,
+    private readonly postmaster: number | undefined,
+  ) {}
+
+  start(): void {
+    this.machine0 = machineCpu();
+    this.at = {
+      wall: performance.now(),
+      service: cpuOf(this.servicePid),
+      postgres: this.postmaster === undefined ? NaN : postgresCpu(this.postmaster),
+      self: process.cpuUsage(),
+      reaped: reapedChildrenCpu(),
+    };
+  }
+
+  stop(client: 'self' | 'pgbench'): CpuShare {
+    const a = this.at!;
+    const wall = (performance.now() - a.wall) / 1000;
+    const machine1 = machineCpu();
+    const self = process.cpuUsage(a.self);
+    const share = {
+      service: (cpuOf(this.servicePid) - a.service) / wall,
+      postgres: this.postmaster === undefined ? NaN : (postgresCpu(this.postmaster) - a.postgres) / wall,
+      client: client === 'self' ? (self.user + self.system) / 1e6 / wall : (reapedChildrenCpu() - a.reaped) / wall,
+      machine: (machine1.busy - this.machine0.busy) / wall,
+      other: NaN,
+    };
+    share.other = Math.max(0, share.machine - share.service - share.postgres - share.client);
+    return share;
+  }
+}
+
+/**
+ * `SELECT 1` from this process to PostgreSQL every 50 ms while a point runs: the latency of one statement round
+ * trip on the machine as loaded, which bounds a path that runs its statements one after another.
+ */
+class RoundTripProbe {
+  private readonly samples: number[] = [];
+  private running = false;
+  private done: Promise<void> = Promise.resolve();
+
+  constructor(private readonly db: pg.Client) {}
+
+  start(): void {
+    this.running = true;
+    this.done = (async () => {
+      while (this.running) {
+        const t0 = performance.now();
+        await this.db.query('SELECT 1');
+        this.samples.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+  }
+
+  async stop(): Promise<{ p50: number; p95: number; samples: number }> {
+    this.running = false;
+    await this.done;
+    const sorted = this.samples.splice(0).sort((a, b) => a - b);
+    const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+    return { p50: q(0.5), p95: q(0.95), samples: sorted.length };
+  }
+}
+
+interface MeasureSpec {
+  service: Service;
+  meter: Meter;
+  probe: RoundTripProbe;
+  token: string;
+  scenario: Scenario;
+  clients: number;
+  s: Settings;
+  keyPrefix: string;
+  next: () => Shot;
+  metricsPool: Pool;
+  rate?: number;
+}
+
+/** Warm-up, then the measured run, with the service's retries, memory and everyone's CPU over it. */
+async function measure(m: MeasureSpec): Promise<Point> {
+  const pool = openPool(m.service.url, m.clients);
+  try {
+    const base = { pool, token: m.token, clients: m.clients, next: m.next, ratePerSecond: m.rate };
+    const canReset = resetPeak(m.service.pid);
+    let sampled = memoryOf(m.service.pid)?.rssMb ?? NaN;
+    const sampler = setInterval(() => {
+      sampled = Math.max(sampled, memoryOf(m.service.pid)?.rssMb ?? NaN);
+    }, 250);
+    let load: LoadResult;
+    let delta: Counters;
+    let cpu: CpuShare;
+    let roundTrip: Point['pgRoundTripMs'];
+    try {
+      if (m.s.warmupSeconds > 0) await drive({ ...base, seconds: m.s.warmupSeconds, keyPrefix: `${m.keyPrefix}-w` });
+      const before = await counters(m.metricsPool);
+      m.meter.start();
+      m.probe.start();
+      load = await drive({ ...base, seconds: m.s.seconds, keyPrefix: m.keyPrefix });
+      cpu = m.meter.stop('self');
+      roundTrip = await m.probe.stop();
+      delta = countersDelta(before, await counters(m.metricsPool));
+    } finally {
+      clearInterval(sampler);
+    }
+    const hwm = canReset ? (memoryOf(m.service.pid)?.hwmMb ?? NaN) : NaN;
+    return {
+      scenario: m.rate === undefined ? m.scenario : 'uniform-paced',
+      clients: m.clients,
+      ...(m.rate === undefined ? {} : { targetRate: m.rate }),
+      ...load,
+      retries: delta.retries,
+      retriesTotal: Object.values(delta.retries).reduce((a, b) => a + b, 0),
+      retriesExhausted: delta.exhausted,
+      heapMbAtEnd: delta.heapMb,
+      peakRssMb: Number.isNaN(hwm) ? sampled : Math.max(hwm, sampled),
+      cpu,
+      pgRoundTripMs: roundTrip,
+      ratioToPgbench: null,
+    };
+  } finally {
+    await pool.close();
+  }
+}
+
+function targets(r: Results): TargetCheck[] {
+  const bestOf = (scenario: Scenario): Point | undefined => best(r.points.filter((p) => p.scenario === scenario));
+  const ref = r.pgbenchPoints.reduce<PgbenchPoint | undefined>(
+    (a, p) => (a === undefined || p.tps > a.tps ? p : a),
+    undefined,
+  );
+  const refText = ref === undefined ? 'pgbench not run' : `pgbench ${fmt(ref.tps)} tps at ${ref.clients} clients`;
+  const ratio = (p: Point | undefined): number | undefined =>
+    p === undefined || ref === undefined ? undefined : p.transfersPerSecond / ref.tps;
+  const checks: TargetCheck[] = [];
+
+  const ratioCheck = (scenario: Scenario, goal: number, extra?: (p: Point) => boolean): void => {
+    const p = bestOf(scenario);
+    const x = ratio(p);
+    const failed = r.points.filter((q) => q.scenario === scenario).reduce((a, q) => a + q.failedRequests, 0);
+    const measured =
+      p === undefined
+        ? 'not run'
+        : `${fmt(p.transfersPerSecond)} transfers/s at ${p.clients} clients` +
+          (x === undefined ? '' : ` = ${x.toFixed(2)}× (${refText})`) +
+          (extra === undefined ? '' : `; ${failed} failed requests over all ${scenario} points`);
+    const met = p === undefined || x === undefined ? null : x >= goal && (extra === undefined || extra(p));
+    checks.push({
+      name: scenario === 'batch' ? 'batch ≥ 3× (transfers/s)' : `${scenario} ≥ ${goal}×${extra ? ', 0 failed' : ''}`,
+      goal: `${goal}× pgbench TPC-B (best client count of each)${extra ? ' with 0 failed requests' : ''}`,
+      measured,
+      met,
+      why: '',
+    });
+  };
+  ratioCheck('uniform', 0.7);
+  ratioCheck('hot', 0.4, () => r.points.filter((q) => q.scenario === 'hot').every((q) => q.failedRequests === 0));
+  ratioCheck('batch', 3);
+
+  const paced = r.paced;
+  checks.push({
+    name: 'p99 ≤ 25 ms at 70 % of the uniform peak',
+    goal: 'p99 ≤ 25 ms, open loop at 0.7 × the best uniform transfers/s',
+    measured:
+      paced === null
+        ? 'not run'
+        : `p99 ${paced.latencyMs.p99.toFixed(1)} ms (p50 ${paced.latencyMs.p50.toFixed(1)}, p95 ` +
+          `${paced.latencyMs.p95.toFixed(1)}) at ${fmt(paced.transfersPerSecond)} of ${fmt(paced.targetRate ?? NaN)} ` +
+          `scheduled transfers/s, ${paced.failedRequests} failed`,
+    met: paced === null ? null : paced.latencyMs.p99 <= 25 && paced.failedRequests === 0,
+    why: '',
+  });
+  checks.push({
+    name: 'service RSS ≤ 300 MB throughout',
+    goal: 'VmHWM of the service process ≤ 300 MB from start to end',
+    measured: `peak ${r.peakRssMb.toFixed(0)} MB`,
+    met: Number.isNaN(r.peakRssMb) ? null : r.peakRssMb <= 300,
+    why: '',
+  });
+  return checks;
+}
+
+/** The point with the most transfers/s. */
+function best(points: Point[]): Point | undefined {
+  return points.reduce<Point | undefined>(
+    (a, p) => (a === undefined || p.transfersPerSecond > a.transfersPerSecond ? p : a),
+    undefined,
+  );
+}
+
+function median(values: number[]): number {
+  const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return v.length === 0 ? NaN : v[Math.floor(v.length / 2)]!;
+}
+
+/** The checked-out commit, read from .git without running git. */
+function gitCommit(): string | null {
+  try {
+    const head = readFileSync('.git/HEAD', 'utf8').trim();
+    if (!head.startsWith('ref: ')) return head;
+    const ref = head.slice(5);
+    if (existsSync(join('.git', ref))) return readFileSync(join('.git', ref), 'utf8').trim();
+    const packed = readFileSync('.git/packed-refs', 'utf8');
+    return new RegExp(`^([0-9a-f]{40}) ${ref}$`, 'm').exec(packed)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function pointText(p: Point): string {
+  const errors = Object.entries(p.errors)
+    .map(([k, v]) => `${k}×${v}`)
+    .join(', ');
+  return (
+    `${p.scenario.padEnd(8)} c=${pad(p.clients, 3)} ${fmt(p.transfersPerSecond, 9)} transfers/s ` +
+    `(${fmt(p.requestsPerSecond)} req/s)  p50 ${p.latencyMs.p50.toFixed(1)}  p95 ${p.latencyMs.p95.toFixed(1)}  ` +
+    `p99 ${p.latencyMs.p99.toFixed(1)} ms  errors ${errors || 'none'}  retries ${p.retriesTotal}` +
+    `${p.retriesExhausted > 0 ? ` (exhausted ${p.retriesExhausted})` : ''}  RSS ${p.peakRssMb.toFixed(0)} MB  ` +
+    `${p.ratioToPgbench === null ? '' : `${p.ratioToPgbench.toFixed(2)}× pgbench  `}` +
+    `SELECT 1 ${p.pgRoundTripMs.p50.toFixed(2)} ms  ${cpuText(p.cpu)}`
+  );
+}
+
+function cpuText(c: CpuShare): string {
+  const f = (x: number): string => (Number.isNaN(x) ? '?' : x.toFixed(2));
+  return `cpu service ${f(c.service)} pg ${f(c.postgres)} client ${f(c.client)} other ${f(c.other)}`;
+}
+
+const fmt = (x: number, width = 0): string => (Number.isNaN(x) ? 'n/a' : x.toFixed(0)).padStart(width);
+const pad = (x: number, width: number): string => String(x).padEnd(width);
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
