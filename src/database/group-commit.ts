@@ -2,8 +2,8 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { LedgerError } from '../core/errors.js';
 import { type Tx, Serializable } from './serializable.js';
 
-/** Units taken into one transaction at most; a batch request is one unit. */
-const MAX_GROUP = 256;
+/** Transfers (or other units) taken into one transaction at most, so groups stay short in time and memory. */
+const MAX_GROUP_WEIGHT = 1000;
 
 /** Runs many units of one kind together (one statement per table for all of them); a result per input. */
 export type BulkHandler<I> = (tx: Tx, inputs: I[]) => Promise<BulkResult[]>;
@@ -11,6 +11,8 @@ export type BulkResult = { value: unknown } | { refusal: LedgerError };
 
 interface Unit {
   accounts: string[];
+  /** Its share of a group: the number of transfers of a bulk unit, 1 for any other. */
+  weight: number;
   work: ((tx: Tx) => Promise<unknown>) | { handler: BulkHandler<unknown>; input: unknown };
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -33,27 +35,33 @@ export class GroupCommitter implements OnApplicationShutdown {
   constructor(private readonly serializable: Serializable) {}
 
   submit<T>(accounts: string[], work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.enqueue(accounts, work) as Promise<T>;
+    return this.enqueue(accounts, 1, work) as Promise<T>;
   }
 
-  submitBulk<I, T>(accounts: string[], handler: BulkHandler<I>, input: I): Promise<T> {
-    return this.enqueue(accounts, { handler: handler as BulkHandler<unknown>, input }) as Promise<T>;
+  submitBulk<I, T>(accounts: string[], weight: number, handler: BulkHandler<I>, input: I): Promise<T> {
+    return this.enqueue(accounts, weight, { handler: handler as BulkHandler<unknown>, input }) as Promise<T>;
   }
 
   async onApplicationShutdown(): Promise<void> {
     while (this.inFlight !== undefined) await this.inFlight;
   }
 
-  private enqueue(accounts: string[], work: Unit['work']): Promise<unknown> {
+  private enqueue(accounts: string[], weight: number, work: Unit['work']): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ accounts, work, resolve, reject });
+      this.queue.push({ accounts, weight, work, resolve, reject });
       this.next();
     });
   }
 
   private next(): void {
     if (this.inFlight !== undefined || this.queue.length === 0) return;
-    const group = this.queue.splice(0, MAX_GROUP);
+    let taken = 1;
+    let weight = this.queue[0]!.weight;
+    while (taken < this.queue.length && weight + this.queue[taken]!.weight <= MAX_GROUP_WEIGHT) {
+      weight += this.queue[taken]!.weight;
+      taken++;
+    }
+    const group = this.queue.splice(0, taken);
     this.inFlight = this.commit(group).finally(() => {
       this.inFlight = undefined;
       this.next();

@@ -119,7 +119,7 @@ export class TransfersController {
   ): Promise<unknown> {
     const accounts = request.items.flatMap((t) => [t.debitAccountId, t.creditAccountId]);
     const input: CreateRequest = { ...request, items: request.items.map(toNewTransfer) };
-    return answer(reply, await this.committer.submitBulk(accounts, this.engine.createGroup, input));
+    return answer(reply, await this.committer.submitBulk(accounts, input.items.length, this.engine.createGroup, input));
   }
 
   /** Post, void and reverse act on an existing transfer, whose two accounts never change. */
