@@ -62,7 +62,7 @@ export class AccountsService {
 
   /** Status changes race with transfers, so they take the same write path and lock the row. */
   update(id: string, dto: UpdateAccountDto): Promise<AccountView> {
-    return this.committer.submit([id], async (tx) => {
+    return this.committer.submit(async (tx) => {
       const row = (await lockAccounts(tx, [id])).get(id);
       if (row === undefined) throw new LedgerError('NOT_FOUND', `account ${id} does not exist`);
       if (row.status === 'closed') throw new LedgerError('ACCOUNT_CLOSED', `account ${id} is closed`);

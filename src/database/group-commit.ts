@@ -10,7 +10,6 @@ export type BulkHandler<I> = (tx: Tx, inputs: I[]) => Promise<BulkResult[]>;
 export type BulkResult = { value: unknown } | { refusal: LedgerError };
 
 interface Unit {
-  accounts: string[];
   /** Its share of a group: the number of transfers of a bulk unit, 1 for any other. */
   weight: number;
   work: ((tx: Tx) => Promise<unknown>) | { handler: BulkHandler<unknown>; input: unknown };
@@ -21,11 +20,12 @@ interface Unit {
 /**
  * Group commit, as TigerBeetle batches: every write of this instance is a unit of work queued here, and one
  * SERIALIZABLE transaction at a time runs all the units that arrived while the previous one was in flight.
- * The group locks the accounts of all its units once, in id order. Units of one bulk kind (new transfers)
- * are checked one after another in memory and written together; other units run each under a savepoint.
- * Either way a refused unit (a LedgerError) is undone alone and its neighbours still commit. With one
- * writing transaction at a time, a hot account costs one lock per group instead of a queue of transactions
- * failing with 40001. `Serializable` retries a group whole when it does fail.
+ * Units of one bulk kind (new transfers) are checked one after another in memory and written together;
+ * other units run each under a savepoint. Either way a refused unit (a LedgerError) is undone alone and its
+ * neighbours still commit. Each unit locks its accounts FOR UPDATE in id order; as only one writing
+ * transaction runs at a time (see `Serializable`), those locks never wait on another writer, and a hot account
+ * costs one lock per group instead of a queue of transactions failing with 40001. `Serializable` retries a
+ * group whole when it does fail.
  */
 @Injectable()
 export class GroupCommitter implements OnApplicationShutdown {
@@ -34,21 +34,21 @@ export class GroupCommitter implements OnApplicationShutdown {
 
   constructor(private readonly serializable: Serializable) {}
 
-  submit<T>(accounts: string[], work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.enqueue(accounts, 1, work) as Promise<T>;
+  submit<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.enqueue(1, work) as Promise<T>;
   }
 
-  submitBulk<I, T>(accounts: string[], weight: number, handler: BulkHandler<I>, input: I): Promise<T> {
-    return this.enqueue(accounts, weight, { handler: handler as BulkHandler<unknown>, input }) as Promise<T>;
+  submitBulk<I, T>(weight: number, handler: BulkHandler<I>, input: I): Promise<T> {
+    return this.enqueue(weight, { handler: handler as BulkHandler<unknown>, input }) as Promise<T>;
   }
 
   async onApplicationShutdown(): Promise<void> {
     while (this.inFlight !== undefined) await this.inFlight;
   }
 
-  private enqueue(accounts: string[], weight: number, work: Unit['work']): Promise<unknown> {
+  private enqueue(weight: number, work: Unit['work']): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ accounts, weight, work, resolve, reject });
+      this.queue.push({ weight, work, resolve, reject });
       this.next();
     });
   }
@@ -75,10 +75,6 @@ export class GroupCommitter implements OnApplicationShutdown {
       try {
         const results = await this.serializable.run(async (tx) => {
           culprits = [];
-          const accounts = [...new Set(units.flatMap((u) => u.accounts))].sort();
-          if (accounts.length > 0) {
-            await tx.query('SELECT 1 FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [accounts]);
-          }
           const out = new Map<Unit, BulkResult>();
           const bulks = new Map<BulkHandler<unknown>, Unit[]>();
           for (const unit of units) {

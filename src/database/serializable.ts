@@ -57,33 +57,29 @@ export class Serializable {
   private async once<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     const client: PoolClient = await this.pool.connect();
     let broken = false;
-    let locked = false;
     try {
-      // One writing transaction at a time across every instance: taken before BEGIN, so the transaction's
-      // snapshot is taken after the previous writer committed. Without it, two instances' transactions look
-      // like rw-conflicts to SSI whenever their inserts share an index page (foreign-key checks read those
-      // pages), and abort each other. The session lock dies with the connection if the process does.
-      await client.query('SELECT pg_advisory_lock($1)', [WRITER_LOCK]);
-      locked = true;
+      // One writing transaction at a time across every instance: the session lock is taken before BEGIN, so
+      // the transaction's snapshot is taken after the previous writer committed. Without it, two instances'
+      // transactions look like rw-conflicts to SSI whenever their inserts share an index page (foreign-key
+      // checks read those pages), and abort each other. The lock dies with the connection if the process does.
+      // (Lock and BEGIN cannot share a round trip: the isolation level must be set before any statement.)
+      await client.query(`SELECT pg_advisory_lock(${WRITER_LOCK})`);
       await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
       const tx: Tx = {
         query: async <R extends object>(text: string, values?: unknown[]) => (await client.query<R>(text, values)).rows,
       };
       const result = await work(tx);
-      await client.query('COMMIT');
+      // COMMIT and unlock in one simple-protocol round trip.
+      await client.query(`COMMIT; SELECT pg_advisory_unlock(${WRITER_LOCK})`);
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {
+      // After a failed COMMIT there is no transaction left and ROLLBACK only warns; the unlock still runs. A
+      // connection that cannot do this is destroyed, which also frees its lock.
+      await client.query(`ROLLBACK; SELECT pg_advisory_unlock(${WRITER_LOCK})`).catch(() => {
         broken = true;
       });
       throw error;
     } finally {
-      if (locked && !broken) {
-        await client.query('SELECT pg_advisory_unlock($1)', [WRITER_LOCK]).catch(() => {
-          broken = true;
-        });
-      }
-      // A connection in an unknown state is destroyed rather than reused (which also frees its lock).
       client.release(broken);
     }
   }

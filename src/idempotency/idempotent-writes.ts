@@ -16,18 +16,14 @@ import type { WriteRequest } from './write-request.js';
 export class IdempotentWrites {
   constructor(private readonly committer: GroupCommitter) {}
 
-  /**
-   * Runs `work` once per idempotency key and answers on `reply`: the fresh result, or the replay of the first
-   * one. `accounts` are the accounts the work will lock, so its group can lock them all up front in id order.
-   */
+  /** Runs `work` once per idempotency key and answers on `reply`: the fresh result, or the replay of the first. */
   async respond<T>(
     w: WriteRequest,
     reply: FastifyReply,
     status: number,
     work: (tx: Tx) => Promise<T>,
-    accounts: string[] = [],
   ): Promise<unknown> {
-    return answer(reply, await this.committer.submit(accounts, (tx) => this.execute(tx, w, status, work)));
+    return answer(reply, await this.committer.submit((tx) => this.execute(tx, w, status, work)));
   }
 
   private async execute<T>(tx: Tx, w: WriteRequest, status: number, work: (tx: Tx) => Promise<T>): Promise<Outcome> {

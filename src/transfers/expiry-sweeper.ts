@@ -31,7 +31,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutd
 
   async sweep(): Promise<void> {
     try {
-      while ((await this.committer.submit([], this.engine.expireDue(BATCH))) === BATCH) {
+      while ((await this.committer.submit(this.engine.expireDue(BATCH))) === BATCH) {
         // a full batch: more may be due
       }
     } catch (error) {

@@ -80,7 +80,7 @@ export class TransfersController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
-    return this.settle(id, w, reply, 200, this.engine.post(id, amount));
+    return this.settle(w, reply, 200, this.engine.post(id, amount));
   }
 
   @Post(':id/void')
@@ -94,7 +94,7 @@ export class TransfersController {
     @Write() w: WriteRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return this.settle(id, w, reply, 200, this.engine.void(id));
+    return this.settle(w, reply, 200, this.engine.void(id));
   }
 
   @Post(':id/reverse')
@@ -109,7 +109,7 @@ export class TransfersController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
-    return this.settle(id, w, reply, 201, this.engine.reverse(id, amount, dto.description));
+    return this.settle(w, reply, 201, this.engine.reverse(id, amount, dto.description));
   }
 
   /** New transfers go to the group commit's bulk path: checked in memory, written with the whole group. */
@@ -117,21 +117,18 @@ export class TransfersController {
     reply: FastifyReply,
     request: Omit<CreateRequest, 'items'> & { items: CreateTransferDto[] },
   ): Promise<unknown> {
-    const accounts = request.items.flatMap((t) => [t.debitAccountId, t.creditAccountId]);
     const input: CreateRequest = { ...request, items: request.items.map(toNewTransfer) };
-    return answer(reply, await this.committer.submitBulk(accounts, input.items.length, this.engine.createGroup, input));
+    return answer(reply, await this.committer.submitBulk(input.items.length, this.engine.createGroup, input));
   }
 
-  /** Post, void and reverse act on an existing transfer, whose two accounts never change. */
-  private async settle(
-    id: string,
+  /** Post, void and reverse act on an existing transfer, in the idempotent write path. */
+  private settle(
     w: WriteRequest,
     reply: FastifyReply,
     status: number,
     work: (tx: Tx) => Promise<TransferRow>,
   ): Promise<unknown> {
-    const accounts = await this.transfers.accountsOf(id);
-    return this.writes.respond(w, reply, status, async (tx) => transferView(await work(tx)), accounts);
+    return this.writes.respond(w, reply, status, async (tx) => transferView(await work(tx)));
   }
 
   @Get()

@@ -19,15 +19,6 @@ export class TransfersService {
     return transferView(row);
   }
 
-  /** A transfer's two accounts (they never change), to queue on before its unit of work; [] if unknown. */
-  async accountsOf(id: string): Promise<string[]> {
-    const [row] = await this.db.query<{ d: string; c: string }[]>(
-      'SELECT debit_account_id AS d, credit_account_id AS c FROM transfers WHERE id = $1',
-      [id],
-    );
-    return row === undefined ? [] : [row.d, row.c];
-  }
-
   async list(q: TransferListQuery): Promise<Page<TransferView>> {
     const after = decodeCursor(q.cursor, ['seq'])?.[0] ?? null;
     const rows = await this.db.query<TransferRow[]>(
