@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { CONFIG, type Config } from '../config/config.js';
+import { LedgerError } from '../core/errors.js';
 import { UsersService } from '../users/users.service.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
 
@@ -47,7 +48,11 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     const now = Date.now();
     const hit = this.cache.get(id);
     if (hit !== undefined && hit.until > now) return hit.user;
-    const row = await this.users.find(id).catch(() => undefined);
+    // Only "no such user" means the token is dead; a database failure must not look like a bad token (503).
+    const row = await this.users.find(id).catch((error: unknown) => {
+      if (error instanceof LedgerError && error.code === 'NOT_FOUND') return undefined;
+      throw error;
+    });
     const user = row === undefined || row.disabled ? null : { id: row.id, username: row.username, roles: row.roles };
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(id, { user, until: now + USER_CACHE_MS });

@@ -55,18 +55,25 @@ export function replay(stored: { requestHash: string; outcome: Outcome }, reques
   return { ...stored.outcome, replayed: true };
 }
 
-/** Records outcomes under their keys, in one statement, in the transaction of the effect they guard. */
-export async function storeOutcomes(tx: Tx, rows: NewOutcome[]): Promise<void> {
-  if (rows.length === 0) return;
-  await tx.query(
-    `INSERT INTO idempotency_keys (user_id, key, request_hash, status, response)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::json[])`,
-    [
+/** The INSERT of outcomes under their keys, with its parameters numbered from `$${first}`. */
+export function outcomesInsert(rows: NewOutcome[], first = 1): { sql: string; values: unknown[] } {
+  const $ = (n: number): string => `$${first + n}`;
+  return {
+    sql: `INSERT INTO idempotency_keys (user_id, key, request_hash, status, response)
+      SELECT * FROM unnest(${$(0)}::uuid[], ${$(1)}::text[], ${$(2)}::text[], ${$(3)}::smallint[], ${$(4)}::json[])`,
+    values: [
       rows.map((r) => r.userId),
       rows.map((r) => r.key),
       rows.map((r) => r.requestHash),
       rows.map((r) => r.status),
       rows.map((r) => JSON.stringify(r.body)),
     ],
-  );
+  };
+}
+
+/** Records outcomes under their keys, in the transaction of the effect they guard. */
+export async function storeOutcomes(tx: Tx, rows: NewOutcome[]): Promise<void> {
+  if (rows.length === 0) return;
+  const insert = outcomesInsert(rows);
+  await tx.query(insert.sql, insert.values);
 }

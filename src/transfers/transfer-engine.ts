@@ -6,41 +6,22 @@ import { WorkingSet } from '../core/working-set.js';
 import type { BulkHandler, BulkResult } from '../database/group-commit.js';
 import type { Tx } from '../database/serializable.js';
 import { problemBody } from '../http/problem.filter.js';
-import { findOutcomes, keyOf, type Outcome, replay, storeOutcomes } from '../idempotency/idempotency-store.js';
+import { findOutcomes, keyOf, type Outcome, replay } from '../idempotency/idempotency-store.js';
+import { type NewTransfer, rowOf, type TransferInsert, writeLedger } from './ledger-writes.js';
 import type { WriteRequest } from '../idempotency/write-request.js';
-import { TRANSFER_COLUMNS, type TransferRow, isExpired } from './transfer-rows.js';
+import { TRANSFER_COLUMNS, type TransferRecord, type TransferRow, isExpired } from './transfer-rows.js';
 
 /** One creating request: a single transfer (batchId null) or an atomic batch, rendered into its response. */
 export interface CreateRequest {
   items: NewTransfer[];
   batchId: string | null;
   write: WriteRequest;
-  render: (rows: TransferRow[]) => unknown;
+  render: (rows: TransferRecord[]) => unknown;
 }
 
 /** What the group does with one request, decided in memory before anything is written. */
 type Plan =
   { created: string[] } | { outcome: Outcome } | { sameAs: number } | { refused: LedgerError; store?: boolean };
-
-export interface NewTransfer {
-  debitAccountId: string;
-  creditAccountId: string;
-  amount: bigint;
-  currency: string;
-  description: string | null;
-  externalId: string | null;
-  metadata: Record<string, string>;
-  pending: boolean;
-  timeoutSeconds: number | null;
-}
-
-interface TransferInsert extends NewTransfer {
-  id: string;
-  status: 'pending' | 'posted';
-  batchId: string | null;
-  reversalOf: string | null;
-  createdAt: Date;
-}
 
 /**
  * The units of work that move money. Each runs inside `Serializable.run` (via the idempotent write path):
@@ -122,8 +103,7 @@ export class TransferEngine {
       plans.push({ created: mine.map((t) => t.id) });
     });
 
-    const rows = new Map((await insertTransfers(tx, inserts)).map((r) => [r.id, r]));
-    await this.flush(tx, set);
+    const rows = new Map(inserts.map((t) => [t.id, rowOf(t)]));
     const outcomes = plans.map((plan, index): Outcome | LedgerError | undefined => {
       if ('created' in plan) {
         return { status: 201, body: requests[index]!.render(plan.created.map((id) => rows.get(id)!)), replayed: false };
@@ -139,22 +119,20 @@ export class TransferEngine {
     plans.forEach((plan, index) => {
       if ('sameAs' in plan) outcomes[index] = { ...(outcomes[plan.sameAs] as Outcome), replayed: true };
     });
-    await storeOutcomes(
-      tx,
-      plans.flatMap((plan, index) => {
-        const w = requests[index]!.write;
-        const outcome = outcomes[index];
-        const fresh = 'created' in plan || ('refused' in plan && plan.store === true);
-        return fresh && w.key !== undefined && outcome !== undefined && !(outcome instanceof LedgerError)
-          ? [{ userId: w.userId, key: w.key, requestHash: w.requestHash, status: outcome.status, body: outcome.body }]
-          : [];
-      }),
-    );
+    const fresh = plans.flatMap((plan, index) => {
+      const w = requests[index]!.write;
+      const outcome = outcomes[index];
+      const fresh = 'created' in plan || ('refused' in plan && plan.store === true);
+      return fresh && w.key !== undefined && outcome !== undefined && !(outcome instanceof LedgerError)
+        ? [{ userId: w.userId, key: w.key, requestHash: w.requestHash, status: outcome.status, body: outcome.body }]
+        : [];
+    });
+    await writeLedger(tx, { transfers: inserts, set, outcomes: fresh });
     return outcomes.map((o): BulkResult => (o instanceof LedgerError ? { refusal: o } : { value: o }));
   };
 
   /** Posts all or part of a pending transfer: the whole reservation is released, the posted amount entered. */
-  post(id: string, amount: bigint | undefined): (tx: Tx) => Promise<TransferRow> {
+  post(id: string, amount: bigint | undefined): (tx: Tx) => Promise<TransferRecord> {
     return async (tx) => {
       const t = await lockPending(tx, id);
       const posted = amount ?? BigInt(t.amount);
@@ -169,13 +147,13 @@ export class TransferEngine {
         `UPDATE transfers SET status = 'posted', posted_amount = $2, posted_at = $3 WHERE id = $1 RETURNING ${TRANSFER_COLUMNS}`,
         [id, posted.toString(), now],
       );
-      await this.flush(tx, set);
+      await writeLedger(tx, { set });
       return row!;
     };
   }
 
   /** Releases a pending transfer's reservation. */
-  void(id: string): (tx: Tx) => Promise<TransferRow> {
+  void(id: string): (tx: Tx) => Promise<TransferRecord> {
     return async (tx) => {
       const t = await lockPending(tx, id);
       const set = await this.lock(tx, [t.debit_account_id, t.credit_account_id]);
@@ -184,13 +162,17 @@ export class TransferEngine {
         `UPDATE transfers SET status = 'voided' WHERE id = $1 RETURNING ${TRANSFER_COLUMNS}`,
         [id],
       );
-      await this.flush(tx, set);
+      await writeLedger(tx, { set });
       return row!;
     };
   }
 
   /** A new posted transfer in the opposite direction; the original's reversed amount never passes its posted amount. */
-  reverse(id: string, amount: bigint | undefined, description: string | undefined): (tx: Tx) => Promise<TransferRow> {
+  reverse(
+    id: string,
+    amount: bigint | undefined,
+    description: string | undefined,
+  ): (tx: Tx) => Promise<TransferRecord> {
     return async (tx) => {
       const [t] = await tx.query<TransferRow>(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = $1 FOR UPDATE`, [
         id,
@@ -226,9 +208,8 @@ export class TransferEngine {
         id,
         reversed.toString(),
       ]);
-      const [row] = await insertTransfers(tx, [reversal]);
-      await this.flush(tx, set);
-      return row!;
+      await writeLedger(tx, { transfers: [reversal], set });
+      return rowOf(reversal);
     };
   }
 
@@ -250,7 +231,7 @@ export class TransferEngine {
       );
       for (const t of due) set.release(t.debit_account_id, t.credit_account_id, BigInt(t.amount));
       await tx.query(`UPDATE transfers SET status = 'expired' WHERE id = ANY($1::uuid[])`, [due.map((t) => t.id)]);
-      await this.flush(tx, set);
+      await writeLedger(tx, { set });
       return due.length;
     };
   }
@@ -264,60 +245,9 @@ export class TransferEngine {
       })),
     );
   }
-
-  /** One INSERT for the entries, one UPDATE for the accounts (counters by delta, version checked). */
-  private async flush(tx: Tx, set: WorkingSet): Promise<void> {
-    const e = set.entries;
-    if (e.length > 0) {
-      await tx.query(
-        `INSERT INTO ledger_entries (id, transfer_id, account_id, currency, direction, amount, account_version,
-           balance_after, created_at, prev_hash, hash, debits_after, credits_after)
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
-           $8::bigint[], $9::timestamptz[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])`,
-        [
-          e.map(() => randomUUID()),
-          e.map((x) => x.transferId),
-          e.map((x) => x.accountId),
-          e.map((x) => x.currency),
-          e.map((x) => x.direction),
-          e.map((x) => x.amount.toString()),
-          e.map((x) => x.accountVersion),
-          e.map((x) => x.balanceAfter.toString()),
-          e.map((x) => x.createdAt),
-          e.map((x) => x.prevHash),
-          e.map((x) => x.hash),
-          e.map((x) => x.debitsAfter.toString()),
-          e.map((x) => x.creditsAfter.toString()),
-        ],
-      );
-    }
-    const changes = set.changes();
-    if (changes.length === 0) return;
-    const updated = await tx.query(
-      `UPDATE accounts a SET debits_posted = a.debits_posted + v.dp, credits_posted = a.credits_posted + v.cp,
-         debits_pending = a.debits_pending + v.dq, credits_pending = a.credits_pending + v.cq,
-         version = v.to_version, last_hash = v.last_hash, updated_at = now()
-       FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[])
-         AS v(id, dp, cp, dq, cq, from_version, to_version, last_hash)
-       WHERE a.id = v.id AND a.version = v.from_version
-       RETURNING a.id`,
-      [
-        changes.map((c) => c.id),
-        changes.map((c) => c.delta.debitsPosted.toString()),
-        changes.map((c) => c.delta.creditsPosted.toString()),
-        changes.map((c) => c.delta.debitsPending.toString()),
-        changes.map((c) => c.delta.creditsPending.toString()),
-        changes.map((c) => c.fromVersion),
-        changes.map((c) => c.toVersion),
-        changes.map((c) => c.lastHash),
-      ],
-    );
-    // The rows are locked, so a mismatch can only be a bug: fail the whole unit of work rather than write it.
-    if (updated.length !== changes.length) throw new Error('account versions moved under a lock');
-  }
 }
 
-async function lockPending(tx: Tx, id: string): Promise<TransferRow> {
+async function lockPending(tx: Tx, id: string): Promise<TransferRecord> {
   const [t] = await tx.query<TransferRow>(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = $1 FOR UPDATE`, [id]);
   if (t === undefined) throw new LedgerError('NOT_FOUND', `transfer ${id} does not exist`);
   // Past expiresAt is TRANSFER_EXPIRED whether or not the sweeper has already marked the row expired.
@@ -348,34 +278,4 @@ function atIndex(batchId: string | null, index: number, f: () => void): void {
   } catch (error) {
     throw batchId !== null && error instanceof LedgerError ? withIndex(error, index) : error;
   }
-}
-
-async function insertTransfers(tx: Tx, t: TransferInsert[]): Promise<TransferRow[]> {
-  return tx.query<TransferRow>(
-    `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, status, posted_amount,
-       description, external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at)
-     SELECT id, d, c, amount, currency, status, CASE WHEN status = 'posted' THEN amount ELSE 0 END,
-       description, external_id, metadata::jsonb, batch_id, reversal_of,
-       CASE WHEN timeout IS NULL THEN NULL ELSE created_at + make_interval(secs => timeout) END,
-       created_at, CASE WHEN status = 'posted' THEN created_at END
-     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
-       $9::text[], $10::uuid[], $11::uuid[], $12::int[], $13::timestamptz[])
-       AS v(id, d, c, amount, currency, status, description, external_id, metadata, batch_id, reversal_of, timeout, created_at)
-     RETURNING ${TRANSFER_COLUMNS}`,
-    [
-      t.map((x) => x.id),
-      t.map((x) => x.debitAccountId),
-      t.map((x) => x.creditAccountId),
-      t.map((x) => x.amount.toString()),
-      t.map((x) => x.currency),
-      t.map((x) => x.status),
-      t.map((x) => x.description),
-      t.map((x) => x.externalId),
-      t.map((x) => JSON.stringify(x.metadata)),
-      t.map((x) => x.batchId),
-      t.map((x) => x.reversalOf),
-      t.map((x) => (x.pending ? x.timeoutSeconds : null)),
-      t.map((x) => x.createdAt),
-    ],
-  );
 }

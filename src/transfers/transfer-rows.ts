@@ -20,15 +20,18 @@ export interface TransferRow {
   posted_at: Date | null;
 }
 
+/** A transfer as the API shows it: everything but `seq`, so also a row not yet written. */
+export type TransferRecord = Omit<TransferRow, 'seq'>;
+
 export const TRANSFER_COLUMNS = `id, seq, debit_account_id, credit_account_id, amount, currency, status, posted_amount,
   reversed_amount, description, external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at`;
 
-export function isExpired(row: TransferRow, now: number): boolean {
+export function isExpired(row: TransferRecord, now: number): boolean {
   return row.status === 'pending' && row.expires_at !== null && row.expires_at.getTime() <= now;
 }
 
 /** A pending transfer past its expiry reads as expired even before the sweeper has released it. */
-export function transferView(row: TransferRow, now = Date.now()): TransferView {
+export function transferView(row: TransferRecord, now = Date.now()): TransferView {
   return {
     id: row.id,
     debitAccountId: row.debit_account_id,

@@ -12,7 +12,7 @@ import type { Tx } from '../database/serializable.js';
 import { answer, IdempotentWrites } from '../idempotency/idempotent-writes.js';
 import { ApiIdempotencyKey, Write, type WriteRequest } from '../idempotency/write-request.js';
 import { type CreateRequest, TransferEngine } from './transfer-engine.js';
-import { type TransferRow, transferView } from './transfer-rows.js';
+import { type TransferRecord, transferView } from './transfer-rows.js';
 import {
   BatchView,
   CreateBatchDto,
@@ -64,7 +64,7 @@ export class TransfersController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
     const batchId = randomUUID();
-    const render = (rows: TransferRow[]) => ({ batchId, transfers: rows.map((r) => transferView(r)) });
+    const render = (rows: TransferRecord[]) => ({ batchId, transfers: rows.map((r) => transferView(r)) });
     return this.open(reply, { items: dto.transfers, batchId, write: w, render });
   }
 
@@ -126,7 +126,7 @@ export class TransfersController {
     w: WriteRequest,
     reply: FastifyReply,
     status: number,
-    work: (tx: Tx) => Promise<TransferRow>,
+    work: (tx: Tx) => Promise<TransferRecord>,
   ): Promise<unknown> {
     return this.writes.respond(w, reply, status, async (tx) => transferView(await work(tx)));
   }

@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import { decodeCursor, type Page, toPage } from '../common/pagination.js';
 import { LedgerError } from '../core/errors.js';
 import { parseAmount } from '../core/money.js';
-import type { NewTransfer } from './transfer-engine.js';
+import type { NewTransfer } from './ledger-writes.js';
 import { TRANSFER_COLUMNS, type TransferRow, transferView } from './transfer-rows.js';
 import type { CreateTransferDto, TransferListQuery, TransferView } from './transfers.dto.js';
 
