@@ -4,6 +4,8 @@ import { ConfigError, loadConfig } from './config/config.js';
 import { jwtSecretFromDataDir } from './config/jwt-secret.js';
 import { startEmbeddedPostgres } from './database/embedded-postgres.js';
 
+const DRAIN_DEADLINE_MS = 15_000;
+
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const say = (message: string): void => {
@@ -23,6 +25,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     say(`${signal} received: draining in-flight requests`);
+    // A request that cannot finish (a database that hangs) must not keep the process alive forever: past the
+    // deadline, exit anyway; an open transaction rolls back when its connection closes.
+    setTimeout(() => {
+      say(`drain did not finish within ${DRAIN_DEADLINE_MS} ms: exiting`);
+      process.exit(1);
+    }, DRAIN_DEADLINE_MS).unref();
     // app.close() stops accepting connections, waits for in-flight requests, then closes the pool.
     await app.close();
     await embedded?.stop();

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool, PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
+import { checkout, poolOf } from '../database/pooled-client.js';
 import type { DataSource } from 'typeorm';
 import type { CurrencyTotals, TrialBalanceView, VerifyProblem, VerifyView } from './audit.dto.js';
 
@@ -44,8 +45,7 @@ export class AuditService {
    * so writers are never blocked, and each check is one sequential pass (linear in the journal's size).
    */
   async verify(): Promise<VerifyView> {
-    const pool = (this.db.driver as unknown as { master: Pool }).master;
-    const client = await pool.connect();
+    const { client, release } = await checkout(poolOf(this.db));
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await client.query(`SET LOCAL statement_timeout = '10min'`);
@@ -73,7 +73,7 @@ export class AuditService {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      release();
     }
   }
 }

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { serviceUnavailable } from '../http/problem.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { checkout, poolOf } from './pooled-client.js';
 
 /** A statement runner bound to one open SERIALIZABLE transaction. */
 export interface Tx {
@@ -29,9 +30,8 @@ export class Serializable {
     dataSource: DataSource,
     private readonly metrics: MetricsService,
   ) {
-    // TypeORM's postgres driver keeps its pg.Pool in `master`; the money path talks to it directly so that
-    // statements are plain parameterised SQL with no entity hydration.
-    this.pool = (dataSource.driver as unknown as { master: Pool }).master;
+    // The money path talks to the pool directly: plain parameterised SQL, no entity hydration.
+    this.pool = poolOf(dataSource);
   }
 
   async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -55,7 +55,7 @@ export class Serializable {
   }
 
   private async once<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    const client: PoolClient = await this.pool.connect();
+    const { client, release } = await checkout(this.pool);
     let broken = false;
     try {
       // One writing transaction at a time across every instance: the session lock is taken before BEGIN, so
@@ -80,7 +80,7 @@ export class Serializable {
       });
       throw error;
     } finally {
-      client.release(broken);
+      release(broken);
     }
   }
 }

@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { AccountRow } from '../accounts/account-rows.js';
 import { decodeCursor, type Page, toPage } from '../common/pagination.js';
+import { checkout, poolOf } from '../database/pooled-client.js';
 import { serviceUnavailable } from '../http/problem.js';
 import { postedBalance } from '../core/balances.js';
 import { ENTRY_COLUMNS, type EntryRow, entryView } from './entry-rows.js';
@@ -102,10 +102,10 @@ export class JournalService {
     }
     this.exportsRunning++;
     const done = (): void => void this.exportsRunning--;
-    const pool = (this.db.driver as unknown as { master: Pool }).master;
+    const pool = poolOf(this.db);
     const params = [q.accountId ?? null, q.currency ?? null, q.from ?? null, q.to ?? null];
     async function* lines(): AsyncGenerator<string> {
-      const client = await pool.connect();
+      const { client, release } = await checkout(pool);
       let finished = false;
       let broken = false;
       try {
@@ -142,7 +142,7 @@ export class JournalService {
             broken = true;
           });
         }
-        client.release(broken);
+        release(broken);
       }
     }
     const stream = Readable.from(lines(), { objectMode: false, highWaterMark: 1 });

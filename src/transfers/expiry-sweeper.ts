@@ -1,4 +1,10 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { GroupCommitter } from '../database/group-commit.js';
 import { TransferEngine } from './transfer-engine.js';
 
@@ -7,7 +13,7 @@ const BATCH = 200;
 
 /** Releases expired reservations within about a second, whether or not anyone touches the transfer. */
 @Injectable()
-export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(ExpirySweeper.name);
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -24,8 +30,12 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutd
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** No new sweep once shutting down starts (before the HTTP server drains), then wait for the one running. */
+  beforeApplicationShutdown(): void {
     clearInterval(this.timer);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
     await this.running;
   }
 

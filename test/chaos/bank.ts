@@ -1,0 +1,1186 @@
+/**
+ * The bank workload of the chaos test (issue #7), in the spirit of Jepsen's bank test: two service instances
+ * on one PostgreSQL, clients moving money between a few dozen accounts with every write under an
+ * Idempotency-Key, an auditor reading all balances in a loop, and faults injected all along (connections
+ * terminated, an instance SIGKILLed and restarted, PostgreSQL stopped and started). Clients retry an unknown
+ * outcome with the same key until it is definite; the checks at the end tie every transfer row in the
+ * database to a request, and every acknowledged request to its rows. Plain functions, no Jest in here.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ledgerViolations } from '../support/invariants.js';
+import { freePort } from '../support/process.js';
+import { ChaosPostgres, ServiceInstance } from './cluster.js';
+import { type Answer, type Call, NoAnswer, send, sleep } from './http.js';
+
+export interface BankOptions {
+  label: string;
+  /** Logical write operations the clients start, at least. */
+  operations: number;
+  /** Faults injected, at least: the clients keep going until both targets are met. */
+  minFaults: number;
+  clients: number;
+  /** Time between the end of one fault's recovery and the next fault, bounds. */
+  minFaultGapMs: number;
+  maxFaultGapMs: number;
+  /** The clients stop after this even when the targets are not met (the report then says so). */
+  maxRunMs: number;
+  /** The share of first attempts sent with a timeout of 20-250 ms instead of a few seconds. */
+  impatientShare: number;
+  /** Acknowledged creates replayed at the end with their key. */
+  replaySample: number;
+  seed?: number;
+  progress?: (line: string) => void;
+}
+
+export type FaultKind = 'terminate-backends' | 'kill-instance' | 'restart-postgres';
+
+export interface BankReport {
+  label: string;
+  seed: number;
+  durationMs: number;
+  runMs: number;
+  operations: number;
+  operationsByKind: Record<string, number>;
+  acknowledged: number;
+  acknowledgedByKind: Record<string, number>;
+  refusals: Record<string, number>;
+  retries: number;
+  retriesByReason: Record<string, number>;
+  /** Definite answers that were replays after an unknown outcome: the earlier attempt had been applied. */
+  appliedBeforeRetry: number;
+  faults: Record<FaultKind, number>;
+  faultsTotal: number;
+  backendsTerminated: number;
+  maxRecoveryMs: number;
+  auditorReads: number;
+  auditorFailedReads: number;
+  auditorViolations: number;
+  replaysChecked: number;
+  transfersInDb: number;
+  entriesInDb: number;
+  /** Things worth a look that are not invariant violations (e.g. 500s during faults). */
+  findings: string[];
+  violations: string[];
+  logFiles: string[];
+  summary: string;
+}
+
+const CURRENCY = 'USD';
+const REQUEST_TIMEOUT_MS = 4000;
+const OP_DEADLINE_MS = 120_000;
+const READY_WITHIN_MS = 60_000;
+const TOKEN_REFRESH_MS = 10 * 60_000;
+const POOL_CAP = 300;
+const INITIAL_FUNDS = 50_000n;
+const ADMIN = { username: 'chaos-admin', password: `chaos-admin-${randomBytes(8).toString('hex')}` };
+const EXPECTED_REFUSALS = new Set([
+  'INSUFFICIENT_FUNDS',
+  'TRANSFER_NOT_PENDING',
+  'TRANSFER_EXPIRED',
+  'AMOUNT_EXCEEDS_PENDING',
+  'REVERSAL_EXCEEDS_AMOUNT',
+]);
+
+type OpKind = 'setup' | 'transfer' | 'batch' | 'pending' | 'post' | 'void' | 'reverse';
+const CREATING: ReadonlySet<OpKind> = new Set(['setup', 'transfer', 'batch', 'pending', 'reverse']);
+
+interface Op {
+  id: string;
+  kind: OpKind;
+  call: Call;
+  /** The externalIds of the transfers it would create (one per batch leg). */
+  externalIds: string[];
+  /** Reversals carry no externalId: their description ties them to the operation. */
+  tag?: string;
+  /** The transfer a post, void or reversal acts on. */
+  target?: string;
+  attempts: number;
+  answer?: Answer;
+  unresolved?: boolean;
+}
+
+interface Account {
+  id: string;
+  role: 'wallet' | 'asset' | 'cash' | 'equity' | 'open';
+  normalBalance: 'credit' | 'debit';
+  allowNegative: boolean;
+}
+
+interface Known {
+  id: string;
+  amount: bigint;
+  /** Posted: what is left to reverse, as far as this run knows. */
+  left: bigint;
+}
+
+type Rng = () => number;
+
+/** mulberry32: small, seeded, good enough to pick operations reproducibly. */
+function rngFrom(seed: number): Rng {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
+const between = (rng: Rng, lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1));
+const bigBetween = (rng: Rng, lo: bigint, hi: bigint): bigint =>
+  lo + (BigInt(Math.floor(rng() * 2 ** 52)) * (hi - lo + 1n)) / 2n ** 52n;
+const count = (tally: Record<string, number>, key: string, n = 1): void => {
+  tally[key] = (tally[key] ?? 0) + n;
+};
+
+/** A user's password and current token; a new token is fetched when it gets old or is refused. */
+class Credentials {
+  token = '';
+  issuedAt = 0;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(
+    readonly username: string,
+    readonly password: string,
+  ) {}
+
+  async current(w: World): Promise<string> {
+    if (Date.now() - this.issuedAt > TOKEN_REFRESH_MS) await this.refresh(w);
+    return this.token;
+  }
+
+  /** Single-flight, and at most every 5 s: a 401 storm after an outage must not become a login storm. */
+  async refresh(w: World, unlessNewerThanMs = 0): Promise<void> {
+    if (this.issuedAt > 0 && Date.now() - this.issuedAt < unlessNewerThanMs) return;
+    this.refreshing ??= this.login(w).finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async login(w: World): Promise<void> {
+    const started = Date.now();
+    for (let attempt = 0; Date.now() - started < OP_DEADLINE_MS; attempt++) {
+      const instance = w.instances[attempt % w.instances.length]!;
+      try {
+        const a = await send(
+          instance.url,
+          { method: 'POST', path: '/v1/auth/token', body: { username: this.username, password: this.password } },
+          undefined,
+          REQUEST_TIMEOUT_MS,
+        );
+        w.stats.logins++;
+        if (a.status === 200) {
+          this.token = a.body.accessToken as string;
+          this.issuedAt = Date.now();
+          return;
+        }
+        if (a.status < 500 && a.status !== 429) throw new Error(`login of ${this.username}: ${a.status} ${a.text}`);
+      } catch (error) {
+        if (!(error instanceof NoAnswer)) throw error;
+      }
+      await sleep(500);
+    }
+    throw new Error(`login of ${this.username} did not succeed within ${OP_DEADLINE_MS} ms`);
+  }
+}
+
+interface Stats {
+  retries: number;
+  retriesByReason: Record<string, number>;
+  appliedBeforeRetry: number;
+  appliedDespite5xx: number;
+  logins: number;
+  faults: Record<FaultKind, number>;
+  backendsTerminated: number;
+  recoveryMs: number[];
+  auditorReads: number;
+  auditorFailedReads: number;
+  auditorViolations: number;
+}
+
+interface World {
+  opts: BankOptions;
+  runId: string;
+  pg: ChaosPostgres;
+  databaseUrl: string;
+  instances: ServiceInstance[];
+  operator: Credentials;
+  auditor: Credentials;
+  accounts: Account[];
+  ops: Op[];
+  started: number;
+  pending: Map<string, Known>;
+  posted: Map<string, Known>;
+  stats: Stats;
+  violations: string[];
+  findings: string[];
+  clientsDone: boolean;
+  aborted: string | undefined;
+  /** Instances that exited without being asked to. */
+  crashed: Set<string>;
+  runStartedAt: number;
+}
+
+/** Where a client sends its requests; it moves to the other instance when its own does not answer. */
+interface Seat {
+  index: number;
+  instance: number;
+}
+
+const say = (w: World, line: string): void => w.opts.progress?.(line);
+
+/**
+ * Sends `call` until the answer is definite (2xx, or a 4xx other than 401/429/IDEMPOTENCY_KEY_IN_USE), always
+ * with the same key and body. Undefined when no definite answer came within OP_DEADLINE_MS.
+ */
+async function perform(
+  w: World,
+  seat: Seat,
+  call: Call,
+  who: Credentials,
+  op?: { attempts: number },
+): Promise<Answer | undefined> {
+  const started = Date.now();
+  let noAnswerBefore = false;
+  let serverErrorBefore = false;
+  for (let attempt = 1; ; attempt++) {
+    // After a crash or a failed recovery the run is over: whatever is in flight stays unresolved.
+    if (w.aborted !== undefined) return undefined;
+    if (Date.now() - started > OP_DEADLINE_MS) return undefined;
+    if (attempt > 1) w.stats.retries++;
+    if (op !== undefined) op.attempts = attempt;
+    const instance = w.instances[seat.instance]!;
+    // Now and then a client gives up on its first attempt almost at once and retries while the first is still
+    // running: the surest way to have outcomes applied but unknown to the caller, and two attempts racing.
+    const impatient = op !== undefined && attempt === 1 && Math.random() < w.opts.impatientShare;
+    const timeoutMs = impatient ? 20 + Math.floor(Math.random() * 230) : REQUEST_TIMEOUT_MS;
+    let a: Answer;
+    try {
+      a = await send(instance.url, call, await who.current(w), timeoutMs);
+    } catch (error) {
+      if (!(error instanceof NoAnswer)) throw error;
+      count(w.stats.retriesByReason, impatient && error.kind === 'timeout' ? 'impatient timeout' : error.kind);
+      noAnswerBefore = true;
+      if (error.kind === 'connection') seat.instance = (seat.instance + 1) % w.instances.length;
+      await backoff(attempt);
+      continue;
+    }
+    const code = typeof a.body?.code === 'string' ? (a.body.code as string) : '';
+    if (a.status === 401) {
+      // Our token is valid for 15 minutes and refreshed after 10: a 401 here is the service's doing.
+      count(w.stats.retriesByReason, `401 ${code}`);
+      await who.refresh(w, 5000);
+      await backoff(attempt);
+      continue;
+    }
+    if (a.status >= 500 || a.status === 429 || code === 'IDEMPOTENCY_KEY_IN_USE') {
+      count(w.stats.retriesByReason, `${a.status} ${code}`);
+      if (a.status >= 500) serverErrorBefore = true;
+      await backoff(attempt);
+      continue;
+    }
+    if (a.replayed && (noAnswerBefore || serverErrorBefore)) {
+      w.stats.appliedBeforeRetry++;
+      // Every earlier attempt was answered, with a 5xx: one of those answers said "nothing was written" wrongly.
+      if (!noAnswerBefore) w.stats.appliedDespite5xx++;
+    }
+    return a;
+  }
+}
+
+const backoff = (attempt: number): Promise<void> =>
+  sleep(Math.min(1000, 25 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random()));
+
+// ---------------------------------------------------------------------------------------------------------------
+// Setup
+
+async function setup(w: World): Promise<void> {
+  const admin = new Credentials(ADMIN.username, ADMIN.password);
+  const seat: Seat = { index: -1, instance: 0 };
+  const definite = async (call: Call, who: Credentials, expected: number): Promise<Answer> => {
+    const a = await perform(w, seat, call, who);
+    if (a?.status !== expected) throw new Error(`setup ${call.path}: ${a?.status} ${a?.text}`);
+    return a;
+  };
+  for (const [who, role] of [
+    [w.operator, 'operator'],
+    [w.auditor, 'auditor'],
+  ] as const) {
+    await definite(
+      {
+        method: 'POST',
+        path: '/v1/users',
+        key: `${w.runId}-user-${role}`,
+        body: { username: who.username, password: who.password, roles: [role] },
+      },
+      admin,
+      201,
+    );
+  }
+  const layout: [Account['role'], number, Account['normalBalance'], boolean][] = [
+    ['wallet', 28, 'credit', false], // customers: constrained, credit-normal
+    ['asset', 2, 'debit', false], // constrained, debit-normal: crediting them is what can overdraw them
+    ['cash', 2, 'debit', true], // funding for the wallets
+    ['equity', 2, 'credit', true], // funding for the assets
+    ['open', 2, 'credit', true], // unconstrained wallets, free to go negative
+  ];
+  let n = 0;
+  for (const [role, howMany, normalBalance, allowNegative] of layout) {
+    for (let i = 0; i < howMany; i++, n++) {
+      const a = await definite(
+        {
+          method: 'POST',
+          path: '/v1/accounts',
+          key: `${w.runId}-account-${n}`,
+          body: {
+            currency: CURRENCY,
+            normalBalance,
+            allowNegative,
+            name: `chaos ${role} ${i}`,
+            externalId: `${w.runId}-account-${n}`,
+          },
+        },
+        w.operator,
+        201,
+      );
+      w.accounts.push({ id: a.body.id as string, role, normalBalance, allowNegative });
+    }
+  }
+  const cash = w.accounts.filter((a) => a.role === 'cash');
+  const equity = w.accounts.filter((a) => a.role === 'equity');
+  const funded = w.accounts.filter((a) => !a.allowNegative);
+  const legs = funded.map((a, i) => {
+    const [debit, credit] =
+      a.normalBalance === 'credit' ? [cash[i % cash.length]!, a] : [a, equity[i % equity.length]!];
+    return {
+      debitAccountId: debit.id,
+      creditAccountId: credit.id,
+      amount: INITIAL_FUNDS.toString(),
+      currency: CURRENCY,
+    };
+  });
+  const externalIds = legs.map((_, i) => `${w.runId}-setup-${i}`);
+  const op: Op = {
+    id: `${w.runId}-setup`,
+    kind: 'setup',
+    call: {
+      method: 'POST',
+      path: '/v1/transfers/batch',
+      key: `${w.runId}-setup`,
+      body: { transfers: legs.map((l, i) => ({ ...l, externalId: externalIds[i] })) },
+    },
+    externalIds,
+    attempts: 0,
+  };
+  w.ops.push(op);
+  op.answer = await definite(op.call, w.operator, 201);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Clients
+
+/** Whether moving money from `debit` to `credit` can take a constrained account below zero. */
+const atRisk = (debit: Account, credit: Account): boolean =>
+  (!debit.allowNegative && debit.normalBalance === 'credit') ||
+  (!credit.allowNegative && credit.normalBalance === 'debit');
+
+function pickPair(w: World, rng: Rng): [Account, Account] {
+  const r = rng();
+  const constrained = w.accounts.filter((a) => !a.allowNegative);
+  if (r < 0.2) {
+    // a deposit into, or a withdrawal from, a constrained account against a funding account
+    const x = pick(rng, constrained);
+    const funding = pick(
+      rng,
+      w.accounts.filter((a) => a.role === (x.normalBalance === 'credit' ? 'cash' : 'equity')),
+    );
+    const deposit = r < 0.12;
+    const [into, from] =
+      x.normalBalance === 'credit'
+        ? [[funding, x] as const, [x, funding] as const]
+        : [[x, funding] as const, [funding, x] as const];
+    return deposit ? [into[0], into[1]] : [from[0], from[1]];
+  }
+  const tradeable = w.accounts.filter((a) => a.role === 'wallet' || a.role === 'asset' || a.role === 'open');
+  const debit = pick(rng, tradeable);
+  let credit = pick(rng, tradeable);
+  while (credit.id === debit.id) credit = pick(rng, tradeable);
+  return [debit, credit];
+}
+
+/** Amounts for a movement: where a constrained account could be overdrawn, many deliberately try. */
+function pickAmount(rng: Rng, risky: boolean, overdraftShare: number): bigint {
+  if (!risky) return BigInt(between(rng, 1000, 20_000));
+  const r = rng();
+  if (r < overdraftShare * 0.7) return BigInt(between(rng, 20_000, 150_000)); // often more than there is
+  if (r < overdraftShare) return bigBetween(rng, 1_000_000_000n, 1_000_000_000_000n); // always more than there is
+  return BigInt(between(rng, 1, 3000));
+}
+
+function transferBody(w: World, rng: Rng, externalId: string, overdraftShare: number): Record<string, unknown> {
+  const [debit, credit] = pickPair(w, rng);
+  const amount = pickAmount(rng, atRisk(debit, credit), overdraftShare);
+  return {
+    debitAccountId: debit.id,
+    creditAccountId: credit.id,
+    amount: amount.toString(),
+    currency: CURRENCY,
+    externalId,
+  };
+}
+
+function someOf(pool: Map<string, Known>, rng: Rng): Known | undefined {
+  if (pool.size === 0) return undefined;
+  const ids = [...pool.keys()];
+  return pool.get(pick(rng, ids));
+}
+
+function nextOp(w: World, seat: Seat, rng: Rng, n: number): Op {
+  const id = `${w.runId}-c${seat.index}-${n}`;
+  const base = { id, attempts: 0, externalIds: [] as string[] };
+  const r = rng() * 100;
+  if (r < 12) {
+    const p = someOf(w.pending, rng);
+    if (p !== undefined) {
+      const s = rng();
+      const body =
+        s < 0.45
+          ? {}
+          : s < 0.9
+            ? { amount: bigBetween(rng, 1n, p.amount).toString() }
+            : { amount: (p.amount + 1n).toString() };
+      return {
+        ...base,
+        kind: 'post',
+        target: p.id,
+        call: { method: 'POST', path: `/v1/transfers/${p.id}/post`, key: id, body },
+      };
+    }
+  } else if (r < 20) {
+    const p = someOf(w.pending, rng);
+    if (p !== undefined) {
+      return {
+        ...base,
+        kind: 'void',
+        target: p.id,
+        call: { method: 'POST', path: `/v1/transfers/${p.id}/void`, key: id },
+      };
+    }
+  } else if (r < 32) {
+    const p = someOf(w.posted, rng);
+    if (p !== undefined) {
+      const tag = `chaos reversal ${id}`;
+      const body: Record<string, unknown> =
+        rng() < 0.5 || p.left <= 0n
+          ? { description: tag }
+          : { amount: bigBetween(rng, 1n, p.left).toString(), description: tag };
+      return {
+        ...base,
+        kind: 'reverse',
+        tag,
+        target: p.id,
+        call: { method: 'POST', path: `/v1/transfers/${p.id}/reverse`, key: id, body },
+      };
+    }
+  } else if (r < 46) {
+    const legs = between(rng, 2, 5);
+    const externalIds = Array.from({ length: legs }, (_, i) => `${id}-${i}`);
+    const transfers = externalIds.map((x) => {
+      const t = transferBody(w, rng, x, 0.15);
+      return rng() < 0.15 ? { ...t, pending: true, timeoutSeconds: 30 } : t;
+    });
+    return {
+      ...base,
+      kind: 'batch',
+      externalIds,
+      call: { method: 'POST', path: '/v1/transfers/batch', key: id, body: { transfers } },
+    };
+  } else if (r < 62) {
+    const t = rng();
+    const timeout = t < 0.4 ? { timeoutSeconds: between(rng, 1, 3) } : t < 0.6 ? { timeoutSeconds: 30 } : {};
+    const body = { ...transferBody(w, rng, id, 0.15), pending: true, ...timeout };
+    return {
+      ...base,
+      kind: 'pending',
+      externalIds: [id],
+      call: { method: 'POST', path: '/v1/transfers', key: id, body },
+    };
+  }
+  const body = transferBody(w, rng, id, 0.4);
+  return {
+    ...base,
+    kind: 'transfer',
+    externalIds: [id],
+    call: { method: 'POST', path: '/v1/transfers', key: id, body },
+  };
+}
+
+function remember(pool: Map<string, Known>, known: Known): void {
+  pool.set(known.id, known);
+  if (pool.size > POOL_CAP) pool.delete(pool.keys().next().value!);
+}
+
+function asKnown(t: any): Known {
+  const amount = BigInt(t.status === 'posted' ? t.postedAmount : t.amount);
+  return { id: t.id as string, amount, left: amount - BigInt(t.reversedAmount ?? '0') };
+}
+
+/** What a definite answer teaches the clients about which transfers they can post, void or reverse. */
+function learn(w: World, op: Op, a: Answer): void {
+  if (a.status < 300) {
+    const transfers: any[] = op.kind === 'batch' ? a.body.transfers : [a.body];
+    for (const t of transfers) {
+      if (op.kind === 'void') w.pending.delete(t.id);
+      else if (t.status === 'pending') remember(w.pending, asKnown(t));
+      else if (t.status === 'posted') {
+        w.pending.delete(t.id);
+        remember(w.posted, asKnown(t));
+      }
+    }
+    if (op.kind === 'reverse') {
+      const original = w.posted.get(op.target!);
+      if (original !== undefined) original.left -= BigInt(a.body.amount);
+    }
+    return;
+  }
+  const code = a.body?.code as string | undefined;
+  if (code === 'TRANSFER_NOT_PENDING' || code === 'TRANSFER_EXPIRED') w.pending.delete(op.target!);
+  if (code === 'REVERSAL_EXCEEDS_AMOUNT') w.posted.delete(op.target!);
+}
+
+async function client(w: World, seat: Seat, rng: Rng): Promise<void> {
+  for (let n = 0; !stopClients(w); n++) {
+    const op = nextOp(w, seat, rng, n);
+    w.ops.push(op);
+    w.started++;
+    const startedAt = Date.now();
+    const a = await perform(w, seat, op.call, w.operator, op);
+    if (a === undefined) {
+      op.unresolved = true;
+      if (w.aborted === undefined) {
+        w.aborted = `operation ${op.id} (${op.kind}) got no definite answer in ${Date.now() - startedAt} ms`;
+      }
+      return;
+    }
+    op.answer = a;
+    const code = a.body?.code as string | undefined;
+    if (a.status >= 400 && !EXPECTED_REFUSALS.has(code ?? '')) {
+      w.violations.push(`operation ${op.id} (${op.kind}) got an unexpected ${a.status} ${code}: ${a.body?.detail}`);
+    }
+    learn(w, op, a);
+  }
+}
+
+function stopClients(w: World): boolean {
+  if (w.aborted !== undefined) return true;
+  if (Date.now() - w.runStartedAt > w.opts.maxRunMs) return true;
+  return w.started >= w.opts.operations && faultsTotal(w) >= w.opts.minFaults;
+}
+
+const faultsTotal = (w: World): number => Object.values(w.stats.faults).reduce((s, n) => s + n, 0);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Auditor
+
+/** Reads every account in one page (one SQL snapshot) and checks conservation and the constraints. */
+function auditSnapshot(w: World, accounts: any[]): string[] {
+  const problems: string[] = [];
+  if (accounts.length !== w.accounts.length) {
+    problems.push(`the auditor saw ${accounts.length} accounts, expected ${w.accounts.length}`);
+  }
+  const sums = new Map<string, { dp: bigint; cp: bigint; dq: bigint; cq: bigint }>();
+  for (const a of accounts) {
+    const b = a.balances;
+    const s = sums.get(a.currency) ?? { dp: 0n, cp: 0n, dq: 0n, cq: 0n };
+    s.dp += BigInt(b.debitsPosted);
+    s.cp += BigInt(b.creditsPosted);
+    s.dq += BigInt(b.debitsPending);
+    s.cq += BigInt(b.creditsPending);
+    sums.set(a.currency, s);
+    if (!a.allowNegative) {
+      const computed =
+        a.normalBalance === 'credit'
+          ? BigInt(b.creditsPosted) - BigInt(b.debitsPosted) - BigInt(b.debitsPending)
+          : BigInt(b.debitsPosted) - BigInt(b.creditsPosted) - BigInt(b.creditsPending);
+      if (BigInt(b.available) < 0n || computed < 0n) {
+        problems.push(`constrained account ${a.id} below zero: available ${b.available}, computed ${computed}`);
+      }
+    }
+  }
+  for (const [currency, s] of sums) {
+    if (s.dp !== s.cp) problems.push(`${currency}: debitsPosted ${s.dp} != creditsPosted ${s.cp}`);
+    if (s.dq !== s.cq) problems.push(`${currency}: debitsPending ${s.dq} != creditsPending ${s.cq}`);
+  }
+  return problems;
+}
+
+async function auditOnce(w: World, instance: ServiceInstance): Promise<string[] | undefined> {
+  try {
+    const a = await send(
+      instance.url,
+      { method: 'GET', path: '/v1/accounts?limit=500' },
+      await w.auditor.current(w),
+      REQUEST_TIMEOUT_MS,
+    );
+    if (a.status === 401) await w.auditor.refresh(w, 5000);
+    if (a.status !== 200) return undefined;
+    if (a.body.nextCursor !== null) return ['one page of 500 did not hold every account'];
+    return auditSnapshot(w, a.body.data);
+  } catch (error) {
+    if (error instanceof NoAnswer) return undefined;
+    throw error;
+  }
+}
+
+async function auditor(w: World, until: () => boolean): Promise<void> {
+  for (let i = 0; !until(); i++) {
+    const problems = await auditOnce(w, w.instances[i % w.instances.length]!);
+    if (problems === undefined) {
+      w.stats.auditorFailedReads++;
+      await sleep(100);
+      continue;
+    }
+    w.stats.auditorReads++;
+    w.stats.auditorViolations += problems.length;
+    for (const p of problems) w.violations.push(`auditor read ${w.stats.auditorReads}: ${p}`);
+    await sleep(75);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Faults
+
+const FAULT_PLAN: FaultKind[] = ['terminate-backends', 'kill-instance', 'terminate-backends', 'restart-postgres'];
+
+async function injectFault(w: World, kind: FaultKind, n: number, rng: Rng): Promise<void> {
+  if (kind === 'terminate-backends') {
+    const killed = await w.pg.withClient(async (c) => {
+      const { rows } = await c.query<{ n: number }>(
+        `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n
+         FROM pg_stat_activity WHERE application_name LIKE 'ledger-chaos-%'`,
+      );
+      return rows[0]?.n ?? 0;
+    });
+    w.stats.backendsTerminated += killed;
+    say(w, `fault ${n}: terminated ${killed} backends`);
+  } else if (kind === 'kill-instance') {
+    const victim = w.instances[w.stats.faults['kill-instance'] % w.instances.length]!;
+    const pid = victim.pid;
+    await victim.kill();
+    await sleep(between(rng, 200, 1000));
+    say(w, `fault ${n}: SIGKILLed ${victim.name} (pid ${pid}), restarting`);
+    await victim.start(READY_WITHIN_MS);
+  } else {
+    await w.pg.stop();
+    const down = between(rng, 1000, 2000);
+    await sleep(down);
+    await w.pg.start();
+    say(w, `fault ${n}: PostgreSQL stopped for ${down} ms and started again`);
+  }
+  w.stats.faults[kind]++;
+}
+
+async function nemesis(w: World, rng: Rng): Promise<void> {
+  const stride = w.opts.operations / (w.opts.minFaults + 1);
+  let lastRecovered = Date.now();
+  for (let n = 1; !w.clientsDone && w.aborted === undefined;) {
+    const gap = Date.now() - lastRecovered;
+    const due = w.started >= n * stride || gap >= w.opts.maxFaultGapMs;
+    if (!due || gap < w.opts.minFaultGapMs || stopClients(w)) {
+      await sleep(50);
+      continue;
+    }
+    const kind = FAULT_PLAN[(n - 1) % FAULT_PLAN.length]!;
+    const faultAt = Date.now();
+    try {
+      await injectFault(w, kind, n, rng);
+    } catch (error) {
+      w.violations.push(`fault ${n} (${kind}) could not be carried out or undone: ${(error as Error).message}`);
+      w.aborted ??= `fault ${n} (${kind}) failed`;
+      return;
+    }
+    for (const instance of w.instances) {
+      if (!(await recovered(w, instance))) {
+        if (w.aborted !== undefined) return; // it crashed: that is reported already
+        w.violations.push(`${instance.name} was not ready within ${READY_WITHIN_MS} ms of fault ${n} (${kind})`);
+        w.aborted = `${instance.name} did not recover from fault ${n}`;
+        return;
+      }
+    }
+    w.stats.recoveryMs.push(Date.now() - faultAt);
+    lastRecovered = Date.now();
+    n++;
+  }
+}
+
+/** Whether `/health/ready` answers 200 within READY_WITHIN_MS (false at once when the run is aborted). */
+async function recovered(w: World, instance: ServiceInstance): Promise<boolean> {
+  const started = Date.now();
+  while (Date.now() - started < READY_WITHIN_MS && w.aborted === undefined) {
+    try {
+      const a = await send(instance.url, { method: 'GET', path: '/health/ready' }, undefined, 2000);
+      if (a.status === 200) return true;
+    } catch (error) {
+      if (!(error instanceof NoAnswer)) throw error;
+    }
+    await sleep(200);
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// End checks
+
+interface TransferRow {
+  id: string;
+  external_id: string | null;
+  description: string | null;
+  reversal_of: string | null;
+  batch_id: string | null;
+  status: string;
+  amount: string;
+  posted_amount: string;
+  debit_account_id: string;
+  credit_account_id: string;
+}
+
+const ackedTransfers = (op: Op): any[] =>
+  op.kind === 'batch' || op.kind === 'setup' ? op.answer!.body.transfers : [op.answer!.body];
+
+async function checkRows(w: World): Promise<{ transfers: number; entries: number }> {
+  const v = (message: string): void => void w.violations.push(message);
+  const { rows, entries } = await w.pg.withClient(async (c) => {
+    const t = await c.query<TransferRow>(
+      `SELECT id, external_id, description, reversal_of, batch_id, status, amount::text, posted_amount::text,
+              debit_account_id, credit_account_id FROM transfers`,
+    );
+    const e = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM ledger_entries');
+    return { rows: t.rows, entries: e.rows[0]?.n ?? 0 };
+  }, new URL(w.databaseUrl).pathname.slice(1));
+
+  const opByExternalId = new Map<string, Op>();
+  const opByTag = new Map<string, Op>();
+  for (const op of w.ops) {
+    for (const x of op.externalIds) opByExternalId.set(x, op);
+    if (op.tag !== undefined) opByTag.set(op.tag, op);
+  }
+  const byId = new Map<string, TransferRow>();
+  const rowsOfOp = new Map<Op, TransferRow[]>();
+  const seenExternal = new Set<string>();
+  for (const row of rows) {
+    byId.set(row.id, row);
+    let op: Op | undefined;
+    if (row.external_id !== null) {
+      if (seenExternal.has(row.external_id)) v(`externalId ${row.external_id} appears on two transfers`);
+      seenExternal.add(row.external_id);
+      op = opByExternalId.get(row.external_id);
+    } else if (row.reversal_of !== null && row.description !== null) {
+      op = opByTag.get(row.description);
+    }
+    if (op === undefined) {
+      v(`transfer ${row.id} (externalId ${row.external_id}) has no request behind it`);
+      continue;
+    }
+    rowsOfOp.set(op, [...(rowsOfOp.get(op) ?? []), row]);
+    if (op.answer !== undefined && op.answer.status >= 300) {
+      v(`transfer ${row.id} exists although its request ${op.id} was refused: ${op.answer.body?.code}`);
+    } else if (op.answer !== undefined && !ackedTransfers(op).some((t) => t.id === row.id)) {
+      v(`transfer ${row.id} carries the reference of ${op.id}, which was acknowledged with other transfers`);
+    }
+  }
+  for (const [op, opRows] of rowsOfOp) {
+    if (opRows.length !== Math.max(1, op.externalIds.length)) {
+      v(
+        `operation ${op.id} (${op.kind}) has ${opRows.length} transfer rows, expected ${Math.max(1, op.externalIds.length)}`,
+      );
+    }
+    if (new Set(opRows.map((r) => r.batch_id)).size > 1) v(`operation ${op.id} spread over several batches`);
+  }
+
+  for (const op of w.ops) {
+    if (op.answer === undefined || op.answer.status >= 300) continue;
+    const body = op.answer.body;
+    if (CREATING.has(op.kind)) {
+      const acked = ackedTransfers(op);
+      const sent: any[] =
+        op.kind === 'batch' || op.kind === 'setup' ? (op.call.body as any).transfers : [op.call.body ?? {}];
+      acked.forEach((t, i) => {
+        const row = byId.get(t.id);
+        if (row === undefined) return v(`acknowledged transfer ${t.id} of ${op.id} is not in the database`);
+        if (op.kind === 'reverse') {
+          if (row.reversal_of !== op.target) v(`reversal ${t.id} of ${op.id} reverses ${row.reversal_of}`);
+          if (sent[i]?.amount !== undefined && row.amount !== sent[i].amount)
+            v(`reversal ${t.id}: amount ${row.amount}`);
+          if (row.description !== op.tag) v(`reversal ${t.id}: description ${row.description}`);
+          return;
+        }
+        const s = sent[i];
+        if (
+          row.external_id !== s.externalId ||
+          row.amount !== s.amount ||
+          row.debit_account_id !== s.debitAccountId ||
+          row.credit_account_id !== s.creditAccountId
+        ) {
+          v(`acknowledged transfer ${t.id} of ${op.id} differs from its request: ${JSON.stringify(row)}`);
+        }
+        if ((op.kind === 'batch' || op.kind === 'setup') && row.batch_id !== body.batchId) {
+          v(`transfer ${t.id} of ${op.id} is not in batch ${body.batchId}`);
+        }
+      });
+    } else if (op.kind === 'post') {
+      const row = byId.get(op.target!);
+      if (row?.status !== 'posted' || row.posted_amount !== body.postedAmount) {
+        v(`acknowledged post ${op.id} of ${op.target}: the transfer is ${row?.status} ${row?.posted_amount}`);
+      }
+    } else if (op.kind === 'void') {
+      const row = byId.get(op.target!);
+      if (row?.status !== 'voided') v(`acknowledged void ${op.id} of ${op.target}: the transfer is ${row?.status}`);
+    }
+  }
+  return { transfers: rows.length, entries };
+}
+
+/** Sends acknowledged (and some refused) creates again with their key: the same outcome must come back. */
+async function checkReplays(w: World, rng: Rng): Promise<number> {
+  const creates = w.ops.filter((op) => op.kind !== 'setup' && CREATING.has(op.kind) && op.answer !== undefined);
+  const acked = creates.filter((op) => op.answer!.status < 300);
+  const refused = creates.filter((op) => op.answer!.status >= 400);
+  const sample = (ops: Op[], n: number): Op[] => {
+    const copy = [...ops];
+    for (let i = copy.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+    }
+    return copy.slice(0, n);
+  };
+  const chosen = [...sample(acked, w.opts.replaySample), ...sample(refused, Math.ceil(w.opts.replaySample / 3))];
+  const seat: Seat = { index: -2, instance: 0 };
+  const ids = (a: Answer, op: Op): string =>
+    a.status >= 400
+      ? String(a.body?.code)
+      : ackedTransfers({ ...op, answer: a })
+          .map((t) => t.id as string)
+          .join(',');
+  for (const op of chosen) {
+    seat.instance = Math.floor(rng() * w.instances.length);
+    const again = await perform(w, seat, op.call, w.operator);
+    if (again === undefined) {
+      w.violations.push(`replay of ${op.id} got no definite answer`);
+      continue;
+    }
+    const first = op.answer!;
+    if (again.status !== first.status || !again.replayed || ids(again, op) !== ids(first, op)) {
+      w.violations.push(
+        `replay of ${op.id} (${op.kind}) answered ${again.status} replayed=${again.replayed} ${ids(again, op)}, first ${first.status} ${ids(first, op)}`,
+      );
+    }
+  }
+  return chosen.length;
+}
+
+async function checkVerify(w: World): Promise<void> {
+  const before = Date.now();
+  let a: Answer | undefined;
+  while (a === undefined && Date.now() - before < OP_DEADLINE_MS) {
+    try {
+      a = await send(
+        w.instances[0]!.url,
+        { method: 'GET', path: '/v1/audit/verify' },
+        await w.auditor.current(w),
+        120_000,
+      );
+      if (a.status >= 500) a = undefined;
+    } catch (error) {
+      if (!(error instanceof NoAnswer)) throw error;
+    }
+    if (a === undefined) await sleep(500);
+  }
+  if (a?.status !== 200 || a.body.ok !== true) {
+    w.violations.push(`GET /v1/audit/verify: ${a?.status} ${a?.text.slice(0, 2000)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The run
+
+export async function runBank(opts: BankOptions): Promise<BankReport> {
+  const began = Date.now();
+  const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const rng = rngFrom(seed);
+  const runId = `chaos-${randomBytes(3).toString('hex')}`;
+  const instances: ServiceInstance[] = [];
+  const w: World = {
+    opts,
+    runId,
+    pg: undefined as unknown as ChaosPostgres,
+    databaseUrl: '',
+    instances,
+    operator: new Credentials(`${runId}-operator`, `pw-${randomBytes(12).toString('hex')}`),
+    auditor: new Credentials(`${runId}-auditor`, `pw-${randomBytes(12).toString('hex')}`),
+    accounts: [],
+    ops: [],
+    started: 0,
+    pending: new Map(),
+    posted: new Map(),
+    stats: {
+      retries: 0,
+      retriesByReason: {},
+      appliedBeforeRetry: 0,
+      appliedDespite5xx: 0,
+      logins: 0,
+      faults: { 'terminate-backends': 0, 'kill-instance': 0, 'restart-postgres': 0 },
+      backendsTerminated: 0,
+      recoveryMs: [],
+      auditorReads: 0,
+      auditorFailedReads: 0,
+      auditorViolations: 0,
+    },
+    violations: [],
+    findings: [],
+    clientsDone: false,
+    aborted: undefined,
+    crashed: new Set(),
+    runStartedAt: Date.now(),
+  };
+  let runMs = 0;
+  let counts = { transfers: 0, entries: 0 };
+  let replaysChecked = 0;
+  const logFiles: string[] = [];
+  /** A background task that fails records it and stops the run, instead of rejecting unobserved. */
+  const guarded = (what: string, task: Promise<void>): Promise<void> =>
+    task.catch((error: unknown) => {
+      w.violations.push(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+      w.aborted ??= `${what} failed`;
+    });
+  try {
+    w.pg = await ChaosPostgres.create();
+    w.databaseUrl = await w.pg.createDatabase(`ledger_${runId.replace('-', '_')}`);
+    const secret = randomBytes(32).toString('hex');
+    for (const name of ['a', 'b']) {
+      instances.push(
+        new ServiceInstance(
+          `ledger-chaos-${name}`,
+          {
+            DATABASE_URL: w.databaseUrl,
+            JWT_SECRET: secret,
+            ADMIN_USERNAME: ADMIN.username,
+            ADMIN_PASSWORD: ADMIN.password,
+            HOST: '127.0.0.1',
+            PORT: String(await freePort()),
+            DB_APPLICATION_NAME: `ledger-chaos-${name}`,
+            // SIGUSR2 makes it write a diagnostic report (its open handles) should it hang on SIGTERM.
+            NODE_OPTIONS: `--report-on-signal --report-signal=SIGUSR2 --report-directory=${tmpdir()}`,
+            DB_POOL_SIZE: '10',
+            LOG_LEVEL: 'warn',
+          },
+          (instance, code) => {
+            // Its own words (an uncaught error's stack), not the JSON log lines before them.
+            const tail = (
+              instance
+                .output()
+                .split(/^----- .* ended -----$/m)
+                .pop() ?? ''
+            )
+              .split('\n')
+              .filter((l) => l.trim() !== '' && !l.startsWith('{'))
+              .slice(0, 14)
+              .join('\n      ');
+            w.violations.push(`${instance.name} exited on its own with code ${code}; its last output:\n      ${tail}`);
+            w.aborted ??= `${instance.name} crashed`;
+            w.crashed.add(instance.name);
+          },
+        ),
+      );
+    }
+    for (const instance of instances) await instance.start(READY_WITHIN_MS);
+    await setup(w);
+    say(w, `${runId}: ${w.accounts.length} accounts funded, ${opts.clients} clients starting (seed ${seed})`);
+
+    w.runStartedAt = Date.now();
+    const seats = Array.from({ length: opts.clients }, (_, i) => ({ index: i, instance: i % instances.length }));
+    const clients = Promise.all(
+      seats.map((seat) => guarded(`client ${seat.index}`, client(w, seat, rngFrom(seed + 1 + seat.index)))),
+    );
+    const nemesisDone = guarded('the nemesis', nemesis(w, rngFrom(seed + 1000)));
+    const auditorDone = guarded(
+      'the auditor',
+      auditor(w, () => w.clientsDone),
+    );
+    let lastReport = Date.now();
+    const progress = setInterval(() => {
+      if (Date.now() - lastReport < 10_000) return;
+      lastReport = Date.now();
+      say(
+        w,
+        `${w.started} operations, ${faultsTotal(w)} faults, ${w.stats.retries} retries, ${w.violations.length} violations`,
+      );
+    }, 1000);
+    await clients;
+    w.clientsDone = true;
+    const unresolved = w.ops.filter((op) => op.unresolved);
+    if (unresolved.length > 0) {
+      w.violations.push(
+        `${unresolved.length} operations were left without a definite answer (${unresolved
+          .slice(0, 5)
+          .map((op) => op.id)
+          .join(', ')}…): ${w.aborted}`,
+      );
+    }
+    clearInterval(progress);
+    await nemesisDone;
+    await auditorDone;
+    runMs = Date.now() - w.runStartedAt;
+
+    // The end: a final auditor read, replays, the rows against the requests, the SQL invariants, verify.
+    if (w.aborted === undefined) {
+      const final = await auditOnce(w, instances[0]!);
+      if (final === undefined) w.violations.push('the final auditor read failed');
+      else for (const p of final) w.violations.push(`final auditor read: ${p}`);
+      replaysChecked = await checkReplays(w, rng);
+    }
+    counts = await checkRows(w);
+    for (const p of await ledgerViolations(w.databaseUrl)) w.violations.push(`ledgerViolations: ${p}`);
+    if (w.aborted === undefined) await checkVerify(w);
+  } catch (error) {
+    w.violations.push(`the run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  } finally {
+    for (const instance of instances) {
+      let stuckOn = '';
+      const code = await instance.stop(15_000, async () => {
+        // What the process still holds in the database when it does not finish draining.
+        const rows = await w.pg.withClient(async (c) => {
+          const r = await c.query(
+            `SELECT pid, state, wait_event_type, wait_event, now() - state_change AS for, left(query, 80) AS query
+             FROM pg_stat_activity WHERE application_name = $1`,
+            [instance.name],
+          );
+          return r.rows;
+        });
+        stuckOn = `; its connections then: ${JSON.stringify(rows)}; a diagnostic report (SIGUSR2) is in ${tmpdir()}`;
+        instance.signal('SIGUSR2');
+        await sleep(2000);
+      });
+      if (code !== 0 && !w.crashed.has(instance.name)) {
+        w.findings.push(`${instance.name} did not exit 0 within 15 s of SIGTERM at the end: ${code}${stuckOn}`);
+      }
+    }
+    noteFindings(w);
+    if (w.violations.length > 0 || w.findings.length > 0 || process.env.CHAOS_KEEP_LOGS) {
+      for (const instance of instances) {
+        const file = join(tmpdir(), `${runId}-${instance.name}.log`);
+        await writeFile(file, instance.output());
+        logFiles.push(file);
+      }
+      if (w.pg !== undefined) {
+        const file = join(tmpdir(), `${runId}-postgres.log`);
+        await writeFile(file, w.pg.logTail());
+        logFiles.push(file);
+      }
+    }
+    await w.pg?.destroy();
+  }
+  return report(w, seed, began, runMs, replaysChecked, counts, logFiles);
+}
+
+/** Answers that break the contract without breaking an invariant: a 500, or a 401 for a valid token. */
+function noteFindings(w: World): void {
+  for (const instance of w.instances) {
+    const internal = instance.output().match(/"code":"INTERNAL_ERROR"/g)?.length ?? 0;
+    if (internal > 0) w.findings.push(`${instance.name} logged ${internal} INTERNAL_ERROR (500) responses`);
+  }
+  const sum = (prefix: string): number =>
+    Object.entries(w.stats.retriesByReason)
+      .filter(([k]) => k.startsWith(prefix))
+      .reduce((s, [, n]) => s + n, 0);
+  if (sum('401') > 0) w.findings.push(`${sum('401')} requests with a valid token were answered 401 around faults`);
+  if (w.stats.appliedDespite5xx > 0) {
+    w.findings.push(
+      `${w.stats.appliedDespite5xx} writes were answered 5xx ("nothing was written") yet had been applied: ` +
+        'the retry with the same key got the replay',
+    );
+  }
+  if (sum('500') > 0) w.findings.push(`${sum('500')} answers were 500 INTERNAL_ERROR rather than 503 around faults`);
+  if (w.aborted !== undefined) w.findings.push(`the run was cut short: ${w.aborted}`);
+}
+
+function report(
+  w: World,
+  seed: number,
+  began: number,
+  runMs: number,
+  replaysChecked: number,
+  counts: { transfers: number; entries: number },
+  logFiles: string[],
+): BankReport {
+  const runOps = w.ops.filter((op) => op.kind !== 'setup');
+  const byKind: Record<string, number> = {};
+  const ackedByKind: Record<string, number> = {};
+  const refusals: Record<string, number> = {};
+  for (const op of runOps) {
+    count(byKind, op.kind);
+    if (op.answer === undefined) continue;
+    if (op.answer.status < 300) count(ackedByKind, op.kind);
+    else count(refusals, String(op.answer.body?.code ?? op.answer.status));
+  }
+  const acknowledged = Object.values(ackedByKind).reduce((s, n) => s + n, 0);
+  const retried = runOps.filter((op) => op.attempts > 1).length;
+  const faults = w.stats.faults;
+  const total = faultsTotal(w);
+  const durationMs = Date.now() - began;
+  const fmt = (tally: Record<string, number>): string =>
+    Object.entries(tally)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ') || 'none';
+  const summary = [
+    `bank chaos (${w.opts.label}, seed ${seed}, run ${w.runId}): ${runOps.length} operations in ${(runMs / 1000).toFixed(1)} s ` +
+      `(${((runOps.length * 1000) / Math.max(1, runMs)).toFixed(0)}/s), ${w.opts.clients} clients, ${w.accounts.length} accounts, ${w.instances.length} instances`,
+    `  operations:   ${fmt(byKind)}`,
+    `  acknowledged: ${acknowledged} (${fmt(ackedByKind)})`,
+    `  refusals:     ${fmt(refusals)}`,
+    `  retries:      ${w.stats.retries} (${fmt(w.stats.retriesByReason)}); ` +
+      `${retried} operations retried, ${w.stats.appliedBeforeRetry} of them found applied by an earlier attempt (replayed); ` +
+      `${w.stats.logins} logins`,
+    `  faults:       ${total} (${fmt(faults)}; ${w.stats.backendsTerminated} backends terminated); ` +
+      `recovery max ${Math.max(0, ...w.stats.recoveryMs)} ms`,
+    `  auditor:      ${w.stats.auditorReads} reads (${w.stats.auditorFailedReads} failed during faults), ${w.stats.auditorViolations} violations`,
+    `  end:          ${counts.transfers} transfers, ${counts.entries} entries, ${replaysChecked} replays checked`,
+    `  violations:   ${w.violations.length}`,
+    ...w.violations.slice(0, 30).map((v) => `    - ${v}`),
+    ...(w.findings.length > 0 ? ['  findings:', ...w.findings.map((f) => `    - ${f}`)] : []),
+    ...(logFiles.length > 0 ? [`  logs:         ${logFiles.join(' ')}`] : []),
+    `  duration:     ${(durationMs / 1000).toFixed(1)} s in all`,
+  ].join('\n');
+  return {
+    label: w.opts.label,
+    seed,
+    durationMs,
+    runMs,
+    operations: runOps.length,
+    operationsByKind: byKind,
+    acknowledged,
+    acknowledgedByKind: ackedByKind,
+    refusals,
+    retries: w.stats.retries,
+    retriesByReason: w.stats.retriesByReason,
+    appliedBeforeRetry: w.stats.appliedBeforeRetry,
+    faults,
+    faultsTotal: total,
+    backendsTerminated: w.stats.backendsTerminated,
+    maxRecoveryMs: Math.max(0, ...w.stats.recoveryMs),
+    auditorReads: w.stats.auditorReads,
+    auditorFailedReads: w.stats.auditorFailedReads,
+    auditorViolations: w.stats.auditorViolations,
+    replaysChecked,
+    transfersInDb: counts.transfers,
+    entriesInDb: counts.entries,
+    findings: w.findings,
+    violations: w.violations,
+    logFiles,
+    summary,
+  };
+}
