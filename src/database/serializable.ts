@@ -57,6 +57,9 @@ export class Serializable {
   private async once<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     const { client, release } = await checkout(this.pool);
     let broken = false;
+    let xid: string | undefined;
+    let committing = false;
+    let result: T;
     try {
       // One writing transaction at a time across every instance: the session lock is taken before BEGIN, so
       // the transaction's snapshot is taken after the previous writer committed. Without it, two instances'
@@ -64,11 +67,16 @@ export class Serializable {
       // checks read those pages), and abort each other. The lock dies with the connection if the process does.
       // (Lock and BEGIN cannot share a round trip: the isolation level must be set before any statement.)
       await client.query(`SELECT pg_advisory_lock(${WRITER_LOCK})`);
-      await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+      // The transaction id, so that a commit whose answer is lost can still be told committed or not.
+      const begun = (await client.query(
+        'BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT pg_current_xact_id()::text AS xid',
+      )) as unknown as [unknown, { rows: { xid: string }[] }];
+      xid = begun[1].rows[0]?.xid;
       const tx: Tx = {
         query: async <R extends object>(text: string, values?: unknown[]) => (await client.query<R>(text, values)).rows,
       };
-      const result = await work(tx);
+      result = await work(tx);
+      committing = true;
       // COMMIT and unlock in one simple-protocol round trip.
       await client.query(`COMMIT; SELECT pg_advisory_unlock(${WRITER_LOCK})`);
       return result;
@@ -78,10 +86,42 @@ export class Serializable {
       await client.query(`ROLLBACK; SELECT pg_advisory_unlock(${WRITER_LOCK})`).catch(() => {
         broken = true;
       });
+      const code = sqlState(error);
+      if (committing && xid !== undefined && (code === undefined || !RETRYABLE.has(code))) {
+        // The connection failed during COMMIT: the transaction may well have committed. Ask the server.
+        const status = await this.statusOf(xid);
+        if (status === 'committed') return result!;
+        if (status !== 'aborted') {
+          throw serviceUnavailable(
+            'the database connection failed while committing and the outcome could not be confirmed: retry with the same Idempotency-Key',
+            1,
+          );
+        }
+      }
       throw error;
     } finally {
       release(broken);
     }
+  }
+
+  /** Whether a transaction committed, asked on a fresh connection for up to a few seconds; undefined if unknown. */
+  private async statusOf(xid: string): Promise<string | undefined> {
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      try {
+        const { client, release } = await checkout(this.pool);
+        try {
+          const { rows } = await client.query<{ s: string | null }>('SELECT pg_xact_status($1::xid8) AS s', [xid]);
+          if (rows[0]?.s === 'committed' || rows[0]?.s === 'aborted') return rows[0].s;
+        } finally {
+          release();
+        }
+      } catch {
+        // the database is still away: try again shortly
+      }
+      await sleep(200);
+    }
+    return undefined;
   }
 }
 
