@@ -31,7 +31,10 @@ async function main(): Promise<void> {
       say(`drain did not finish within ${DRAIN_DEADLINE_MS} ms: exiting`);
       process.exit(1);
     }, DRAIN_DEADLINE_MS).unref();
-    // app.close() stops accepting connections, waits for in-flight requests, then closes the pool.
+    // app.close() stops accepting connections, waits for in-flight requests, then closes the pool. A keep-alive
+    // connection whose request finishes during the drain would otherwise hold it open until the client lets go.
+    const server = app.getHttpAdapter().getInstance().server;
+    setInterval(() => server.closeIdleConnections(), 100).unref();
     await app.close();
     await embedded?.stop();
     say('stopped');

@@ -10,6 +10,7 @@ import type { AuthenticatedUser } from './authenticated-user.js';
 export const JWT_ALGORITHM = 'HS256';
 // Bounds how long a disabled or deleted user's token keeps working (SPEC: within 5 seconds).
 const USER_CACHE_MS = 2000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Claims {
   sub?: unknown;
@@ -39,7 +40,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
 
   /** Signature, algorithm, exp, nbf, iss and aud are already verified; the user must still exist and be enabled. */
   async validate(claims: Claims): Promise<AuthenticatedUser | false> {
-    if (typeof claims.exp !== 'number' || typeof claims.sub !== 'string') return false;
+    // Our tokens name a user id; a forged subject that is no UUID is simply not a user (never a query error).
+    if (typeof claims.exp !== 'number' || typeof claims.sub !== 'string' || !UUID.test(claims.sub)) return false;
     const user = await this.lookup(claims.sub);
     return user ?? false;
   }
