@@ -3,13 +3,12 @@ import {
   applyMovement,
   availableBalance,
   balancesView,
-  checkCanMove,
   postedBalance,
   type AccountState,
   type Counters,
   type Side,
 } from './balances.js';
-import { AccountNotActive, BalanceOverflow, CurrencyMismatch, InsufficientFunds, LedgerError } from './errors.js';
+import { BalanceOverflow, InsufficientFunds, LedgerError } from './errors.js';
 import { INT64_MAX } from './money.js';
 
 const TWO_53 = 2n ** 53n;
@@ -309,38 +308,5 @@ describe('applyMovement: funds', () => {
   it('status is not checked by applyMovement (a frozen account can still release a hold)', () => {
     const acc = account({ status: 'frozen', counters: counters({ creditsPosted: 10n, debitsPending: 10n }) });
     expect(applyMovement(acc, { kind: 'release', side: 'debit', amount: 10n }).debitsPending).toBe(0n);
-  });
-});
-
-describe('checkCanMove', () => {
-  it('passes an active account in the right currency', () => {
-    expect(() => checkCanMove(account(), 'USD')).not.toThrow();
-  });
-
-  it.each(['frozen', 'closed'] as const)('refuses a %s account', (status) => {
-    let caught: unknown;
-    try {
-      checkCanMove(account({ id: 'x', status }), 'USD');
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught).toBeInstanceOf(AccountNotActive);
-    expect((caught as AccountNotActive).code).toBe('ACCOUNT_NOT_ACTIVE');
-    expect((caught as AccountNotActive).message).toBe(`account x is ${status}`);
-  });
-
-  it('refuses another currency', () => {
-    let caught: unknown;
-    try {
-      checkCanMove(account({ id: 'x' }), 'EUR');
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught).toBeInstanceOf(CurrencyMismatch);
-    expect((caught as CurrencyMismatch).message).toBe('account x is in USD, transfer is in EUR');
-  });
-
-  it('reports currency before status, like a transfer does', () => {
-    expect(codeOf(() => checkCanMove(account({ status: 'closed' }), 'EUR'))).toBe('CURRENCY_MISMATCH');
   });
 });

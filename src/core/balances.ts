@@ -1,4 +1,4 @@
-import { AccountNotActive, BalanceOverflow, CurrencyMismatch, InsufficientFunds } from './errors.js';
+import { BalanceOverflow, InsufficientFunds } from './errors.js';
 import { INT64_MAX, formatMoney } from './money.js';
 
 export type Side = 'debit' | 'credit';
@@ -71,7 +71,7 @@ function counterKey(m: Movement): keyof Counters {
 /**
  * Returns the account's counters after the movement, or throws the ledger's refusal.
  * Status and currency are deliberately not checked here: releasing a hold must still work
- * on a frozen account (void/expiry), so callers use checkCanMove for new movements.
+ * on a frozen account (void/expiry), so new movements are checked by planTransfer.
  */
 export function applyMovement(account: AccountState, m: Movement): Counters {
   if (m.amount <= 0n) {
@@ -103,12 +103,4 @@ export function applyMovement(account: AccountState, m: Movement): Counters {
     }
   }
   return next;
-}
-
-/** Currency before status, matching the refusal order of a transfer. */
-export function checkCanMove(account: AccountState, currency: string): void {
-  if (account.currency !== currency) {
-    throw new CurrencyMismatch(account.id, account.currency, currency);
-  }
-  if (account.status !== 'active') throw new AccountNotActive(account.id, account.status);
 }

@@ -1,6 +1,5 @@
 /** Money is minor units held as bigint, bounded by PostgreSQL `bigint`. */
 export const INT64_MAX = 9223372036854775807n;
-export const INT64_MIN = -9223372036854775808n;
 
 /** Digits only, no leading zero: rules out "0", "01", "+1", " 1", "1e3", "1.0", "-1". */
 export const AMOUNT_PATTERN = /^[1-9][0-9]{0,18}$/;
@@ -20,8 +19,4 @@ export function parseAmount(s: string): bigint {
 
 export function formatMoney(v: bigint): string {
   return v.toString(10);
-}
-
-export function fitsInt64(v: bigint): boolean {
-  return v >= INT64_MIN && v <= INT64_MAX;
 }
