@@ -11,6 +11,7 @@ import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 export interface WriteRequest {
   userId: string;
   key: string | undefined;
+  /** Of method, path and body; only computed (and only compared) when there is a key. */
   requestHash: string;
   requestId: string;
 }
@@ -24,15 +25,23 @@ export const Write = createParamDecorator((_: unknown, context: ExecutionContext
     throw new ValidationFailed([{ field: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters' }]);
   }
   if (request.user === undefined) throw new Error('a write route must be authenticated');
+  return {
+    userId: request.user.id,
+    key: header,
+    requestHash: header === undefined ? '' : requestHash(request),
+    requestId: requestIdOf(request.raw),
+  };
+});
+
+function requestHash(request: FastifyRequest): string {
   // Bounded before hashing: JSON.stringify of thousands of nested levels would overflow the stack.
   const problem = inspectInput(request.body, 'body');
   if (problem !== undefined) throw new ValidationFailed([problem]);
   const path = request.url.split('?')[0] ?? request.url;
-  const requestHash = createHash('sha256')
+  return createHash('sha256')
     .update(`${request.method} ${path}\n${JSON.stringify(request.body ?? null)}`)
     .digest('hex');
-  return { userId: request.user.id, key: header, requestHash, requestId: requestIdOf(request.raw) };
-});
+}
 
 /** Documents the Idempotency-Key header of a creating POST (SPEC section 2). */
 export const ApiIdempotencyKey = (): MethodDecorator =>
