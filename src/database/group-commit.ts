@@ -44,6 +44,7 @@ export class GroupCommitter implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     while (this.inFlight !== undefined) await this.inFlight;
+    await this.serializable.close();
   }
 
   private enqueue(weight: number, work: Unit['work']): Promise<unknown> {
@@ -77,24 +78,29 @@ export class GroupCommitter implements OnApplicationShutdown {
           culprits = [];
           const out = new Map<Unit, BulkResult>();
           const bulks = new Map<BulkHandler<unknown>, Unit[]>();
+          let closures = 0;
           for (const unit of units) {
-            if (typeof unit.work === 'function') continue;
+            if (typeof unit.work === 'function') {
+              closures++;
+              continue;
+            }
             const members = bulks.get(unit.work.handler) ?? [];
             members.push(unit);
             bulks.set(unit.work.handler, members);
           }
+          let left = bulks.size;
           for (const [handler, members] of bulks) {
-            try {
-              const done = await handler(
-                tx,
-                members.map((u) => (u.work as { input: unknown }).input),
-              );
-              members.forEach((u, i) => out.set(u, done[i]!));
-            } catch (error) {
-              culprits = members;
-              throw error;
-            }
+            // A bulk's writes are pipelined: they fail at the flush before the next piece of work, or at
+            // COMMIT when nothing follows, and either way they are this bulk's failure.
+            culprits = members;
+            const done = await handler(
+              tx,
+              members.map((u) => (u.work as { input: unknown }).input),
+            );
+            if (--left > 0 || closures > 0) await tx.flush();
+            members.forEach((u, i) => out.set(u, done[i]!));
           }
+          if (closures > 0) culprits = [];
           for (const unit of units) {
             if (typeof unit.work !== 'function') continue;
             await tx.query('SAVEPOINT unit');

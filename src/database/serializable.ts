@@ -5,9 +5,20 @@ import { serviceUnavailable } from '../http/problem.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { checkout, poolOf } from './pooled-client.js';
 
-/** A statement runner bound to one open SERIALIZABLE transaction. */
+/**
+ * A statement runner bound to one open SERIALIZABLE transaction. Statements are pipelined: each is sent at
+ * once, behind the ones before it, and the server runs them in order.
+ */
 export interface Tx {
+  /** Runs a statement and returns its rows; a failed `write` before it fails this call first. */
   query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<R[]>;
+  /**
+   * Sends a statement whose rows nobody needs without waiting for it: it runs in order, and if it fails the
+   * transaction cannot commit (the error surfaces at the next `query`, `flush` or at COMMIT).
+   */
+  write(text: string, values?: unknown[]): void;
+  /** Waits for the writes sent so far; throws the first that failed. */
+  flush(): Promise<void>;
 }
 
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -30,8 +41,21 @@ export class Serializable {
     dataSource: DataSource,
     private readonly metrics: MetricsService,
   ) {
-    // The money path talks to the pool directly: plain parameterised SQL, no entity hydration.
-    this.pool = poolOf(dataSource);
+    // The money path has a small pool of its own: plain parameterised SQL, no entity hydration, and pipelined
+    // connections (pg's `pipeline`), so that the writer lock, BEGIN and a group's first reads travel in one
+    // round trip, and its writes and COMMIT in one more. One transaction runs at a time; the second connection
+    // is for asking whether a commit whose answer was lost went through.
+    const shared = poolOf(dataSource);
+    const options = { ...shared.options, password: shared.options.password, max: 2, pipeline: true };
+    this.pool = new (shared.constructor as new (o: typeof options) => Pool)(options);
+    // An idle connection cut by the server (a restart, pg_terminate_backend) is dropped by the pool; without a
+    // listener its 'error' event would kill the process.
+    this.pool.on('error', () => {});
+  }
+
+  /** Closes the pool once nothing runs any more (the group committer drains first). */
+  async close(): Promise<void> {
+    await this.pool.end();
   }
 
   async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -60,35 +84,61 @@ export class Serializable {
     let xid: string | undefined;
     let committing = false;
     let result: T;
+    // Every statement below is sent at once; a promise nobody awaits yet must not count as unhandled.
+    const send = <R extends object>(text: string, values?: unknown[]) => {
+      const sent = client.query<R>(text, values);
+      sent.catch(() => {});
+      return sent;
+    };
     try {
       // One writing transaction at a time across every instance: the session lock is taken before BEGIN, so
-      // the transaction's snapshot is taken after the previous writer committed. Without it, two instances'
-      // transactions look like rw-conflicts to SSI whenever their inserts share an index page (foreign-key
-      // checks read those pages), and abort each other. The lock dies with the connection if the process does.
-      // (Lock and BEGIN cannot share a round trip: the isolation level must be set before any statement.)
-      await client.query(`SELECT pg_advisory_lock(${WRITER_LOCK})`);
-      // The transaction id, so that a commit whose answer is lost can still be told committed or not.
-      const begun = (await client.query(
-        'BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT pg_current_xact_id()::text AS xid',
-      )) as unknown as [unknown, { rows: { xid: string }[] }];
-      xid = begun[1].rows[0]?.xid;
+      // the transaction's snapshot is taken after the previous writer committed (the server runs pipelined
+      // statements in order, and BEGIN waits behind the lock). Without it, two instances' transactions look
+      // like rw-conflicts to SSI whenever their inserts share an index page (foreign-key checks read those
+      // pages), and abort each other. The lock dies with the connection if the process does. The transaction
+      // id lets a commit whose answer is lost still be told committed or not.
+      const locked = send(`SELECT pg_advisory_lock(${WRITER_LOCK})`);
+      const begun = send('BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT pg_current_xact_id()::text AS xid');
+      const ready = Promise.all([locked, begun]).then(([, b]) => {
+        xid = (b as unknown as [unknown, { rows: { xid: string }[] }])[1].rows[0]?.xid;
+      });
+      let writes: Promise<unknown>[] = [];
+      const flush = async (): Promise<void> => {
+        await ready;
+        const sent = writes;
+        writes = [];
+        await Promise.all(sent);
+      };
       const tx: Tx = {
-        query: async <R extends object>(text: string, values?: unknown[]) => (await client.query<R>(text, values)).rows,
+        query: async <R extends object>(text: string, values?: unknown[]) => {
+          const sent = send<R>(text, values);
+          await flush();
+          return (await sent).rows;
+        },
+        write: (text, values) => {
+          writes.push(send(text, values));
+        },
+        flush,
       };
       result = await work(tx);
+      // COMMIT and unlock in one simple-protocol statement, sent behind the writes without waiting for them:
+      // if one failed, the server turns the COMMIT into a ROLLBACK and the write's error is thrown here.
       committing = true;
-      // COMMIT and unlock in one simple-protocol round trip.
-      await client.query(`COMMIT; SELECT pg_advisory_unlock(${WRITER_LOCK})`);
+      const committed = send(`COMMIT; SELECT pg_advisory_unlock(${WRITER_LOCK})`);
+      await flush();
+      const [commit] = (await committed) as unknown as [{ command: string }];
+      if (commit.command !== 'COMMIT') throw new Error(`the transaction ended in ${commit.command}, not COMMIT`);
       return result;
     } catch (error) {
       // After a failed COMMIT there is no transaction left and ROLLBACK only warns; the unlock still runs. A
-      // connection that cannot do this is destroyed, which also frees its lock.
+      // connection that cannot do this is destroyed, which also frees its lock. Being pipelined behind every
+      // statement sent before, it also waits for all of them to be answered.
       await client.query(`ROLLBACK; SELECT pg_advisory_unlock(${WRITER_LOCK})`).catch(() => {
         broken = true;
       });
       const code = sqlState(error);
       if (committing && xid !== undefined && (code === undefined || !RETRYABLE.has(code))) {
-        // The connection failed during COMMIT: the transaction may well have committed. Ask the server.
+        // The connection failed once COMMIT was sent: the transaction may well have committed. Ask the server.
         const status = await this.statusOf(xid);
         if (status === 'committed') return result!;
         if (status !== 'aborted') {
