@@ -27,7 +27,7 @@ export interface AccountChange {
 
 export interface Checkpoint {
   readonly entries: number;
-  readonly accounts: ReadonlyMap<string, LockedAccount>;
+  readonly undo: number;
 }
 
 /**
@@ -37,8 +37,10 @@ export interface Checkpoint {
  */
 export class WorkingSet {
   readonly entries: PlannedEntry[] = [];
-  private accounts: Map<string, LockedAccount>;
+  private readonly accounts: Map<string, LockedAccount>;
   private readonly original: Map<string, LockedAccount>;
+  /** Each account state replaced, in order, so that a rollback costs what was done since the checkpoint. */
+  private readonly undo: [string, LockedAccount][] = [];
 
   constructor(locked: Iterable<LockedAccount>) {
     this.accounts = new Map([...locked].map((a) => [a.state.id, a]));
@@ -47,12 +49,20 @@ export class WorkingSet {
 
   /** A point to go back to when a unit of a group is refused: its changes are dropped, earlier ones kept. */
   checkpoint(): Checkpoint {
-    return { entries: this.entries.length, accounts: new Map(this.accounts) };
+    return { entries: this.entries.length, undo: this.undo.length };
   }
 
   rollback(to: Checkpoint): void {
     this.entries.length = to.entries;
-    this.accounts = new Map(to.accounts);
+    while (this.undo.length > to.undo) {
+      const [id, before] = this.undo.pop()!;
+      this.accounts.set(id, before);
+    }
+  }
+
+  private replace(id: string, next: LockedAccount): void {
+    this.undo.push([id, this.get(id)]);
+    this.accounts.set(id, next);
   }
 
   state(id: string): AccountState | undefined {
@@ -90,7 +100,7 @@ export class WorkingSet {
         debitsAfter: e.counters.debitsPosted,
         creditsAfter: e.counters.creditsPosted,
       });
-      this.accounts.set(id, {
+      this.replace(id, {
         state: { ...account.state, counters: e.counters },
         head: { version: e.fields.accountVersion, lastHash: e.hash },
       });
@@ -103,8 +113,8 @@ export class WorkingSet {
     const credit = this.get(creditId);
     const debitCounters = applyMovement(debit.state, { kind: 'release', side: 'debit', amount });
     const creditCounters = applyMovement(credit.state, { kind: 'release', side: 'credit', amount });
-    this.accounts.set(debitId, { ...debit, state: { ...debit.state, counters: debitCounters } });
-    this.accounts.set(creditId, { ...credit, state: { ...credit.state, counters: creditCounters } });
+    this.replace(debitId, { ...debit, state: { ...debit.state, counters: debitCounters } });
+    this.replace(creditId, { ...credit, state: { ...credit.state, counters: creditCounters } });
   }
 
   /** The net change per touched account, for one UPDATE. */
@@ -134,7 +144,7 @@ export class WorkingSet {
 
   private reserve(id: string, side: Side, amount: bigint): void {
     const account = this.get(id);
-    this.accounts.set(id, {
+    this.replace(id, {
       ...account,
       state: { ...account.state, counters: applyMovement(account.state, { kind: 'reserve', side, amount }) },
     });
