@@ -67,6 +67,20 @@ describe('authentication', () => {
       }
     });
 
+    it('refuses a token that expires after it was accepted (a verified token is remembered, never past exp)', async () => {
+      const claims = decodePayload(await adminToken(t));
+      const now = Math.floor(Date.now() / 1000);
+      const token = signHs256(
+        { sub: claims.sub, roles: ['admin'], iss: 'ledger-service', aud: 'ledger-api', iat: now, exp: now + 2 },
+        TEST_JWT_SECRET,
+      );
+      expect((await t.request('GET', '/v1/auth/me', { token })).status).toBe(200);
+      expect((await t.request('GET', '/v1/auth/me', { token })).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, (now + 2) * 1000 - Date.now() + 50));
+      const res = await t.request('GET', '/v1/auth/me', { token });
+      expect({ status: res.status, code: res.body?.code }).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
+    });
+
     it('stops honouring the token of a user disabled after it was issued within 5 seconds', async () => {
       const user = await userWith(t, ['auditor']);
       expect((await t.request('GET', '/v1/auth/me', { token: user.token })).status).toBe(200);

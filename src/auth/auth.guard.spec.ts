@@ -2,6 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Problem } from '../http/problem.js';
 import { AuthGuard } from './auth.guard.js';
+import type { JwtStrategy } from './jwt.strategy.js';
 import { Public } from './roles.decorator.js';
 
 class Undeclared {
@@ -20,7 +21,8 @@ const contextFor = (cls: { prototype: { handler: () => void } }): ExecutionConte
   }) as unknown as ExecutionContext;
 
 describe('AuthGuard', () => {
-  const guard = new AuthGuard(new Reflector());
+  // Neither case reaches the token: the strategy is never asked.
+  const guard = new AuthGuard(new Reflector(), {} as JwtStrategy);
 
   it('refuses a route that declares neither @Roles nor @Public, before looking at any token', async () => {
     await expect(guard.canActivate(contextFor(Undeclared))).rejects.toMatchObject({ status: 403, code: 'FORBIDDEN' });

@@ -17,16 +17,23 @@ interface Claims {
   exp?: unknown;
 }
 
+/** Tokens remembered after a full verification, at most this many (the map is emptied when full). */
+const MAX_VERIFIED_TOKENS = 10_000;
+const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
+
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   private readonly cache = new Map<string, { user: AuthenticatedUser | null; until: number }>();
+  /** Exact token strings already verified (signature, algorithm, iss, aud, nbf): their subject and expiry. */
+  private readonly verified = new Map<string, { sub: string; exp: number }>();
 
   constructor(
     @Inject(CONFIG) config: Config,
     private readonly users: UsersService,
   ) {
     super({
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      jwtFromRequest: bearerToken,
+      passReqToCallback: true,
       // A KeyObject: given a string, jsonwebtoken first tries (and fails) to read it as a public key on every
       // verification, which profiling showed to cost more than the rest of the request. passport-jwt's types
       // only name string | Buffer, but it hands the key to jsonwebtoken untouched.
@@ -39,11 +46,32 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   /** Signature, algorithm, exp, nbf, iss and aud are already verified; the user must still exist and be enabled. */
-  async validate(claims: Claims): Promise<AuthenticatedUser | false> {
+  async validate(request: Parameters<typeof bearerToken>[0], claims: Claims): Promise<AuthenticatedUser | false> {
     // Our tokens name a user id; a forged subject that is no UUID is simply not a user (never a query error).
     if (typeof claims.exp !== 'number' || typeof claims.sub !== 'string' || !UUID.test(claims.sub)) return false;
+    const token = bearerToken(request);
+    if (token !== null) {
+      if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.clear();
+      this.verified.set(token, { sub: claims.sub, exp: claims.exp });
+    }
     const user = await this.lookup(claims.sub);
     return user ?? false;
+  }
+
+  /**
+   * The user of a request whose token string was already verified, without verifying it again: the same
+   * string under the same key verifies the same way, except for its expiry, checked here as jsonwebtoken
+   * does. Undefined when the token is not known (then passport verifies it in full).
+   */
+  async fromVerifiedToken(request: Parameters<typeof bearerToken>[0]): Promise<AuthenticatedUser | false | undefined> {
+    const token = bearerToken(request);
+    const known = token === null ? undefined : this.verified.get(token);
+    if (known === undefined) return undefined;
+    if (Math.floor(Date.now() / 1000) >= known.exp) {
+      this.verified.delete(token!);
+      return undefined;
+    }
+    return (await this.lookup(known.sub)) ?? false;
   }
 
   private async lookup(id: string): Promise<AuthenticatedUser | null> {
