@@ -72,7 +72,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
 
   // BENCH_SERVICE_NODE_ARGS: extra node flags for the service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--enable-source-maps', 'dist/src/main.js'], {
+  // The flags of `npm start` (the heap cap), as an operator runs it.
+  const startFlags = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start
+    .split(' ')
+    .filter((arg) => arg.startsWith('--'));
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...startFlags, 'dist/src/main.js'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,9 +1,15 @@
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, spawnService, waitReady } from './support/process.js';
+import { freePort, spawnService, START_FLAGS, waitReady } from './support/process.js';
 
 describe('the service as a process', () => {
+  it('runs with the same node flags under `npm start` and in the container image (the heap cap)', async () => {
+    expect(START_FLAGS).toContain('--max-old-space-size=160');
+    const cmd = /^CMD (\[.*\])$/m.exec(await readFile('Dockerfile', 'utf8'));
+    expect(JSON.parse(cmd![1]!)).toEqual(['node', ...START_FLAGS, 'dist/src/main.js']);
+  });
+
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
