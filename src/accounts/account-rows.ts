@@ -70,6 +70,7 @@ export async function lockAccounts(tx: Tx, ids: Iterable<string>): Promise<Map<s
   const rows = await tx.query<AccountRow>(
     `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
     [sorted],
+    'lock_accounts',
   );
   return new Map(rows.map((r) => [r.id, r]));
 }

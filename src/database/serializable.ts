@@ -10,13 +10,16 @@ import { checkout, poolOf } from './pooled-client.js';
  * once, behind the ones before it, and the server runs them in order.
  */
 export interface Tx {
-  /** Runs a statement and returns its rows; a failed `write` before it fails this call first. */
-  query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<R[]>;
+  /**
+   * Runs a statement and returns its rows; a failed `write` before it fails this call first. A `name` makes
+   * it a prepared statement of the connection: parsed and planned once, not on every group.
+   */
+  query<R extends object = Record<string, unknown>>(text: string, values?: unknown[], name?: string): Promise<R[]>;
   /**
    * Sends a statement whose rows nobody needs without waiting for it: it runs in order, and if it fails the
    * transaction cannot commit (the error surfaces at the next `query`, `flush` or at COMMIT).
    */
-  write(text: string, values?: unknown[]): void;
+  write(text: string, values?: unknown[], name?: string): void;
   /** Waits for the writes sent so far; throws the first that failed. */
   flush(): Promise<void>;
 }
@@ -85,8 +88,8 @@ export class Serializable {
     let committing = false;
     let result: T;
     // Every statement below is sent at once; a promise nobody awaits yet must not count as unhandled.
-    const send = <R extends object>(text: string, values?: unknown[]) => {
-      const sent = client.query<R>(text, values);
+    const send = <R extends object>(text: string, values?: unknown[], name?: string) => {
+      const sent = client.query<R>(name === undefined ? { text, values } : { name, text, values });
       sent.catch(() => {});
       return sent;
     };
@@ -110,13 +113,13 @@ export class Serializable {
         await Promise.all(sent);
       };
       const tx: Tx = {
-        query: async <R extends object>(text: string, values?: unknown[]) => {
-          const sent = send<R>(text, values);
+        query: async <R extends object>(text: string, values?: unknown[], name?: string) => {
+          const sent = send<R>(text, values, name);
           await flush();
           return (await sent).rows;
         },
-        write: (text, values) => {
-          writes.push(send(text, values));
+        write: (text, values, name) => {
+          writes.push(send(text, values, name));
         },
         flush,
       };

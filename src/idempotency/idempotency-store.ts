@@ -37,6 +37,7 @@ export async function findOutcomes(
     `SELECT k.user_id, k.key, k.request_hash, k.status, k.response
      FROM idempotency_keys k JOIN unnest($1::uuid[], $2::text[]) AS q(user_id, key) USING (user_id, key)`,
     [keys.map((k) => k.userId), keys.map((k) => k.key)],
+    'find_outcomes',
   );
   for (const r of rows) {
     found.set(keyOf(r.user_id, r.key), {

@@ -128,5 +128,6 @@ export function writeLedger(
       changes.map((c) => c.lastHash),
       ...keys.values,
     ],
+    'ledger_write',
   );
 }
