@@ -1,0 +1,99 @@
+import type pg from 'pg';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { Serializable, sqlState } from '../src/database/serializable.js';
+import { MetricsService } from '../src/metrics/metrics.service.js';
+import { connect, createDatabase } from './support/database.js';
+
+// The transaction boundary on a real PostgreSQL: its statements are pipelined, so a write nobody waits for
+// must still decide whether the transaction commits, and the writer lock must never outlive a transaction.
+describe('Serializable (the one transaction boundary)', () => {
+  let dataSource: DataSource;
+  let serializable: Serializable;
+  let sql: pg.Client;
+
+  beforeAll(async () => {
+    const url = await createDatabase();
+    dataSource = new DataSource(
+      dataSourceOptions(url, { poolSize: 4, statementTimeoutMs: 10_000, applicationName: 'serializable-test' }),
+    );
+    await dataSource.initialize();
+    sql = await connect(url);
+    await sql.query('CREATE TABLE cells (id int PRIMARY KEY, v int NOT NULL CHECK (v >= 0))');
+    serializable = new Serializable(dataSource, new MetricsService());
+  });
+  afterAll(async () => {
+    await serializable.close();
+    await sql.end();
+    await dataSource.destroy();
+  });
+  beforeEach(() => sql.query('TRUNCATE cells'));
+
+  const rows = async (): Promise<{ id: number; v: number }[]> =>
+    (await sql.query<{ id: number; v: number }>('SELECT id, v FROM cells ORDER BY id')).rows;
+  const writerLocksHeld = async (): Promise<number> =>
+    Number(
+      (await sql.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted`))
+        .rows[0]!.n,
+    );
+
+  it('commits pipelined writes and answers reads that follow them', async () => {
+    const seen = await serializable.run(async (tx) => {
+      tx.write('INSERT INTO cells VALUES ($1, $2)', [1, 10]);
+      tx.write('INSERT INTO cells VALUES ($1, $2)', [2, 20], 'insert_cell');
+      return tx.query<{ n: number }>('SELECT count(*)::int AS n FROM cells');
+    });
+    expect(seen).toEqual([{ n: 2 }]);
+    expect(await rows()).toEqual([
+      { id: 1, v: 10 },
+      { id: 2, v: 20 },
+    ]);
+    expect(await writerLocksHeld()).toBe(0);
+  });
+
+  it('commits nothing when a write nobody waited for fails, and throws that write error', async () => {
+    const failure = await serializable
+      .run((tx) => {
+        tx.write('INSERT INTO cells VALUES ($1, $2)', [1, 10]);
+        tx.write('INSERT INTO cells VALUES ($1, $2)', [2, -1]); // violates the CHECK
+        return Promise.resolve('answered before the write was');
+      })
+      .catch((error: unknown) => error);
+    expect(sqlState(failure)).toBe('23514');
+    expect(await rows()).toEqual([]);
+    expect(await writerLocksHeld()).toBe(0);
+  });
+
+  it('surfaces a failed write at the next query, not as "transaction aborted" from that query', async () => {
+    const failure = await serializable
+      .run(async (tx) => {
+        tx.write('INSERT INTO cells VALUES ($1, $2)', [1, -5]);
+        await tx.query('SELECT 1');
+        return 'unreachable';
+      })
+      .catch((error: unknown) => error);
+    expect(sqlState(failure)).toBe('23514');
+    expect(await rows()).toEqual([]);
+  });
+
+  it('runs one writing transaction at a time: 20 concurrent read-modify-writes lose no update', async () => {
+    await sql.query('INSERT INTO cells VALUES (1, 0)');
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        serializable.run(async (tx) => {
+          const [cell] = await tx.query<{ v: number }>('SELECT v FROM cells WHERE id = 1');
+          tx.write('UPDATE cells SET v = $1 WHERE id = 1', [cell!.v + 1]);
+        }),
+      ),
+    );
+    expect(await rows()).toEqual([{ id: 1, v: 20 }]);
+    expect(await writerLocksHeld()).toBe(0);
+  });
+
+  it('keeps working after a failure: the next transaction commits', async () => {
+    await serializable.run(() => Promise.reject(new Error('the unit of work gave up'))).catch(() => undefined);
+    await serializable.run((tx) => Promise.resolve(tx.write('INSERT INTO cells VALUES (7, 7)')));
+    expect(await rows()).toEqual([{ id: 7, v: 7 }]);
+    expect(await writerLocksHeld()).toBe(0);
+  });
+});
