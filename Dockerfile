@@ -22,4 +22,5 @@ EXPOSE 3000
 # Migrations run at start-up (under an advisory lock, so several replicas may start at once).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/ready').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
-CMD ["node", "--max-old-space-size=160", "dist/src/main.js"]
+ENV MALLOC_ARENA_MAX=2
+CMD ["node", "--max-old-space-size=160", "--max-semi-space-size=32", "dist/src/main.js"]

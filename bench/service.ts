@@ -72,12 +72,14 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
 
   // BENCH_SERVICE_NODE_ARGS: extra node flags for the service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  // The flags of `npm start` (the heap cap), as an operator runs it.
-  const startFlags = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start
-    .split(' ')
-    .filter((arg) => arg.startsWith('--'));
+  // The environment and flags of `npm start` (heap and allocator limits), as an operator runs it.
+  const start = (
+    JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }
+  ).scripts.start.split(' ');
+  const startEnv = start.filter((word) => /^[A-Z_]+=/.test(word)).map((word) => word.split('=') as [string, string]);
+  const startFlags = start.filter((word) => word.startsWith('--'));
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...startFlags, 'dist/src/main.js'], {
-    env,
+    env: { ...Object.fromEntries(startEnv), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logLines: string[] = [];

@@ -1,13 +1,16 @@
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, spawnService, START_FLAGS, waitReady } from './support/process.js';
+import { freePort, spawnService, START_ENV, START_FLAGS, waitReady } from './support/process.js';
 
 describe('the service as a process', () => {
-  it('runs with the same node flags under `npm start` and in the container image (the heap cap)', async () => {
+  it('runs with the same node flags and environment under `npm start` and in the container image', async () => {
     expect(START_FLAGS).toContain('--max-old-space-size=160');
-    const cmd = /^CMD (\[.*\])$/m.exec(await readFile('Dockerfile', 'utf8'));
+    expect(START_ENV).toEqual({ MALLOC_ARENA_MAX: '2' });
+    const dockerfile = await readFile('Dockerfile', 'utf8');
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
     expect(JSON.parse(cmd![1]!)).toEqual(['node', ...START_FLAGS, 'dist/src/main.js']);
+    for (const [name, value] of Object.entries(START_ENV)) expect(dockerfile).toMatch(`\nENV ${name}=${value}\n`);
   });
 
   it.each([

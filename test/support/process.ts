@@ -2,13 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** The node flags of `npm start` (package.json): tests run the service as production does. */
-export const START_FLAGS = startFlags(readFileSync('package.json', 'utf8'));
-
-export function startFlags(packageJson: string): string[] {
-  const start = (JSON.parse(packageJson) as { scripts: { start: string } }).scripts.start;
-  return start.split(' ').filter((arg) => arg.startsWith('--'));
-}
+/** The environment and node flags of `npm start` (package.json): tests run the service as production does. */
+const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(
+  ' ',
+);
+export const START_FLAGS = start.filter((word) => word.startsWith('--'));
+export const START_ENV = Object.fromEntries(
+  start.filter((word) => /^[A-Z_]+=/.test(word)).map((word) => word.split('=') as [string, string]),
+);
 
 /** The built service (`dist/`, made by `npm test`'s pretest build) as a real child process. */
 export interface ServiceProcess {
@@ -20,7 +21,7 @@ export interface ServiceProcess {
 
 export function spawnService(env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, [...START_FLAGS, 'dist/src/main.js'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', ...START_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
