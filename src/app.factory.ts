@@ -9,9 +9,10 @@ import { AppModule } from './app.module.js';
 import type { Config } from './config/config.js';
 import { runMigrations } from './database/migrations.js';
 import { ProblemDoc } from './http/api-problems.js';
+import { BodyBudget, bodyBytes } from './http/body-budget.js';
 import { problemBody, ProblemFilter } from './http/problem.filter.js';
 import { requestIdOf } from './http/request-id.js';
-import { ValidationFailed } from './http/problem.js';
+import { serviceUnavailable, ValidationFailed } from './http/problem.js';
 import { validationPipe } from './http/validation.js';
 import { MetricsService } from './metrics/metrics.service.js';
 
@@ -50,8 +51,21 @@ export async function createApp(config: Config & { databaseUrl: string }): Promi
   // JSON only: Fastify's built-in text/plain parser would let a non-JSON body reach validation instead of a 415.
   fastify.removeContentTypeParser('text/plain');
   const metrics = app.get(MetricsService);
+  const bodies = new BodyBudget(config.inFlightBodyBytes);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    const bytes = bodyBytes(request.headers, BODY_LIMIT_BYTES);
+    if (bytes === 0) return;
+    if (!bodies.take(bytes)) {
+      const problem = serviceUnavailable('too many request bodies in flight; retry shortly', 1);
+      const body = problemBody(problem, request.id);
+      return reply
+        .status(503)
+        .headers({ 'content-type': 'application/problem+json', ...problem.headers })
+        .send(JSON.stringify(body));
+    }
+    // 'close' comes once the answer is written or the connection is gone, whichever happens.
+    reply.raw.once('close', () => bodies.give(bytes));
   });
   fastify.addHook('onResponse', async (request, reply) => {
     metrics.httpDuration

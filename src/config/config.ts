@@ -37,6 +37,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Name the service's connections carry in pg_stat_activity (used by operators and the chaos test). */
   appName: string;
+  /** Request body bytes held at once; a request beyond it is answered 503 before its body is read. */
+  inFlightBodyBytes: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -93,6 +95,7 @@ export function loadConfig(env: Env): Config {
     adminPassword,
     logLevel: logLevel as Config['logLevel'],
     appName: optional(env, 'DB_APPLICATION_NAME') ?? 'ledger-service',
+    inFlightBodyBytes: integer(env, 'IN_FLIGHT_BODY_BYTES', 8 * 1024 * 1024, 1024 * 1024, 1024 * 1024 * 1024),
   };
 }
 
