@@ -86,6 +86,17 @@ export async function createApp(config: Config & { databaseUrl: string }): Promi
       .build(),
     { extraModels: [ProblemDoc] },
   );
+  // Any request with a body may be turned away while too many bodies are in flight (BodyBudget).
+  for (const path of Object.values(document.paths)) {
+    for (const operation of [path.post, path.patch, path.put]) {
+      if (operation?.requestBody === undefined) continue;
+      operation.responses['503'] ??= {
+        description:
+          'SERVICE_UNAVAILABLE (with Retry-After): too many request bodies in flight, or the database is busy or away; nothing was written',
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDoc' } } },
+      };
+    }
+  }
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
 
   // Before init: start-up hooks (the admin bootstrap, the expiry sweeper) need the schema.

@@ -58,6 +58,14 @@ describe('foundation: errors, operations, docs', () => {
     );
     const served = routesOf(t.app).map((r) => `${r.method} ${r.path}`);
     expect(served.filter((r) => r !== 'GET /metrics' && !documented.includes(r))).toEqual([]);
+    // Any request with a body may be answered 503 while too many bodies are in flight: each says so.
+    const withBody = Object.entries(doc.body.paths).flatMap(([path, ops]) =>
+      Object.entries(ops as Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>)
+        .filter(([, op]) => op.requestBody !== undefined)
+        .map(([method, op]) => ({ route: `${method.toUpperCase()} ${path}`, has503: '503' in op.responses })),
+    );
+    expect(withBody.length).toBeGreaterThan(5);
+    expect(withBody.filter((o) => !o.has503)).toEqual([]);
     const ui = await t.request('GET', '/docs');
     expect(ui.status).toBe(200);
     expect(ui.text).toContain('swagger');
