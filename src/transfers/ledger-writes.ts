@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { WorkingSet } from '../core/working-set.js';
 import type { Tx } from '../database/serializable.js';
 import { type NewOutcome, outcomesInsert } from '../idempotency/idempotency-store.js';
-import type { TransferRow } from './transfer-rows.js';
+import type { TransferRecord } from './transfer-rows.js';
 
 export interface NewTransfer {
   debitAccountId: string;
@@ -24,8 +24,8 @@ export interface TransferInsert extends NewTransfer {
   createdAt: Date;
 }
 
-/** The row a new transfer will have, known before it is written (the API never shows `seq`). */
-export function rowOf(t: TransferInsert): Omit<TransferRow, 'seq'> {
+/** The row a new transfer will have, known before it is written (the API never shows `seq`); what `writeLedger` inserts. */
+export function rowOf(t: TransferInsert): TransferRecord {
   const posted = t.status === 'posted';
   return {
     id: t.id,
@@ -57,9 +57,9 @@ export function rowOf(t: TransferInsert): Omit<TransferRow, 'seq'> {
  */
 export function writeLedger(
   tx: Tx,
-  w: { transfers?: TransferInsert[]; set: WorkingSet; outcomes?: NewOutcome[] },
+  w: { transfers?: TransferRecord[]; set: WorkingSet; outcomes?: NewOutcome[] },
 ): void {
-  const t = (w.transfers ?? []).map((x) => ({ ...x, row: rowOf(x) }));
+  const t = w.transfers ?? [];
   const e = w.set.entries;
   const changes = w.set.changes();
   const outcomes = w.outcomes ?? [];
@@ -91,20 +91,20 @@ export function writeLedger(
      WHERE a.id = v.id`,
     [
       plain(t.map((x) => x.id)),
-      plain(t.map((x) => x.debitAccountId)),
-      plain(t.map((x) => x.creditAccountId)),
-      plain(t.map((x) => x.row.amount)),
+      plain(t.map((x) => x.debit_account_id)),
+      plain(t.map((x) => x.credit_account_id)),
+      plain(t.map((x) => x.amount)),
       plain(t.map((x) => x.currency)),
       plain(t.map((x) => x.status)),
-      plain(t.map((x) => x.row.posted_amount)),
+      plain(t.map((x) => x.posted_amount)),
       t.map((x) => x.description),
-      t.map((x) => x.externalId),
+      t.map((x) => x.external_id),
       t.map((x) => JSON.stringify(x.metadata)),
-      plain(t.map((x) => x.batchId)),
-      plain(t.map((x) => x.reversalOf)),
-      plain(t.map((x) => x.row.expires_at?.toISOString() ?? null)),
-      plain(t.map((x) => x.createdAt.toISOString())),
-      plain(t.map((x) => x.row.posted_at?.toISOString() ?? null)),
+      plain(t.map((x) => x.batch_id)),
+      plain(t.map((x) => x.reversal_of)),
+      plain(t.map((x) => x.expires_at?.toISOString() ?? null)),
+      plain(t.map((x) => x.created_at.toISOString())),
+      plain(t.map((x) => x.posted_at?.toISOString() ?? null)),
       plain(e.map(() => randomUUID())),
       plain(e.map((x) => x.transferId)),
       plain(e.map((x) => x.accountId)),

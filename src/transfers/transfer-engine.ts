@@ -130,7 +130,7 @@ export class TransferEngine {
         ? [{ userId: w.userId, key: w.key, requestHash: w.requestHash, status: outcome.status, body: outcome.body }]
         : [];
     });
-    writeLedger(tx, { transfers: inserts, set, outcomes: fresh });
+    writeLedger(tx, { transfers: [...rows.values()], set, outcomes: fresh });
     return outcomes.map((o): BulkResult => (o instanceof LedgerError ? { refusal: o } : { value: o }));
   };
 
@@ -211,8 +211,9 @@ export class TransferEngine {
         id,
         reversed.toString(),
       ]);
-      writeLedger(tx, { transfers: [reversal], set });
-      return rowOf(reversal);
+      const row = rowOf(reversal);
+      writeLedger(tx, { transfers: [row], set });
+      return row;
     };
   }
 
