@@ -48,8 +48,22 @@ export class Serializable {
     // connections (pg's `pipeline`), so that the writer lock, BEGIN and a group's first reads travel in one
     // round trip, and its writes and COMMIT in one more. One transaction runs at a time; the second connection
     // is for asking whether a commit whose answer was lost went through.
+    //
+    // Its statements are prepared, and PostgreSQL caches a generic plan for each on the connection. One made
+    // while a table was small (a fresh install, a test database) scans it whole, and keeps doing so as the table
+    // grows until autovacuum happens to analyze it: in a benchmark every group read all of idempotency_keys.
+    // Every statement here, and every foreign-key check it fires, finds rows by key, so on these connections
+    // the planner is told never to prefer a sequential scan, a hash join or a merge join.
     const shared = poolOf(dataSource);
-    const options = { ...shared.options, password: shared.options.password, max: 2, pipeline: true };
+    const options = {
+      ...shared.options,
+      password: shared.options.password,
+      max: 2,
+      pipeline: true,
+      options: [shared.options.options, '-c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off']
+        .filter(Boolean)
+        .join(' '),
+    };
     this.pool = new (shared.constructor as new (o: typeof options) => Pool)(options);
     // An idle connection cut by the server (a restart, pg_terminate_backend) is dropped by the pool; without a
     // listener its 'error' event would kill the process.
