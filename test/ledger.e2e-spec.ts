@@ -538,6 +538,33 @@ describe('the double-entry core', () => {
       expect((await balances(t, op, poor.id)).posted).toBe('0');
     });
 
+    it('reports in /metrics how many units each group carried and how long it took', async () => {
+      const a = await createAccount(t, op);
+      const groupMetrics = async (): Promise<{ units: number; groups: number; timed: number }> => {
+        const text = (await t.request('GET', '/metrics')).text;
+        const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)![1]);
+        return {
+          units: value('ledger_group_commit_units_sum'),
+          groups: value('ledger_group_commit_units_count'),
+          timed: value('ledger_group_commit_duration_seconds_count'),
+        };
+      };
+      const before = await groupMetrics();
+      const results = await Promise.all(
+        Array.from({ length: 30 }, () =>
+          transfer(t, op, { debitAccountId: funding.source.id, creditAccountId: a.id, amount: '1' }, newKey()),
+        ),
+      );
+      expect(results.every((r) => r.status === 201)).toBe(true);
+      const after = await groupMetrics();
+      // At least these 30 (the expiry sweeper may have run a group of its own meanwhile).
+      expect(after.units - before.units).toBeGreaterThanOrEqual(30);
+      // Requests that arrived while a transaction was in flight went into the next one together.
+      expect(after.groups - before.groups).toBeGreaterThanOrEqual(1);
+      expect(after.groups - before.groups).toBeLessThan(after.units - before.units);
+      expect(after.timed - before.timed).toBe(after.groups - before.groups);
+    });
+
     it('answers one key sent concurrently with two different bodies once, and refuses the other', async () => {
       const a = await createAccount(t, op);
       const key = newKey();

@@ -1,5 +1,6 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { LedgerError } from '../core/errors.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { type Tx, Serializable } from './serializable.js';
 
 /** Transfers (or other units) taken into one transaction at most, so groups stay short in time and memory. */
@@ -32,7 +33,10 @@ export class GroupCommitter implements OnApplicationShutdown {
   private queue: Unit[] = [];
   private inFlight: Promise<void> | undefined;
 
-  constructor(private readonly serializable: Serializable) {}
+  constructor(
+    private readonly serializable: Serializable,
+    private readonly metrics: MetricsService,
+  ) {}
 
   submit<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.enqueue(1, work) as Promise<T>;
@@ -63,7 +67,10 @@ export class GroupCommitter implements OnApplicationShutdown {
       taken++;
     }
     const group = this.queue.splice(0, taken);
+    const stopTimer = this.metrics.groupDuration.startTimer();
     this.inFlight = this.commit(group).finally(() => {
+      stopTimer();
+      this.metrics.groupUnits.observe(weight);
       this.inFlight = undefined;
       this.next();
     });
