@@ -73,6 +73,8 @@ export interface Counters {
   exhausted: number;
   /** prom-client's default process metrics: V8 heap (total, used) and external memory, MiB */
   heapMb: { total: number; used: number; external: number };
+  /** ledger_group_commit_units (sum, count) and ledger_group_commit_duration_seconds (sum) */
+  groups: { units: number; count: number; seconds: number };
 }
 
 export async function counters(pool: Pool): Promise<Counters> {
@@ -93,6 +95,11 @@ export async function counters(pool: Pool): Promise<Counters> {
       used: gauge('nodejs_heap_size_used_bytes') / mb,
       external: gauge('nodejs_external_memory_bytes') / mb,
     },
+    groups: {
+      units: gauge('ledger_group_commit_units_sum'),
+      count: gauge('ledger_group_commit_units_count'),
+      seconds: gauge('ledger_group_commit_duration_seconds_sum'),
+    },
   };
 }
 
@@ -102,5 +109,14 @@ export function countersDelta(before: Counters, after: Counters): Counters {
     const d = n - (before.retries[state] ?? 0);
     if (d > 0) retries[state] = d;
   }
-  return { retries, exhausted: after.exhausted - before.exhausted, heapMb: after.heapMb };
+  return {
+    retries,
+    exhausted: after.exhausted - before.exhausted,
+    heapMb: after.heapMb,
+    groups: {
+      units: after.groups.units - before.groups.units,
+      count: after.groups.count - before.groups.count,
+      seconds: after.groups.seconds - before.groups.seconds,
+    },
+  };
 }

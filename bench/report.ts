@@ -175,15 +175,15 @@ export function markdown(r: Results, resultsFile: string, previous: string | und
 
   lines.push('## Results', '');
   lines.push(
-    '| scenario | clients | transfers/s | requests/s | p50 ms | p95 ms | p99 ms | errors by code | serialization retries | peak RSS MB | × pgbench | CPU cores: service / PG / client / other | `SELECT 1` p50 ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|---:|',
+    '| scenario | clients | transfers/s | requests/s | p50 ms | p95 ms | p99 ms | errors by code | serialization retries | groups/s × units, mean ms | peak RSS MB | × pgbench | CPU cores: service / PG / client / other | `SELECT 1` p50 ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---|---|---|---:|---:|---|---:|',
   );
   for (const clients of r.settings.clients) {
     const ref = r.pgbenchPoints.find((p) => p.clients === clients);
     if (ref !== undefined) {
       lines.push(
         `| pgbench TPC-B | ${clients} | ${n0(ref.tps)} tps | | avg ${n2(ref.latencyAvgMs)} | | | ` +
-          `${ref.failedTransactions === 0 ? '—' : `${n0(ref.failedTransactions)} failed`} | | | 1.00 | ${cpuRow(ref.cpu)} | ` +
+          `${ref.failedTransactions === 0 ? '—' : `${n0(ref.failedTransactions)} failed`} | | | | 1.00 | ${cpuRow(ref.cpu)} | ` +
           `${n2(ref.pgRoundTripMs.p50)} |`,
       );
     }
@@ -194,7 +194,10 @@ export function markdown(r: Results, resultsFile: string, previous: string | und
   lines.push(
     'p50/p95/p99 are per request, measured by the client from sending the request to reading the whole answer ' +
       '(the open-loop row: from the instant the request was scheduled). Retries are the increase of ' +
-      '`ledger_transaction_retries_total` over the measured window. `SELECT 1` is the latency of one statement ' +
+      '`ledger_transaction_retries_total` over the measured window. Groups are the group-commit transactions of ' +
+      'that window (`ledger_group_commit_units`, `ledger_group_commit_duration_seconds`): how many per second, ' +
+      'how many units (transfers) each carried on average, and how long each took from start to commit. ' +
+      '`SELECT 1` is the latency of one statement ' +
       'round trip from a Node process to PostgreSQL, sampled every 50 ms during the point. ' +
       "Peak RSS is the service process's VmHWM " +
       "(reset before each point's warm-up) and 250 ms VmRSS samples. " +
@@ -242,7 +245,7 @@ function pointRow(p: Point, label?: string): string {
   return (
     `| ${label ?? p.scenario} | ${p.clients} | ${n0(p.transfersPerSecond)} | ${n0(p.requestsPerSecond)} | ` +
     `${n1(p.latencyMs.p50)} | ${n1(p.latencyMs.p95)} | ${n1(p.latencyMs.p99)} | ${errorsText(p.errors)} | ` +
-    `${retriesText(p)} | ${n0(p.peakRssMb)} | ${p.ratioToPgbench === null ? '' : n2(p.ratioToPgbench)} | ${cpuRow(p.cpu)} | ` +
+    `${retriesText(p)} | ${n0(p.groups.perSecond)} × ${n1(p.groups.meanUnits)}, ${n1(p.groups.meanMs)} | ${n0(p.peakRssMb)} | ${p.ratioToPgbench === null ? '' : n2(p.ratioToPgbench)} | ${cpuRow(p.cpu)} | ` +
     `${n2(p.pgRoundTripMs.p50)} |`
   );
 }

@@ -517,6 +517,11 @@ async function measure(m: MeasureSpec): Promise<Point> {
       retries: delta.retries,
       retriesTotal: Object.values(delta.retries).reduce((a, b) => a + b, 0),
       retriesExhausted: delta.exhausted,
+      groups: {
+        perSecond: delta.groups.count / load.seconds,
+        meanUnits: delta.groups.units / delta.groups.count,
+        meanMs: (delta.groups.seconds / delta.groups.count) * 1000,
+      },
       heapMbAtEnd: delta.heapMb,
       peakRssMb: Number.isNaN(hwm) ? sampled : Math.max(hwm, sampled),
       cpu,
@@ -620,7 +625,8 @@ function pointText(p: Point): string {
     `${p.scenario.padEnd(8)} c=${pad(p.clients, 3)} ${fmt(p.transfersPerSecond, 9)} transfers/s ` +
     `(${fmt(p.requestsPerSecond)} req/s)  p50 ${p.latencyMs.p50.toFixed(1)}  p95 ${p.latencyMs.p95.toFixed(1)}  ` +
     `p99 ${p.latencyMs.p99.toFixed(1)} ms  errors ${errors || 'none'}  retries ${p.retriesTotal}` +
-    `${p.retriesExhausted > 0 ? ` (exhausted ${p.retriesExhausted})` : ''}  RSS ${p.peakRssMb.toFixed(0)} MB  ` +
+    `${p.retriesExhausted > 0 ? ` (exhausted ${p.retriesExhausted})` : ''}  groups ${fmt(p.groups.perSecond)}/s ` +
+    `× ${p.groups.meanUnits.toFixed(1)} in ${p.groups.meanMs.toFixed(1)} ms  RSS ${p.peakRssMb.toFixed(0)} MB  ` +
     `${p.ratioToPgbench === null ? '' : `${p.ratioToPgbench.toFixed(2)}× pgbench  `}` +
     `SELECT 1 ${p.pgRoundTripMs.p50.toFixed(2)} ms  ${cpuText(p.cpu)}`
   );
