@@ -1,7 +1,8 @@
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, spawnService, START_ENV, START_FLAGS, waitReady } from './support/process.js';
+import { spawn } from 'node:child_process';
+import { freePort, spawnService, START_ENV, START_FLAGS, START_SCRIPT, waitReady } from './support/process.js';
 
 describe('the service as a process', () => {
   it('runs with the same node flags and environment under `npm start` and in the container image', async () => {
@@ -27,6 +28,45 @@ describe('the service as a process', () => {
     const lines = svc.output().trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^Invalid configuration: ${variable} `));
+  });
+
+  it("stops when npm start's shell is sent SIGTERM, as npm forwards it: the script execs node", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ledger-start-'));
+    await chmod(root, 0o755);
+    const port = await freePort();
+    // What npm runs; its own process group, so that whatever is left behind can be killed at the end.
+    const shell = spawn('sh', ['-c', START_SCRIPT], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        LOG_LEVEL: 'info',
+        LEDGER_DATA_DIR: join(root, 'data'),
+        PORT: String(port),
+        EMBEDDED_PG_PORT: String(await freePort()),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let out = '';
+    shell.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    shell.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => shell.once('exit', (code) => resolve(code)));
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await waitReady(url, 30_000);
+      shell.kill('SIGTERM');
+      // The signal reached the service itself (a shell in between would die and leave it running).
+      expect(await exited).toBe(0);
+      expect(out).toContain('SIGTERM received');
+      await expect(fetch(`${url}/health/live`)).rejects.toThrow();
+    } finally {
+      try {
+        process.kill(-shell.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it('starts on embedded PostgreSQL, writes admin credentials 0600, drains on SIGTERM, and reuses its data', async () => {

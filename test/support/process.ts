@@ -2,10 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** The environment and node flags of `npm start` (package.json): tests run the service as production does. */
-const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(
-  ' ',
-);
+/** `npm start`'s command line (package.json), which npm runs with `sh -c`. */
+export const START_SCRIPT = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts
+  .start;
+/** The environment and node flags of `npm start`: tests run the service as production does. */
+const start = START_SCRIPT.split(' ');
 export const START_FLAGS = start.filter((word) => word.startsWith('--'));
 export const START_ENV = Object.fromEntries(
   start.filter((word) => /^[A-Z_]+=/.test(word)).map((word) => word.split('=') as [string, string]),
