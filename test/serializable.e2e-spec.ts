@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { poolOf } from '../src/database/pooled-client.js';
 import { Serializable, sqlState } from '../src/database/serializable.js';
 import { MetricsService } from '../src/metrics/metrics.service.js';
 import { connect, createDatabase } from './support/database.js';
@@ -36,6 +37,19 @@ describe('Serializable (the one transaction boundary)', () => {
       (await sql.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted`))
         .rows[0]!.n,
     );
+
+  it('survives the server ending a connection that nobody is listening on', async () => {
+    // Held outside `checkout`, so neither the pool nor the caller listens for its 'error'.
+    const client = await poolOf(dataSource).connect();
+    const { pid } = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!;
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    await sql.query('SELECT pg_terminate_backend($1)', [pid]);
+    // pg emitted 'error' before 'end': with no listener at all, that would have been an uncaught exception.
+    await ended;
+    await expect(client.query('SELECT 1')).rejects.toThrow();
+    client.release(true);
+    expect(await dataSource.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
 
   it('commits pipelined writes and answers reads that follow them', async () => {
     const seen = await serializable.run(async (tx) => {

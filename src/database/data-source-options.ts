@@ -1,6 +1,7 @@
 import type { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
 import { ENTITIES } from './entities.js';
+import { ListeningClient } from './pooled-client.js';
 
 export interface PoolSettings {
   poolSize: number;
@@ -23,6 +24,7 @@ export function dataSourceOptions(url: string, pool: PoolSettings): DataSourceOp
     poolSize: pool.poolSize,
     connectTimeoutMS: 2000,
     extra: {
+      Client: ListeningClient,
       // A stuck statement, lock wait or abandoned transaction must fail fast instead of pinning a connection.
       statement_timeout: pool.statementTimeoutMs,
       lock_timeout: Math.min(pool.statementTimeoutMs, 5000),

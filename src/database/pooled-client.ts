@@ -1,5 +1,19 @@
-import type { Pool, PoolClient } from 'pg';
+import pg, { type Pool, type PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
+
+/**
+ * The connection class of every pool the service opens: it listens for 'error' from birth. pg emits 'error'
+ * when the server ends a session (pg_terminate_backend, a restart) and no query is waiting, and with nobody
+ * listening Node kills the process. The pools listen while a connection is idle and `checkout` while it is
+ * held, yet the chaos test once caught an instance dying of such an error all the same. A connection that
+ * failed still fails its queries, and the pools drop a connection that can no longer be queried.
+ */
+export class ListeningClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on('error', () => {});
+  }
+}
 
 /** TypeORM's postgres driver keeps its pg.Pool in `master`; transactions that need one connection use it. */
 export function poolOf(dataSource: DataSource): Pool {
@@ -15,9 +29,9 @@ export interface Checkout {
 }
 
 /**
- * Checks a client out of the pool with an 'error' listener of its own: pg-pool removes its listener while a
- * client is checked out, and an 'error' nobody listens to (pg_terminate_backend, a PostgreSQL restart) would
- * kill the process. The failure then surfaces as the rejected query instead.
+ * Checks a client out of the pool with an 'error' listener of its own (pg-pool removes its listener while a
+ * client is checked out): it records that the connection failed (pg_terminate_backend, a PostgreSQL restart),
+ * so that `release` destroys it instead of pooling it; the failure surfaces as the rejected query.
  */
 export async function checkout(pool: Pool): Promise<Checkout> {
   const client = await pool.connect();

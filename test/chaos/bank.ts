@@ -987,7 +987,7 @@ export async function runBank(opts: BankOptions): Promise<BankReport> {
             )
               .split('\n')
               .filter((l) => l.trim() !== '' && !l.startsWith('{'))
-              .slice(0, 14)
+              .slice(0, 40)
               .join('\n      ');
             w.violations.push(`${instance.name} exited on its own with code ${code}; its last output:\n      ${tail}`);
             w.aborted ??= `${instance.name} crashed`;
