@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, START_ENV, START_FLAGS } from '../test/support/process.js';
 import { alive } from './proc.js';
 
 /** The built service (`dist/src/main.js`) as a child process in production mode, as an operator would run it. */
@@ -73,13 +73,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   // BENCH_SERVICE_NODE_ARGS: extra node flags for the service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   // The environment and flags of `npm start` (heap and allocator limits), as an operator runs it.
-  const start = (
-    JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }
-  ).scripts.start.split(' ');
-  const startEnv = start.filter((word) => /^[A-Z_]+=/.test(word)).map((word) => word.split('=') as [string, string]);
-  const startFlags = start.filter((word) => word.startsWith('--'));
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...startFlags, 'dist/src/main.js'], {
-    env: { ...Object.fromEntries(startEnv), ...env },
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...START_FLAGS, 'dist/src/main.js'], {
+    env: { ...START_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logLines: string[] = [];
@@ -159,16 +154,4 @@ async function waitReady(url: string, exited: Promise<number | null>, timeoutMs:
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`the service was not ready within ${timeoutMs} ms`);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
