@@ -34,8 +34,13 @@ describe('Serializable (the one transaction boundary)', () => {
     (await sql.query<{ id: number; v: number }>('SELECT id, v FROM cells ORDER BY id')).rows;
   const writerLocksHeld = async (): Promise<number> =>
     Number(
-      (await sql.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted`))
-        .rows[0]!.n,
+      (
+        await sql.query<{ n: string }>(
+          // Advisory locks are per database; other suites' writers hold theirs on the same server.
+          `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        )
+      ).rows[0]!.n,
     );
 
   it('survives the server ending a connection that nobody is listening on', async () => {

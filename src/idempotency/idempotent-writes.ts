@@ -32,7 +32,7 @@ export class IdempotentWrites {
     const previous = (await findOutcomes(tx, [{ userId: w.userId, key }])).get(keyOf(w.userId, key));
     if (previous !== undefined) return replay(previous, w.requestHash);
     let outcome: Outcome;
-    await tx.query('SAVEPOINT keyed_work');
+    tx.write('SAVEPOINT keyed_work');
     try {
       outcome = { status, body: await work(tx), replayed: false };
     } catch (error) {
