@@ -1,5 +1,10 @@
 import { UsersAndIdempotency1763700000000 } from './1763700000000-users-and-idempotency.js';
 import { Ledger1763700000001 } from './1763700000001-ledger.js';
+import { PartialTransferIndexes1764600000000 } from './1764600000000-partial-transfer-indexes.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
-export const MIGRATIONS: Function[] = [UsersAndIdempotency1763700000000, Ledger1763700000001];
+export const MIGRATIONS: Function[] = [
+  UsersAndIdempotency1763700000000,
+  Ledger1763700000001,
+  PartialTransferIndexes1764600000000,
+];

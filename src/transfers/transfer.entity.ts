@@ -15,8 +15,10 @@ import { Account } from '../accounts/account.entity.js';
 @Index('transfers_credit_account_seq_idx', ['creditAccountId', 'seq'])
 @Index('transfers_status_seq_idx', ['status', 'seq'])
 @Index('transfers_created_at_idx', ['createdAt'])
-@Index('transfers_batch_idx', ['batchId'])
-@Index('transfers_reversal_of_idx', ['reversalOf'])
+// Most transfers have no externalId, batch or original: only the non-null values are indexed.
+@Index('transfers_external_id_key', ['externalId'], { unique: true, where: 'external_id IS NOT NULL' })
+@Index('transfers_batch_idx', ['batchId'], { where: 'batch_id IS NOT NULL' })
+@Index('transfers_reversal_of_idx', ['reversalOf'], { where: 'reversal_of IS NOT NULL' })
 @Index('transfers_pending_expiry_idx', ['expiresAt'], { where: `status = 'pending' AND expires_at IS NOT NULL` })
 export class Transfer {
   @PrimaryColumn('uuid')
@@ -58,7 +60,7 @@ export class Transfer {
   @Column('text', { nullable: true })
   description: string | null;
 
-  @Column('text', { name: 'external_id', nullable: true, unique: true })
+  @Column('text', { name: 'external_id', nullable: true })
   externalId: string | null;
 
   @Column('jsonb', { default: {} })
