@@ -404,6 +404,47 @@ describe('the double-entry core', () => {
       expect(dupIds.body).toMatchObject({ status: 409, code: 'DUPLICATE_EXTERNAL_ID', index: 1 });
     });
 
+    it('commits concurrent batches that share a group written in several parts, one of them refused', async () => {
+      const a = await createAccount(t, op);
+      const b = await createAccount(t, op);
+      await funding.fund(a.id, '250');
+      const metric = (text: string, name: string): number =>
+        Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+      /** Groups that carried more than 128 transfers, so more than one write (every 100). */
+      const bigGroups = async (): Promise<number> => {
+        const text = (await t.request('GET', '/metrics')).text;
+        return (
+          metric(text, 'ledger_group_commit_units_count') -
+          metric(text, 'ledger_group_commit_units_bucket\\{le="128"\\}')
+        );
+      };
+      const before = await bigGroups();
+      const batch = (debitAccountId: string, creditAccountId: string, amount: string) => ({
+        transfers: Array.from({ length: 100 }, () => ({ debitAccountId, creditAccountId, amount, currency: 'USD' })),
+      });
+      // Whatever order the group takes them in, a never runs short in the 1-cent batches (250 - 200 >= 0)
+      // and always does in the 10-cent one (1,000 > 450).
+      const bodies = [
+        batch(funding.source.id, a.id, '1'),
+        batch(a.id, b.id, '1'),
+        batch(a.id, b.id, '10'),
+        batch(funding.source.id, a.id, '1'),
+        batch(a.id, b.id, '1'),
+      ];
+      const answers = await Promise.all(
+        bodies.map((body) =>
+          t.request('POST', '/v1/transfers/batch', { token: op, body, headers: { 'idempotency-key': newKey() } }),
+        ),
+      );
+      expect(answers.map((r) => r.status)).toEqual([201, 201, 422, 201, 201]);
+      expect(answers[2]!.body.code).toBe('INSUFFICIENT_FUNDS');
+      expect(await bigGroups()).toBeGreaterThan(before);
+      expect((await balances(t, op, a.id)).posted).toBe('250');
+      expect((await balances(t, op, b.id)).posted).toBe('200');
+      const account = await t.request('GET', `/v1/accounts/${a.id}`, { token: op });
+      expect(account.body.version).toBe(1 + 400);
+    });
+
     it('refuses empty, oversized and malformed batches with 400', async () => {
       const one = {
         debitAccountId: funding.source.id,

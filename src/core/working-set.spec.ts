@@ -910,3 +910,49 @@ describe('checkpoint and rollback (one refused request of a group)', () => {
     expect(set.changes().find((c) => c.id === 'a')!.delta.debitsPosted).toBe(100n);
   });
 });
+
+describe('WorkingSet.take: writing a group in parts', () => {
+  it('hands over what was done since the last take, counted from where that one left the accounts', () => {
+    const set = new WorkingSet([funded('A', 500n, { version: 4, lastHash: HEAD_HASH }), locked('B'), locked('C')]);
+    set.open(req({ amount: 100n }), 't1', T0);
+    const first = set.take();
+    expect(first.entries.map((e) => [e.accountId, e.accountVersion])).toEqual([
+      ['A', 5],
+      ['B', 1],
+    ]);
+    expect(first.changes.map((c) => [c.id, c.fromVersion, c.toVersion, c.delta])).toEqual([
+      ['A', 4, 5, counters({ debitsPosted: 100n })],
+      ['B', 0, 1, counters({ creditsPosted: 100n })],
+    ]);
+    expect(set.entries).toEqual([]);
+    expect(set.changes()).toEqual([]);
+
+    set.open(req({ amount: 30n, creditAccountId: 'C' }), 't2', T1);
+    const second = set.take();
+    // The chain and the version guard go on from the first part: the database applies both in order.
+    expect(second.entries.map((e) => [e.accountId, e.accountVersion, e.prevHash])).toEqual([
+      ['A', 6, first.entries[0]!.hash],
+      ['C', 1, GENESIS_HASH],
+    ]);
+    expect(second.changes.map((c) => [c.id, c.fromVersion, c.toVersion, c.delta])).toEqual([
+      ['A', 5, 6, counters({ debitsPosted: 30n })],
+      ['C', 0, 1, counters({ creditsPosted: 30n })],
+    ]);
+    expect(set.take()).toEqual({ entries: [], changes: [] });
+  });
+
+  it('leaves out a refused request rolled back after a take, and keeps the funds the first part spent', () => {
+    const set = new WorkingSet([funded('A', 100n), locked('B')]);
+    set.open(req({ amount: 80n }), 't1', T0);
+    set.take();
+    const checkpoint = set.checkpoint();
+    expect(refusal(() => set.open(req({ amount: 30n }), 't2', T1))).toBeInstanceOf(InsufficientFunds);
+    set.rollback(checkpoint);
+    set.open(req({ amount: 20n }), 't3', T2);
+    expect(set.take().changes.map((c) => [c.id, c.fromVersion, c.delta])).toEqual([
+      ['A', 1, counters({ debitsPosted: 20n })],
+      ['B', 1, counters({ creditsPosted: 20n })],
+    ]);
+    expect(set.state('A')?.counters).toEqual(counters({ creditsPosted: 100n, debitsPosted: 100n }));
+  });
+});

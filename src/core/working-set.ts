@@ -33,18 +33,35 @@ export interface Checkpoint {
 /**
  * The accounts one unit of work has locked, and everything it does to them, in memory: movements are
  * checked and applied one after another (so later transfers of a batch see earlier ones), entries are
- * chained, and at the end the whole change is written in one statement per table.
+ * chained, and what was done is written in one statement per table, at the end or in parts (`take`).
  */
 export class WorkingSet {
+  /** The entries planned since the last `take`. */
   readonly entries: PlannedEntry[] = [];
   private readonly accounts: Map<string, LockedAccount>;
+  /** Each account as the last `take` (or the lock) left it: what `changes` are counted from. */
   private readonly original: Map<string, LockedAccount>;
-  /** Each account state replaced, in order, so that a rollback costs what was done since the checkpoint. */
+  /**
+   * Each account state replaced since the last `take`, in order, so that a rollback costs what was done since
+   * the checkpoint; the accounts in it are the ones changed.
+   */
   private readonly undo: [string, LockedAccount][] = [];
 
   constructor(locked: Iterable<LockedAccount>) {
     this.accounts = new Map([...locked].map((a) => [a.state.id, a]));
     this.original = new Map(this.accounts);
+  }
+
+  /**
+   * The entries and account changes since the last take, leaving none behind: a group writes what it has
+   * decided while it goes on deciding the rest, and each write counts from where the one before left the
+   * accounts. A checkpoint does not survive a take.
+   */
+  take(): { entries: PlannedEntry[]; changes: AccountChange[] } {
+    const taken = { entries: this.entries.splice(0), changes: this.changes() };
+    for (const [id] of this.undo) this.original.set(id, this.get(id));
+    this.undo.length = 0;
+    return taken;
   }
 
   /** A point to go back to when a unit of a group is refused: its changes are dropped, earlier ones kept. */
@@ -117,10 +134,12 @@ export class WorkingSet {
     this.replace(creditId, { ...credit, state: { ...credit.state, counters: creditCounters } });
   }
 
-  /** The net change per touched account, for one UPDATE. */
+  /** The net change per account touched since the last take, for one UPDATE. */
   changes(): AccountChange[] {
     const out: AccountChange[] = [];
+    const touched = new Set(this.undo.map(([id]) => id));
     for (const [id, now] of this.accounts) {
+      if (!touched.has(id)) continue;
       const before = this.original.get(id)!;
       const a = before.state.counters;
       const b = now.state.counters;

@@ -49,19 +49,18 @@ export function rowOf(t: TransferInsert): TransferRecord {
 }
 
 /**
- * Writes what a unit of work (or a whole group) did, in ONE statement of data-modifying CTEs: the new
- * transfers, their ledger entries, the idempotency outcomes, and the account counters (by delta, each
- * update guarded by the version read under the lock). Foreign keys are checked at the end of the statement,
- * when all of it is there. The statement is pipelined (`Tx.write`): nothing waits for it, and if it fails the
- * transaction does not commit.
+ * Writes what a unit of work (or part of a group) did since the last write of its working set, in ONE
+ * statement of data-modifying CTEs: the new transfers, their ledger entries, the idempotency outcomes, and the
+ * account counters (by delta, each update guarded by the version the previous write left). Foreign keys are
+ * checked at the end of the statement, when all of it is there. The statement is pipelined (`Tx.write`):
+ * nothing waits for it, and if it fails the transaction does not commit.
  */
 export function writeLedger(
   tx: Tx,
   w: { transfers?: TransferRecord[]; set: WorkingSet; outcomes?: NewOutcome[] },
 ): void {
   const t = w.transfers ?? [];
-  const e = w.set.entries;
-  const changes = w.set.changes();
+  const { entries: e, changes } = w.set.take();
   const outcomes = w.outcomes ?? [];
   if (t.length === 0 && e.length === 0 && changes.length === 0 && outcomes.length === 0) return;
   const keys = outcomesInsert(outcomes, 37);

@@ -6,7 +6,7 @@ import { WorkingSet } from '../core/working-set.js';
 import type { BulkHandler, BulkResult } from '../database/group-commit.js';
 import type { Tx } from '../database/serializable.js';
 import { problemBody } from '../http/problem.filter.js';
-import { findOutcomes, keyOf, type Outcome, replay } from '../idempotency/idempotency-store.js';
+import { findOutcomes, keyOf, type NewOutcome, type Outcome, replay } from '../idempotency/idempotency-store.js';
 import { type NewTransfer, rowOf, type TransferInsert, writeLedger } from './ledger-writes.js';
 import type { WriteRequest } from '../idempotency/write-request.js';
 import { TRANSFER_COLUMNS, type TransferRecord, type TransferRow, isExpired } from './transfer-rows.js';
@@ -19,9 +19,11 @@ export interface CreateRequest {
   render: (rows: TransferRecord[]) => unknown;
 }
 
-/** What the group does with one request, decided in memory before anything is written. */
-type Plan =
-  { created: string[] } | { outcome: Outcome } | { sameAs: number } | { refused: LedgerError; store?: boolean };
+/**
+ * A group's decided requests are written once they hold this many new transfers: PostgreSQL writes them while
+ * the rest of the group is being checked, so the server's work and Node's overlap instead of taking turns.
+ */
+const WRITE_EVERY = 100;
 
 /**
  * The units of work that move money. Each runs inside `Serializable.run` (via the idempotent write path):
@@ -34,10 +36,10 @@ export class TransferEngine {
    * New transfers from many requests at once (a bulk handler of the group commit). Each request — one
    * transfer, or an atomic batch whose later transfers see the earlier ones — is checked in memory against
    * the accounts as the requests before it left them; a refused request is rolled back in memory alone.
-   * Then one statement per table writes them all: transfers, entries, account counters, idempotency keys.
+   * One statement per table writes the decided requests (transfers, entries, account counters, idempotency
+   * keys), every `WRITE_EVERY` transfers and at the end.
    */
   readonly createGroup: BulkHandler<CreateRequest> = async (tx, requests) => {
-    const keys = requests.map((r) => (r.write.key === undefined ? undefined : keyOf(r.write.userId, r.write.key)));
     // Three reads in one round trip (the transaction's statements are pipelined).
     const [stored, taken, set] = await Promise.all([
       findOutcomes(
@@ -54,26 +56,46 @@ export class TransferEngine {
       ),
     ]);
     const createdAt = new Date();
-    const inserts: TransferInsert[] = [];
-    const plans: Plan[] = [];
+    const results: BulkResult[] = [];
     const firstWithKey = new Map<string, number>();
+    let rows: TransferRecord[] = [];
+    let outcomes: NewOutcome[] = [];
+    const write = (): void => {
+      writeLedger(tx, { transfers: rows, set, outcomes });
+      rows = [];
+      outcomes = [];
+    };
+    /** The answer to a fresh request, stored under its key (if it has one) with the transfers it created. */
+    const answer = (w: WriteRequest, outcome: Outcome): void => {
+      if (w.key !== undefined) {
+        outcomes.push({
+          userId: w.userId,
+          key: w.key,
+          requestHash: w.requestHash,
+          status: outcome.status,
+          body: outcome.body,
+        });
+      }
+      results.push({ value: outcome });
+    };
     requests.forEach((request, index) => {
-      const key = keys[index];
+      const w = request.write;
+      const key = w.key === undefined ? undefined : keyOf(w.userId, w.key);
       const earlier = key === undefined ? undefined : stored.get(key);
       const sibling = key === undefined ? undefined : firstWithKey.get(key);
       if (earlier !== undefined || sibling !== undefined) {
         const hash = earlier?.requestHash ?? requests[sibling!]!.write.requestHash;
-        plans.push(
-          hash !== request.write.requestHash
+        results.push(
+          hash !== w.requestHash
             ? {
-                refused: new LedgerError(
+                refusal: new LedgerError(
                   'IDEMPOTENCY_KEY_REUSED',
                   'this Idempotency-Key was used for a different request',
                 ),
               }
-            : earlier !== undefined
-              ? { outcome: replay(earlier, hash) }
-              : { sameAs: sibling! },
+            : {
+                value: earlier !== undefined ? replay(earlier, hash) : { ...fresh(results[sibling!]!), replayed: true },
+              },
         );
         return;
       }
@@ -98,40 +120,22 @@ export class TransferEngine {
       } catch (error) {
         if (!(error instanceof LedgerError)) throw error;
         set.rollback(checkpoint);
-        plans.push({ refused: error, store: key !== undefined });
+        if (w.key === undefined) {
+          results.push({ refusal: error });
+        } else {
+          const body = problemBody(error, w.requestId);
+          answer(w, { status: body.status, body, replayed: false });
+        }
         return;
       }
       for (const t of mine) if (t.externalId !== null) taken.add(t.externalId);
-      inserts.push(...mine);
-      plans.push({ created: mine.map((t) => t.id) });
+      const created = mine.map(rowOf);
+      rows.push(...created);
+      answer(w, { status: 201, body: request.render(created), replayed: false });
+      if (rows.length >= WRITE_EVERY) write();
     });
-
-    const rows = new Map(inserts.map((t) => [t.id, rowOf(t)]));
-    const outcomes = plans.map((plan, index): Outcome | LedgerError | undefined => {
-      if ('created' in plan) {
-        return { status: 201, body: requests[index]!.render(plan.created.map((id) => rows.get(id)!)), replayed: false };
-      }
-      if ('outcome' in plan) return plan.outcome;
-      if ('refused' in plan) {
-        if (!plan.store) return plan.refused;
-        const body = problemBody(plan.refused, requests[index]!.write.requestId);
-        return { status: body.status, body, replayed: false };
-      }
-      return undefined; // sameAs: filled in below, from the request it repeats
-    });
-    plans.forEach((plan, index) => {
-      if ('sameAs' in plan) outcomes[index] = { ...(outcomes[plan.sameAs] as Outcome), replayed: true };
-    });
-    const fresh = plans.flatMap((plan, index) => {
-      const w = requests[index]!.write;
-      const outcome = outcomes[index];
-      const fresh = 'created' in plan || ('refused' in plan && plan.store === true);
-      return fresh && w.key !== undefined && outcome !== undefined && !(outcome instanceof LedgerError)
-        ? [{ userId: w.userId, key: w.key, requestHash: w.requestHash, status: outcome.status, body: outcome.body }]
-        : [];
-    });
-    writeLedger(tx, { transfers: [...rows.values()], set, outcomes: fresh });
-    return outcomes.map((o): BulkResult => (o instanceof LedgerError ? { refusal: o } : { value: o }));
+    write();
+    return results;
   };
 
   /** Posts all or part of a pending transfer: the whole reservation is released, the posted amount entered. */
@@ -269,6 +273,12 @@ async function takenExternalIds(tx: Tx, wanted: (string | null)[]): Promise<Set<
     [ids],
   );
   return new Set(rows.map((r) => r.external_id));
+}
+
+/** The outcome of a fresh request with a key: always an answer, stored (created, or a stored refusal). */
+function fresh(result: BulkResult): Outcome {
+  if (!('value' in result)) throw new Error('a request with a key always has a stored outcome');
+  return result.value as Outcome;
 }
 
 function duplicateExternalId(externalId: string): LedgerError {
