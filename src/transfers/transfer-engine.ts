@@ -22,8 +22,10 @@ export interface CreateRequest {
 /**
  * A group's decided requests are written once they hold this many new transfers: PostgreSQL writes them while
  * the rest of the group is being checked, so the server's work and Node's overlap instead of taking turns.
+ * Short benchmark runs put 25, 100 and 300 within noise of each other for batches (each batch request is a
+ * write of its own with any of them); 25 also gives a group of single transfers a few writes.
  */
-const WRITE_EVERY = 100;
+const WRITE_EVERY = 25;
 
 /**
  * The units of work that move money. Each runs inside `Serializable.run` (via the idempotent write path):
