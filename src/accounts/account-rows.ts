@@ -26,7 +26,26 @@ export interface AccountRow {
 export const ACCOUNT_COLUMNS = `id, seq, currency, normal_balance, allow_negative, status, name, external_id, metadata,
   debits_posted, credits_posted, debits_pending, credits_pending, version, last_hash, created_at, updated_at`;
 
-export function countersOf(row: AccountRow): Counters {
+/** What the write path reads of an account it locks: no names, metadata or timestamps to parse on every group. */
+export type LockedAccountRow = Pick<
+  AccountRow,
+  | 'id'
+  | 'currency'
+  | 'normal_balance'
+  | 'allow_negative'
+  | 'status'
+  | 'debits_posted'
+  | 'credits_posted'
+  | 'debits_pending'
+  | 'credits_pending'
+  | 'version'
+  | 'last_hash'
+>;
+
+const LOCKED_COLUMNS = `id, currency, normal_balance, allow_negative, status, debits_posted, credits_posted, debits_pending,
+  credits_pending, version, last_hash`;
+
+export function countersOf(row: LockedAccountRow): Counters {
   return {
     debitsPosted: BigInt(row.debits_posted),
     creditsPosted: BigInt(row.credits_posted),
@@ -35,7 +54,7 @@ export function countersOf(row: AccountRow): Counters {
   };
 }
 
-export function stateOf(row: AccountRow): AccountState {
+export function stateOf(row: LockedAccountRow): AccountState {
   return {
     id: row.id,
     currency: row.currency,
@@ -65,10 +84,10 @@ export function accountView(row: AccountRow): AccountView {
 }
 
 /** Locks accounts FOR UPDATE in ascending id order: every writer takes locks in one order, so none deadlock. */
-export async function lockAccounts(tx: Tx, ids: Iterable<string>): Promise<Map<string, AccountRow>> {
+export async function lockAccounts(tx: Tx, ids: Iterable<string>): Promise<Map<string, LockedAccountRow>> {
   const sorted = [...new Set(ids)].sort();
-  const rows = await tx.query<AccountRow>(
-    `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+  const rows = await tx.query<LockedAccountRow>(
+    `SELECT ${LOCKED_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
     [sorted],
     'lock_accounts',
   );

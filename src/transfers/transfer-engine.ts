@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { type AccountRow, lockAccounts, stateOf } from '../accounts/account-rows.js';
+import { type LockedAccountRow, lockAccounts, stateOf } from '../accounts/account-rows.js';
 import { LedgerError, withIndex } from '../core/errors.js';
 import { WorkingSet } from '../core/working-set.js';
 import type { BulkHandler, BulkResult } from '../database/group-commit.js';
@@ -249,7 +249,7 @@ export class TransferEngine {
   private async lock(tx: Tx, accountIds: string[]): Promise<WorkingSet> {
     const rows = await lockAccounts(tx, accountIds);
     return new WorkingSet(
-      [...rows.values()].map((row: AccountRow) => ({
+      [...rows.values()].map((row: LockedAccountRow) => ({
         state: stateOf(row),
         head: { version: Number(row.version), lastHash: row.last_hash },
       })),
