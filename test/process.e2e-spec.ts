@@ -2,6 +2,7 @@ import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { connect } from './support/database.js';
 import { freePort, spawnService, START_ENV, START_FLAGS, START_SCRIPT, waitReady } from './support/process.js';
 
 describe('the service as a process', () => {
@@ -97,6 +98,22 @@ describe('the service as a process', () => {
           })
         ).status;
       expect(await login(first.url)).toBe(200);
+      // The embedded server runs with the settings the write path was measured with.
+      const db = await connect(`postgres://ledger:ledger-embedded@127.0.0.1:${env.EMBEDDED_PG_PORT}/postgres`);
+      try {
+        const settings = await db.query<{ name: string; value: string }>(
+          `SELECT name, current_setting(name) AS value FROM unnest($1::text[]) AS name ORDER BY name`,
+          [['checkpoint_timeout', 'max_pred_locks_per_page', 'max_wal_size', 'shared_buffers']],
+        );
+        expect(settings.rows.map((r) => `${r.name}=${r.value}`)).toEqual([
+          'checkpoint_timeout=30min',
+          'max_pred_locks_per_page=16',
+          'max_wal_size=8GB',
+          'shared_buffers=1GB',
+        ]);
+      } finally {
+        await db.end();
+      }
       first.child.kill('SIGTERM');
       expect(await first.exited).toBe(0);
       expect(first.output()).toContain('SIGTERM received');
