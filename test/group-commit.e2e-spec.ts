@@ -1,11 +1,10 @@
 import type pg from 'pg';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { LedgerError } from '../src/core/errors.js';
-import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { type BulkHandler, GroupCommitter } from '../src/database/group-commit.js';
 import { Serializable } from '../src/database/serializable.js';
 import { MetricsService } from '../src/metrics/metrics.service.js';
-import { connect, createDatabase } from './support/database.js';
+import { cellsDatabase } from './support/database.js';
 
 // The group commit on a real PostgreSQL: units that arrive while a transaction is in flight share the next
 // one, a refused unit is undone alone, and the next group is under way before the last one's callers resume.
@@ -16,13 +15,7 @@ describe('GroupCommitter', () => {
   let sql: pg.Client;
 
   beforeAll(async () => {
-    const url = await createDatabase();
-    dataSource = new DataSource(
-      dataSourceOptions(url, { poolSize: 2, statementTimeoutMs: 10_000, applicationName: 'group-commit-test' }),
-    );
-    await dataSource.initialize();
-    sql = await connect(url);
-    await sql.query('CREATE TABLE cells (id int PRIMARY KEY, v int NOT NULL CHECK (v >= 0))');
+    ({ dataSource, sql } = await cellsDatabase('group-commit-test'));
     metrics = new MetricsService();
     committer = new GroupCommitter(new Serializable(dataSource, metrics), metrics);
   });

@@ -1,10 +1,9 @@
 import type pg from 'pg';
-import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../src/database/data-source-options.js';
+import type { DataSource } from 'typeorm';
 import { poolOf } from '../src/database/pooled-client.js';
 import { Serializable, sqlState } from '../src/database/serializable.js';
 import { MetricsService } from '../src/metrics/metrics.service.js';
-import { connect, createDatabase } from './support/database.js';
+import { cellsDatabase } from './support/database.js';
 
 // The transaction boundary on a real PostgreSQL: its statements are pipelined, so a write nobody waits for
 // must still decide whether the transaction commits, and the writer lock must never outlive a transaction.
@@ -14,13 +13,7 @@ describe('Serializable (the one transaction boundary)', () => {
   let sql: pg.Client;
 
   beforeAll(async () => {
-    const url = await createDatabase();
-    dataSource = new DataSource(
-      dataSourceOptions(url, { poolSize: 4, statementTimeoutMs: 10_000, applicationName: 'serializable-test' }),
-    );
-    await dataSource.initialize();
-    sql = await connect(url);
-    await sql.query('CREATE TABLE cells (id int PRIMARY KEY, v int NOT NULL CHECK (v >= 0))');
+    ({ dataSource, sql } = await cellsDatabase('serializable-test'));
     serializable = new Serializable(dataSource, new MetricsService());
   });
   afterAll(async () => {

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../../src/database/data-source-options.js';
 
 /** The server URL the global setup started, with `database` swapped in. */
 export function serverUrl(database = 'postgres'): string {
@@ -30,4 +32,19 @@ export async function connect(url: string): Promise<pg.Client> {
   client.on('error', () => {});
   await client.connect();
   return client;
+}
+
+/**
+ * For tests of the transaction boundary and the group commit: a fresh database holding only `cells` (an id
+ * and a value that a CHECK keeps at zero or more), the service's DataSource on it, and a direct connection.
+ */
+export async function cellsDatabase(applicationName: string): Promise<{ dataSource: DataSource; sql: pg.Client }> {
+  const url = await createDatabase();
+  const dataSource = new DataSource(
+    dataSourceOptions(url, { poolSize: 2, statementTimeoutMs: 10_000, applicationName }),
+  );
+  await dataSource.initialize();
+  const sql = await connect(url);
+  await sql.query('CREATE TABLE cells (id int PRIMARY KEY, v int NOT NULL CHECK (v >= 0))');
+  return { dataSource, sql };
 }
