@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * A transfer's external_id, batch_id and reversal_of are null for most transfers, yet full indexes took an
- * entry for every one: three of the ten index insertions of every single transfer written. Only the non-null
+ * entry for every one: three of the nine index insertions of every posted single transfer. Only the non-null
  * values are ever looked up (a duplicate externalId, a batch's or an original's transfers), so the indexes
  * keep just those. The uniqueness of externalId is the same: NULLs never conflicted.
  */
