@@ -115,14 +115,31 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Machine-wide CPU seconds, busy and total (all cores), from /proc/stat. */
-export function machineCpu(): { busy: number; total: number } {
+/**
+ * Machine-wide CPU seconds from /proc/stat: busy and total (all cores), and steal, the time a virtual machine's
+ * cores were runnable but the hypervisor ran something else (counted in busy, as the cores were not idle).
+ */
+export function machineCpu(): { busy: number; total: number; steal: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal (guest time is already inside user)
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = v;
   const busy = user + nice + system + irq + softirq + steal;
-  return { busy: busy / CLK_TCK, total: (busy + idle + iowait) / CLK_TCK };
+  return { busy: busy / CLK_TCK, total: (busy + idle + iowait) / CLK_TCK, steal: steal / CLK_TCK };
+}
+
+/**
+ * Seconds during which some task on the machine was stalled waiting for I/O (pressure stall information,
+ * /proc/pressure/io, "some" total, Linux ≥ 4.20 with PSI on); NaN where the kernel does not provide it. A disk
+ * that stalls fsync or page-cache misses on data files slows PostgreSQL's commits without using any CPU.
+ */
+export function ioStallSeconds(): number {
+  try {
+    const some = /^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/io', 'utf8'))?.[1];
+    return some === undefined ? NaN : Number(some) / 1e6;
+  } catch {
+    return NaN;
+  }
 }
 
 export function alive(pid: number): boolean {

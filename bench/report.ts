@@ -7,6 +7,7 @@ const NOTES_END = '<!-- notes:end -->';
 const n0 = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
 const n1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 const n2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const pct = (x: number): string => (Number.isFinite(x) ? `${Math.round(x * 100)} %` : 'n/a');
 
 /** CPU microseconds per transfer (or per TPC-B transaction) of each party. */
 function cost(cpu: CpuShare, perSecond: number): { service: number; postgres: number; client: number } {
@@ -108,6 +109,9 @@ export function markdown(r: Results, resultsFile: string, previous: string | und
   const notes = previous === undefined ? undefined : extractNotes(previous);
   const pgb = 'missing' in r.pgbench ? undefined : r.pgbench;
   const busy = r.machine.loadAverageStart[0]! > 0.5 || r.machine.otherCpuMedian > 0.2;
+  // NaN (no reading: no PSI in the kernel) compares false.
+  const stolen = r.machine.stealMedian > 0.1;
+  const stalled = r.machine.ioStallMedian > 0.1;
   const lines: string[] = [];
   lines.push('# Benchmarks', '');
   lines.push(
@@ -159,6 +163,10 @@ export function markdown(r: Results, resultsFile: string, previous: string | und
     `| other work | median ${n2(r.machine.otherCpuMedian)} cores busy with processes outside the benchmark during the points |`,
   );
   lines.push(
+    `| steal, I/O stall | median ${n2(r.machine.stealMedian)} cores stolen by the hypervisor; some task ` +
+      `waited for I/O ${pct(r.machine.ioStallMedian)} of the time (\`/proc/pressure/io\`) during the points |`,
+  );
+  lines.push(
     `| set-up | ${n0(r.setup.accountsCreated)} accounts created in ${n1(r.setup.createSeconds)} s, funded in ` +
       `${n1(r.setup.fundSeconds)} s${pgb === undefined ? '' : `; \`pgbench -i -s ${pgb.scale}\` ${n1(pgb.initSeconds)} s`} |`,
   );
@@ -169,14 +177,20 @@ export function markdown(r: Results, resultsFile: string, previous: string | und
       (busy
         ? ' **The machine was not idle**: other processes (other test suites) were running during the run, ' +
           'see the "other" CPU column; figures are lower and noisier than on a quiet machine.'
+        : '') +
+      (stolen || stalled
+        ? ` **The virtual machine was contended**: ${stolen ? 'the hypervisor took CPU time from its cores' : ''}` +
+          `${stolen && stalled ? ', and ' : ''}${stalled ? 'tasks waited for I/O (page-cache misses, slow fsync)' : ''}; ` +
+          'see the steal and I/O stall column. Ratios to pgbench in the same run still compare like with like; ' +
+          'absolute figures are not comparable with a run on a quiet machine.'
         : ''),
     '',
   );
 
   lines.push('## Results', '');
   lines.push(
-    '| scenario | clients | transfers/s | requests/s | p50 ms | p95 ms | p99 ms | errors by code | serialization retries | groups/s × units, mean ms | peak RSS MB | × pgbench | CPU cores: service / PG / client / other | `SELECT 1` p50 ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---|---|---|---:|---:|---|---:|',
+    '| scenario | clients | transfers/s | requests/s | p50 ms | p95 ms | p99 ms | errors by code | serialization retries | groups/s × units, mean ms | peak RSS MB | × pgbench | CPU cores: service / PG / client / other | steal cores / I/O stall | `SELECT 1` p50 ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---|---|---|---:|---:|---|---|---:|',
   );
   for (const clients of r.settings.clients) {
     const ref = r.pgbenchPoints.find((p) => p.clients === clients);
@@ -184,6 +198,7 @@ export function markdown(r: Results, resultsFile: string, previous: string | und
       lines.push(
         `| pgbench TPC-B | ${clients} | ${n0(ref.tps)} tps | | avg ${n2(ref.latencyAvgMs)} | | | ` +
           `${ref.failedTransactions === 0 ? '—' : `${n0(ref.failedTransactions)} failed`} | | | | 1.00 | ${cpuRow(ref.cpu)} | ` +
+          `${contentionRow(ref.cpu)} | ` +
           `${n2(ref.pgRoundTripMs.p50)} |`,
       );
     }
@@ -245,13 +260,17 @@ function pointRow(p: Point, label?: string): string {
   return (
     `| ${label ?? p.scenario} | ${p.clients} | ${n0(p.transfersPerSecond)} | ${n0(p.requestsPerSecond)} | ` +
     `${n1(p.latencyMs.p50)} | ${n1(p.latencyMs.p95)} | ${n1(p.latencyMs.p99)} | ${errorsText(p.errors)} | ` +
-    `${retriesText(p)} | ${n0(p.groups.perSecond)} × ${n1(p.groups.meanUnits)}, ${n1(p.groups.meanMs)} | ${n0(p.peakRssMb)} | ${p.ratioToPgbench === null ? '' : n2(p.ratioToPgbench)} | ${cpuRow(p.cpu)} | ` +
+    `${retriesText(p)} | ${n0(p.groups.perSecond)} × ${n1(p.groups.meanUnits)}, ${n1(p.groups.meanMs)} | ${n0(p.peakRssMb)} | ${p.ratioToPgbench === null ? '' : n2(p.ratioToPgbench)} | ${cpuRow(p.cpu)} | ${contentionRow(p.cpu)} | ` +
     `${n2(p.pgRoundTripMs.p50)} |`
   );
 }
 
 function cpuRow(c: CpuShare): string {
   return `${n2(c.service)} / ${n2(c.postgres)} / ${n2(c.client)} / ${n2(c.other)}`;
+}
+
+function contentionRow(c: CpuShare): string {
+  return `${n2(c.steal)} / ${pct(c.ioStall)}`;
 }
 
 function extractNotes(text: string): string | undefined {

@@ -14,8 +14,12 @@ export interface CpuShare {
   client: number;
   /** every core's busy time on the machine */
   machine: number;
-  /** machine − service − postgres − client: other work on the machine (other test suites, the kernel…) */
+  /** machine − steal − service − postgres − client: other work on the machine (other test suites, the kernel…) */
   other: number;
+  /** of machine: time the hypervisor kept runnable cores from running (a virtual machine's noisy neighbours) */
+  steal: number;
+  /** share of wall time during which some task waited for I/O (/proc/pressure/io "some"); NaN without PSI */
+  ioStall: number;
 }
 
 /** Latency of `SELECT 1` from the bench process to PostgreSQL, sampled every 50 ms during a point. */
@@ -73,6 +77,9 @@ export interface Results {
     loadAverageEnd: number[];
     /** other processes' CPU share over the measured points, in cores (median) */
     otherCpuMedian: number;
+    /** steal and I/O stall over the measured points (medians; see CpuShare) */
+    stealMedian: number;
+    ioStallMedian: number;
   };
   postgres: { version: string; mode: 'embedded' | 'DATABASE_URL'; isolationDefault: string; maxConnections: string };
   pgbench:

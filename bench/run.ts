@@ -19,7 +19,7 @@ import type { Pool } from 'undici';
 import { type Counters, counters, countersDelta, expect, login, openPool } from './api.js';
 import { drive, type LoadResult, type Shot } from './load.js';
 import { findPgbench, initialise, type PgbenchBinary, type Target, targetFor, tpcb } from './pgbench.js';
-import { cpuOf, machineCpu, memoryOf, postgresCpu, reapedChildrenCpu, resetPeak } from './proc.js';
+import { cpuOf, ioStallSeconds, machineCpu, memoryOf, postgresCpu, reapedChildrenCpu, resetPeak } from './proc.js';
 import { explain, markdown } from './report.js';
 import {
   type CpuShare,
@@ -263,6 +263,8 @@ async function main(): Promise<void> {
         loadAverageStart,
         loadAverageEnd: loadavg(),
         otherCpuMedian: median([...points, ...pgbenchPoints].map((p) => p.cpu.other)),
+        stealMedian: median([...points, ...pgbenchPoints].map((p) => p.cpu.steal)),
+        ioStallMedian: median([...points, ...pgbenchPoints].map((p) => p.cpu.ioStall)),
       },
       postgres: {
         version,
@@ -400,7 +402,14 @@ function shots(funding: string, wallets: string[]): Record<Scenario, () => Shot>
 
 /** CPU shares over one point. */
 class Meter {
-  private at?: { wall: number; service: number; postgres: number; self: NodeJS.CpuUsage; reaped: number };
+  private at?: {
+    wall: number;
+    service: number;
+    postgres: number;
+    self: NodeJS.CpuUsage;
+    reaped: number;
+    ioStall: number;
+  };
   private machine0 = machineCpu();
 
   constructor(
@@ -416,6 +425,7 @@ class Meter {
       postgres: this.postmaster === undefined ? NaN : postgresCpu(this.postmaster),
       self: process.cpuUsage(),
       reaped: reapedChildrenCpu(),
+      ioStall: ioStallSeconds(),
     };
   }
 
@@ -430,8 +440,10 @@ class Meter {
       client: client === 'self' ? (self.user + self.system) / 1e6 / wall : (reapedChildrenCpu() - a.reaped) / wall,
       machine: (machine1.busy - this.machine0.busy) / wall,
       other: NaN,
+      steal: (machine1.steal - this.machine0.steal) / wall,
+      ioStall: (ioStallSeconds() - a.ioStall) / wall,
     };
-    share.other = Math.max(0, share.machine - share.service - share.postgres - share.client);
+    share.other = Math.max(0, share.machine - share.steal - share.service - share.postgres - share.client);
     return share;
   }
 }
@@ -634,7 +646,10 @@ function pointText(p: Point): string {
 
 function cpuText(c: CpuShare): string {
   const f = (x: number): string => (Number.isNaN(x) ? '?' : x.toFixed(2));
-  return `cpu service ${f(c.service)} pg ${f(c.postgres)} client ${f(c.client)} other ${f(c.other)}`;
+  return (
+    `cpu service ${f(c.service)} pg ${f(c.postgres)} client ${f(c.client)} other ${f(c.other)} ` +
+    `steal ${f(c.steal)}  io stall ${Number.isNaN(c.ioStall) ? '?' : `${(c.ioStall * 100).toFixed(0)} %`}`
+  );
 }
 
 const fmt = (x: number, width = 0): string => (Number.isNaN(x) ? 'n/a' : x.toFixed(0)).padStart(width);
