@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { entryHash } from '../src/core/journal.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { tokensByRole } from './support/auth.js';
-import { connect } from './support/database.js';
+import { connect, serverUrl } from './support/database.js';
 import { ledgerViolations } from './support/invariants.js';
 import { createAccount, fundingSource, transfer } from './support/ledger.js';
 
@@ -373,6 +373,26 @@ describe('auditor API', () => {
         [funding.source.id, '3'],
         [z.id, '3'],
       ]);
+    });
+
+    it('is not held back by a transaction of another database on the same server', async () => {
+      // Sequences belong to one database: a long transaction elsewhere (another service, a report) cannot hold
+      // one of this journal's seq values. A snapshot's in-progress list names every database's transactions.
+      const elsewhere = await connect(serverUrl('postgres'));
+      await elsewhere.query('BEGIN');
+      await elsewhere.query('SELECT pg_current_xact_id()');
+      try {
+        const a = await createAccount(t, op);
+        await funding.fund(a.id, '4'); // commits after the other transaction took its id
+        const startedAt = Date.now();
+        const res = await t.request('GET', `/v1/ledger/entries?accountId=${a.id}`, { token: auditor });
+        expect(res.status).toBe(200);
+        expect(res.body.data.map((e: any) => e.amount)).toEqual(['4']);
+        expect(Date.now() - startedAt).toBeLessThan(2000);
+      } finally {
+        await elsewhere.query('ROLLBACK');
+        await elsewhere.end();
+      }
     });
   });
 
