@@ -73,8 +73,11 @@ export interface Counters {
   exhausted: number;
   /** prom-client's default process metrics: V8 heap (total, used) and external memory, MiB */
   heapMb: { total: number; used: number; external: number };
-  /** ledger_group_commit_units (sum, count) and ledger_group_commit_duration_seconds (sum) */
-  groups: { units: number; count: number; seconds: number };
+  /**
+   * ledger_group_commit_units (sum, count) and ledger_group_commit_duration_seconds (sum, and the count above its
+   * 50 ms bucket: the stalls that every request queued behind a group waits out)
+   */
+  groups: { units: number; count: number; seconds: number; over50Ms: number };
 }
 
 export async function counters(pool: Pool): Promise<Counters> {
@@ -99,6 +102,9 @@ export async function counters(pool: Pool): Promise<Counters> {
       units: gauge('ledger_group_commit_units_sum'),
       count: gauge('ledger_group_commit_units_count'),
       seconds: gauge('ledger_group_commit_duration_seconds_sum'),
+      over50Ms:
+        gauge('ledger_group_commit_duration_seconds_count') -
+        gauge('ledger_group_commit_duration_seconds_bucket\\{le="0.05"\\}'),
     },
   };
 }
@@ -117,6 +123,7 @@ export function countersDelta(before: Counters, after: Counters): Counters {
       units: after.groups.units - before.groups.units,
       count: after.groups.count - before.groups.count,
       seconds: after.groups.seconds - before.groups.seconds,
+      over50Ms: after.groups.over50Ms - before.groups.over50Ms,
     },
   };
 }

@@ -191,7 +191,7 @@ export function markdown(r: Results, resultsFile: string, previous: string | und
 
   lines.push('## Results', '');
   lines.push(
-    '| scenario | clients | transfers/s | requests/s | p50 ms | p95 ms | p99 ms | errors by code | serialization retries | groups/s × units, mean ms | peak RSS MB | × pgbench | CPU cores: service / PG / client / other | steal cores / I/O stall | `SELECT 1` p50 ms |',
+    '| scenario | clients | transfers/s | requests/s | p50 ms | p95 ms | p99 ms | errors by code | serialization retries | groups/s × units, mean ms (over 50 ms) | peak RSS MB | × pgbench | CPU cores: service / PG / client / other | steal cores / I/O stall | `SELECT 1` p50 ms |',
     '|---|---:|---:|---:|---:|---:|---:|---|---|---|---:|---:|---|---|---:|',
   );
   for (const clients of r.settings.clients) {
@@ -213,7 +213,8 @@ export function markdown(r: Results, resultsFile: string, previous: string | und
       '(the open-loop row: from the instant the request was scheduled). Retries are the increase of ' +
       '`ledger_transaction_retries_total` over the measured window. Groups are the group-commit transactions of ' +
       'that window (`ledger_group_commit_units`, `ledger_group_commit_duration_seconds`): how many per second, ' +
-      'how many units (transfers) each carried on average, and how long each took from start to commit. ' +
+      'how many units (transfers) each carried on average, how long each took from start to commit, and (in ' +
+      'brackets) how many took over 50 ms: every request that arrives during such a stall waits it out. ' +
       '`SELECT 1` is the latency of one statement ' +
       'round trip from a Node process to PostgreSQL, sampled every 50 ms during the point. ' +
       "Peak RSS is the service process's VmHWM " +
@@ -262,7 +263,7 @@ function pointRow(p: Point, label?: string): string {
   return (
     `| ${label ?? p.scenario} | ${p.clients} | ${n0(p.transfersPerSecond)} | ${n0(p.requestsPerSecond)} | ` +
     `${n1(p.latencyMs.p50)} | ${n1(p.latencyMs.p95)} | ${n1(p.latencyMs.p99)} | ${errorsText(p.errors)} | ` +
-    `${retriesText(p)} | ${n0(p.groups.perSecond)} × ${n1(p.groups.meanUnits)}, ${n1(p.groups.meanMs)} | ${n0(p.peakRssMb)} | ${p.ratioToPgbench === null ? '' : n2(p.ratioToPgbench)} | ${cpuRow(p.cpu)} | ${contentionRow(p.cpu)} | ` +
+    `${retriesText(p)} | ${n0(p.groups.perSecond)} × ${n1(p.groups.meanUnits)}, ${n1(p.groups.meanMs)}${p.groups.over50Ms === undefined ? '' : ` (${p.groups.over50Ms})`} | ${n0(p.peakRssMb)} | ${p.ratioToPgbench === null ? '' : n2(p.ratioToPgbench)} | ${cpuRow(p.cpu)} | ${contentionRow(p.cpu)} | ` +
     `${n2(p.pgRoundTripMs.p50)} |`
   );
 }

@@ -37,8 +37,11 @@ export interface Point extends LoadResult {
   retries: Record<string, number>;
   retriesTotal: number;
   retriesExhausted: number;
-  /** Group commit over the measured window: transactions per second, mean units and mean duration of each */
-  groups: { perSecond: number; meanUnits: number; meanMs: number };
+  /**
+   * Group commit over the measured window: transactions per second, mean units and mean duration of each, and
+   * how many took over 50 ms (absent from results written before it was recorded)
+   */
+  groups: { perSecond: number; meanUnits: number; meanMs: number; over50Ms?: number };
   /** V8 heap and external memory of the service at the end of the point (GET /metrics) */
   heapMbAtEnd: { total: number; used: number; external: number };
   /** highest VmRSS of the service over warm-up and measurement (VmHWM after a reset, and 250 ms samples) */

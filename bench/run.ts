@@ -533,6 +533,7 @@ async function measure(m: MeasureSpec): Promise<Point> {
         perSecond: delta.groups.count / load.seconds,
         meanUnits: delta.groups.units / delta.groups.count,
         meanMs: (delta.groups.seconds / delta.groups.count) * 1000,
+        over50Ms: delta.groups.over50Ms,
       },
       heapMbAtEnd: delta.heapMb,
       peakRssMb: Number.isNaN(hwm) ? sampled : Math.max(hwm, sampled),
@@ -638,7 +639,7 @@ function pointText(p: Point): string {
     `(${fmt(p.requestsPerSecond)} req/s)  p50 ${p.latencyMs.p50.toFixed(1)}  p95 ${p.latencyMs.p95.toFixed(1)}  ` +
     `p99 ${p.latencyMs.p99.toFixed(1)} ms  errors ${errors || 'none'}  retries ${p.retriesTotal}` +
     `${p.retriesExhausted > 0 ? ` (exhausted ${p.retriesExhausted})` : ''}  groups ${fmt(p.groups.perSecond)}/s ` +
-    `× ${p.groups.meanUnits.toFixed(1)} in ${p.groups.meanMs.toFixed(1)} ms  RSS ${p.peakRssMb.toFixed(0)} MB  ` +
+    `× ${p.groups.meanUnits.toFixed(1)} in ${p.groups.meanMs.toFixed(1)} ms (${p.groups.over50Ms} over 50 ms)  RSS ${p.peakRssMb.toFixed(0)} MB  ` +
     `${p.ratioToPgbench === null ? '' : `${p.ratioToPgbench.toFixed(2)}× pgbench  `}` +
     `SELECT 1 ${p.pgRoundTripMs.p50.toFixed(2)} ms  ${cpuText(p.cpu)}`
   );
