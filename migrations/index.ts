@@ -1,10 +1,12 @@
 import { UsersAndIdempotency1763700000000 } from './1763700000000-users-and-idempotency.js';
 import { Ledger1763700000001 } from './1763700000001-ledger.js';
 import { PartialTransferIndexes1764600000000 } from './1764600000000-partial-transfer-indexes.js';
+import { ReferenceChecks1764800000000 } from './1764800000000-reference-checks.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
 export const MIGRATIONS: Function[] = [
   UsersAndIdempotency1763700000000,
   Ledger1763700000001,
   PartialTransferIndexes1764600000000,
+  ReferenceChecks1764800000000,
 ];

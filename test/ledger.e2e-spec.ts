@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { startTestApp, type TestApp } from './support/app.js';
 import { tokensByRole } from './support/auth.js';
 import { connect } from './support/database.js';
@@ -648,6 +648,78 @@ describe('the double-entry core', () => {
              VALUES (gen_random_uuid(), '${tr.body.id}', '${a.id}', 'USD', 'debit', 1, 2, 0, now(), '', '')`,
         ];
         for (const sql of attempts) await expect(db.query(sql)).rejects.toThrow();
+      } finally {
+        await db.end();
+      }
+    });
+
+    it('refuses a transfer or entry that refers to a missing account or transfer, in any statement shape', async () => {
+      const a = await createAccount(t, op);
+      const b = await createAccount(t, op);
+      await funding.fund(a.id, '10');
+      const tr = await transfer(t, op, { debitAccountId: a.id, creditAccountId: b.id, amount: '4' });
+      const missing = `'${randomUUID()}'`;
+      const quoted = (id: string): string => `'${id}'`;
+      const [A, B, T] = [quoted(a.id), quoted(b.id), quoted(tr.body.id)];
+      const newTransfers = (rows: [debit: string, credit: string, reversalOf: string][]): string =>
+        `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, status, posted_amount,
+           reversal_of, created_at, posted_at)
+         SELECT gen_random_uuid(), d::uuid, c::uuid, 1, 'USD', 'posted', 1, r::uuid, now(), now()
+         FROM (VALUES ${rows.map((r) => `(${r.join(', ')})`).join(', ')}) AS x(d, c, r)`;
+      const newEntries = (rows: [transfer: string, account: string][]): string =>
+        `INSERT INTO ledger_entries (id, transfer_id, account_id, currency, direction, amount, account_version,
+           balance_after, debits_after, credits_after, created_at, prev_hash, hash)
+         SELECT gen_random_uuid(), t::uuid, a::uuid, 'USD', 'debit', 1, 100 + n, 0, 0, 0, now(), 'p', 'h'
+         FROM (VALUES ${rows.map((r, i) => `(${r.join(', ')}, ${i})`).join(', ')}) AS x(t, a, n)`;
+      const db = await connect(t.databaseUrl);
+      const code = (sql: string): Promise<unknown> =>
+        db.query(sql).then(
+          () => 'accepted',
+          (e: { code?: string }) => e.code,
+        );
+      try {
+        // 23503 foreign_key_violation, as from the foreign keys these checks replace; one bad row among good
+        // ones fails the statement.
+        expect(await code(newTransfers([[missing, B, 'NULL']]))).toBe('23503');
+        expect(
+          await code(
+            newTransfers([
+              [A, B, 'NULL'],
+              [A, missing, 'NULL'],
+            ]),
+          ),
+        ).toBe('23503');
+        expect(
+          await code(
+            newTransfers([
+              [A, B, T],
+              [A, B, missing],
+            ]),
+          ),
+        ).toBe('23503');
+        expect(await code(newEntries([[missing, A]]))).toBe('23503');
+        expect(
+          await code(
+            newEntries([
+              [T, A],
+              [T, missing],
+              [T, B],
+            ]),
+          ),
+        ).toBe('23503');
+        // In data-modifying CTEs, as the service writes: entries may refer to a transfer of the same statement.
+        const both = (entries: [string, string][]): string =>
+          `WITH new_transfer AS (${newTransfers([[A, B, T]])} RETURNING id) ${newEntries(entries)}`;
+        expect(await code(both([['(SELECT id FROM new_transfer)', missing]]))).toBe('23503');
+        await db.query('BEGIN');
+        expect(await code(both([['(SELECT id FROM new_transfer)', A]]))).toBe('accepted');
+        await db.query('ROLLBACK');
+        // Nothing they refer to can be removed.
+        for (const table of ['accounts', 'transfers', 'ledger_entries']) {
+          expect(await code(`TRUNCATE ${table} CASCADE`)).toBe('23001');
+        }
+        expect(await code(`DELETE FROM accounts WHERE id = ${A}`)).toBe('23001');
+        expect(await code(`DELETE FROM transfers WHERE id = ${T}`)).toBe('23001');
       } finally {
         await db.end();
       }

@@ -12,7 +12,11 @@ import {
 import { Account } from '../accounts/account.entity.js';
 import { Transfer } from '../transfers/transfer.entity.js';
 
-/** The journal: append-only (a trigger refuses UPDATE and DELETE), hash-chained per account. */
+/**
+ * The journal: append-only (a trigger refuses UPDATE and DELETE), hash-chained per account. Its transfer and
+ * account are checked once per INSERT statement by a trigger, not by row-by-row foreign keys
+ * (`migrations/1764800000000-reference-checks.ts`).
+ */
 @Entity('ledger_entries')
 @Check('ledger_entries_amount_check', `amount > 0`)
 @Check('ledger_entries_direction_check', `direction IN ('debit', 'credit')`)
@@ -32,15 +36,15 @@ export class LedgerEntry {
   @Column('uuid', { name: 'transfer_id' })
   transferId: string;
 
-  @ManyToOne(() => Transfer, { onDelete: 'RESTRICT', nullable: false })
-  @JoinColumn({ name: 'transfer_id', foreignKeyConstraintName: 'ledger_entries_transfer_fkey' })
+  @ManyToOne(() => Transfer, { nullable: false, createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'transfer_id' })
   transfer?: Relation<Transfer>;
 
   @Column('uuid', { name: 'account_id' })
   accountId: string;
 
-  @ManyToOne(() => Account, { onDelete: 'RESTRICT', nullable: false })
-  @JoinColumn({ name: 'account_id', foreignKeyConstraintName: 'ledger_entries_account_fkey' })
+  @ManyToOne(() => Account, { nullable: false, createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'account_id' })
   account?: Relation<Account>;
 
   @Column('text')

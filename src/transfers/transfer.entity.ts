@@ -1,7 +1,11 @@
 import { Check, Column, Entity, Generated, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
 import { Account } from '../accounts/account.entity.js';
 
-/** A movement between two accounts; immutable but for its status and posted/reversed amounts (triggers). */
+/**
+ * A movement between two accounts; immutable but for its status and posted/reversed amounts (triggers). Its
+ * references are checked once per INSERT statement by a trigger, not by row-by-row foreign keys
+ * (`migrations/1764800000000-reference-checks.ts`).
+ */
 @Entity('transfers')
 @Check('transfers_amount_check', `amount > 0`)
 @Check('transfers_accounts_check', `debit_account_id <> credit_account_id`)
@@ -31,15 +35,15 @@ export class Transfer {
   @Column('uuid', { name: 'debit_account_id' })
   debitAccountId: string;
 
-  @ManyToOne(() => Account, { onDelete: 'RESTRICT', nullable: false })
-  @JoinColumn({ name: 'debit_account_id', foreignKeyConstraintName: 'transfers_debit_account_fkey' })
+  @ManyToOne(() => Account, { nullable: false, createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'debit_account_id' })
   debitAccount?: Relation<Account>;
 
   @Column('uuid', { name: 'credit_account_id' })
   creditAccountId: string;
 
-  @ManyToOne(() => Account, { onDelete: 'RESTRICT', nullable: false })
-  @JoinColumn({ name: 'credit_account_id', foreignKeyConstraintName: 'transfers_credit_account_fkey' })
+  @ManyToOne(() => Account, { nullable: false, createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'credit_account_id' })
   creditAccount?: Relation<Account>;
 
   @Column('bigint')
@@ -72,8 +76,8 @@ export class Transfer {
   @Column('uuid', { name: 'reversal_of', nullable: true })
   reversalOf: string | null;
 
-  @ManyToOne(() => Transfer, { onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'reversal_of', foreignKeyConstraintName: 'transfers_reversal_of_fkey' })
+  @ManyToOne(() => Transfer, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'reversal_of' })
   reversed?: Relation<Transfer>;
 
   @Column('timestamp with time zone', { name: 'expires_at', precision: 3, nullable: true })
