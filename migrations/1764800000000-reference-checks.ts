@@ -31,30 +31,23 @@ export class ReferenceChecks1764800000000 implements MigrationInterface {
     for (const [table, constraint] of FOREIGN_KEYS) {
       await q.query(`ALTER TABLE "${table}" DROP CONSTRAINT "${constraint}"`);
     }
-    await q.query(`CREATE FUNCTION transfers_references_check() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF EXISTS (SELECT FROM new_transfers n WHERE NOT EXISTS (SELECT FROM accounts a WHERE a.id = n.debit_account_id))
-           OR EXISTS (SELECT FROM new_transfers n WHERE NOT EXISTS (SELECT FROM accounts a WHERE a.id = n.credit_account_id))
-           OR EXISTS (SELECT FROM new_transfers n WHERE n.reversal_of IS NOT NULL
-                        AND NOT EXISTS (SELECT FROM transfers t WHERE t.id = n.reversal_of)) THEN
-          RAISE EXCEPTION 'a new transfer refers to an account or transfer that does not exist'
-            USING ERRCODE = 'foreign_key_violation';
-        END IF;
-        RETURN NULL;
-      END $$`);
-    await q.query(`CREATE TRIGGER transfers_references AFTER INSERT ON transfers
-      REFERENCING NEW TABLE AS new_transfers FOR EACH STATEMENT EXECUTE FUNCTION transfers_references_check()`);
-    await q.query(`CREATE FUNCTION ledger_entries_references_check() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF EXISTS (SELECT FROM new_entries n WHERE NOT EXISTS (SELECT FROM transfers t WHERE t.id = n.transfer_id))
-           OR EXISTS (SELECT FROM new_entries n WHERE NOT EXISTS (SELECT FROM accounts a WHERE a.id = n.account_id)) THEN
-          RAISE EXCEPTION 'a new ledger entry refers to a transfer or account that does not exist'
-            USING ERRCODE = 'foreign_key_violation';
-        END IF;
-        RETURN NULL;
-      END $$`);
-    await q.query(`CREATE TRIGGER ledger_entries_references AFTER INSERT ON ledger_entries
-      REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_references_check()`);
+    for (const table of ['transfers', 'ledger_entries']) {
+      const lookups = FOREIGN_KEYS.filter(([t]) => t === table).map(
+        ([, , column, referenced]) =>
+          `EXISTS (SELECT FROM new_rows n WHERE n.${column} IS NOT NULL
+             AND NOT EXISTS (SELECT FROM ${referenced} r WHERE r.id = n.${column}))`,
+      );
+      await q.query(`CREATE FUNCTION ${table}_references_check() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF ${lookups.join(' OR ')} THEN
+            RAISE EXCEPTION 'a new row of % refers to an account or transfer that does not exist', TG_TABLE_NAME
+              USING ERRCODE = 'foreign_key_violation';
+          END IF;
+          RETURN NULL;
+        END $$`);
+      await q.query(`CREATE TRIGGER ${table}_references AFTER INSERT ON ${table}
+        REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${table}_references_check()`);
+    }
     await q.query(`CREATE FUNCTION ledger_no_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         RAISE EXCEPTION '% is never truncated', TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
@@ -68,10 +61,10 @@ export class ReferenceChecks1764800000000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     for (const table of ['accounts', 'transfers']) await q.query(`DROP TRIGGER ${table}_no_truncate ON ${table}`);
     await q.query(`DROP FUNCTION ledger_no_truncate()`);
-    await q.query(`DROP TRIGGER ledger_entries_references ON ledger_entries`);
-    await q.query(`DROP FUNCTION ledger_entries_references_check()`);
-    await q.query(`DROP TRIGGER transfers_references ON transfers`);
-    await q.query(`DROP FUNCTION transfers_references_check()`);
+    for (const table of ['transfers', 'ledger_entries']) {
+      await q.query(`DROP TRIGGER ${table}_references ON ${table}`);
+      await q.query(`DROP FUNCTION ${table}_references_check()`);
+    }
     for (const [table, constraint, column, referenced] of FOREIGN_KEYS) {
       await q.query(
         `ALTER TABLE "${table}" ADD CONSTRAINT "${constraint}" FOREIGN KEY ("${column}") REFERENCES "${referenced}"("id") ON DELETE RESTRICT ON UPDATE NO ACTION`,
