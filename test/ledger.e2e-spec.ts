@@ -410,7 +410,7 @@ describe('the double-entry core', () => {
       await funding.fund(a.id, '250');
       const metric = (text: string, name: string): number =>
         Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
-      /** Groups that carried more than 128 transfers, so several writes (one every 25). */
+      /** Groups that carried more than 128 transfers: batches of 100, so several writes (one per batch). */
       const bigGroups = async (): Promise<number> => {
         const text = (await t.request('GET', '/metrics')).text;
         return (

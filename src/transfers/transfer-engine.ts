@@ -20,12 +20,13 @@ export interface CreateRequest {
 }
 
 /**
- * A group's decided requests are written once they hold this many new transfers: PostgreSQL writes them while
- * the rest of the group is being checked, so the server's work and Node's overlap instead of taking turns.
- * Short benchmark runs put 25, 100 and 300 within noise of each other for batches (each batch request is a
- * write of its own with any of them); 25 also gives a group of single transfers a few writes.
+ * A group's decided requests are written once they hold this many new transfers, so that PostgreSQL writes a
+ * batch request's transfers while the next requests are being checked. Each statement also costs the server a
+ * fixed share besides its rows, which outweighs that overlap for single transfers: a group of ~60 written in
+ * three statements (25 each) cost 155 µs of PostgreSQL CPU per transfer against 137 µs in one (BENCHMARKS.md).
+ * At 100, a batch request of 100 is still written on its own and a group of single transfers mostly in one.
  */
-const WRITE_EVERY = 25;
+const WRITE_EVERY = 100;
 
 /**
  * The units of work that move money. Each runs inside `Serializable.run` (via the idempotent write path):
