@@ -22,9 +22,9 @@ export interface CreateRequest {
 /**
  * A group's decided requests are written once they hold this many new transfers, so that PostgreSQL writes a
  * batch request's transfers while the next requests are being checked. Each statement also costs the server a
- * fixed share besides its rows, which outweighs that overlap for single transfers: a group of ~60 written in
- * three statements (25 each) cost 155 µs of PostgreSQL CPU per transfer against 137 µs in one (BENCHMARKS.md).
- * At 100, a batch request of 100 is still written on its own and a group of single transfers mostly in one.
+ * fixed share besides its rows, which outweighs that overlap for single transfers: groups of ~62 written every
+ * 25 transfers (three statements) cost PostgreSQL 168 µs of CPU per transfer, written in one 151 µs, for the same
+ * throughput (BENCHMARKS.md). At 100, a batch request of 100 is still written on its own.
  */
 const WRITE_EVERY = 100;
 
