@@ -360,6 +360,34 @@ describe('two-phase transfers and reversals', () => {
       expect(listed.body.data.map((x: any) => x.id)).toEqual([p.id]);
     });
 
+    it('refuses to post while either account is frozen (ACCOUNT_NOT_ACTIVE), and voids on a frozen account', async () => {
+      const { alice, bob } = await pair('1000');
+      const setStatus = async (id: string, status: string) =>
+        expect((await t.request('PATCH', `/v1/accounts/${id}`, { token: admin, body: { status } })).status).toBe(200);
+      const p = (await pending({ debitAccountId: alice.id, creditAccountId: bob.id, amount: '300' })).body;
+      const q = (await pending({ debitAccountId: alice.id, creditAccountId: bob.id, amount: '200' })).body;
+      for (const frozen of [alice, bob]) {
+        await setStatus(frozen.id, 'frozen');
+        await nothingWritten(async () => {
+          const res = await post(p.id, { amount: '100' });
+          expect(outcome(res)).toBe('422 ACCOUNT_NOT_ACTIVE');
+          expect(res.body.detail).toBe(`account ${frozen.id} is frozen`);
+        });
+        await setStatus(frozen.id, 'active');
+      }
+      expect(await getTransfer(p.id)).toEqual(p);
+      expect(await balances(t, op, alice.id)).toEqual(bal('0', '1000', '500', '0')('1000', '500'));
+
+      // Voiding only gives the reservation back: it goes through on a frozen account.
+      await setStatus(alice.id, 'frozen');
+      expect((await voidIt(q.id)).status).toBe(200);
+      expect(await balances(t, op, alice.id)).toEqual(bal('0', '1000', '300', '0')('1000', '700'));
+      await setStatus(alice.id, 'active');
+      const res = await post(p.id, { amount: '100' });
+      expect(res.status).toBe(200);
+      expect(await balances(t, op, alice.id)).toEqual(bal('100', '1000', '0', '0')('900', '900'));
+    });
+
     it('refuses post and void of a transfer that is not pending (409) or does not exist (404)', async () => {
       const { alice, bob } = await pair('1000');
       const direct = (await transfer(t, op, { debitAccountId: alice.id, creditAccountId: bob.id, amount: '10' })).body;

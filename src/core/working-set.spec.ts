@@ -554,6 +554,40 @@ describe('WorkingSet.release', () => {
 });
 
 describe('WorkingSet.post after release (two-phase posting)', () => {
+  it('settles: releases the whole reservation and posts part of it', () => {
+    const set = new WorkingSet([funded('A', 500n), locked('B')]);
+    set.open(req({ pending: true, amount: 200n }), 'p1', T0);
+    set.settle('A', 'B', 200n, 150n, 'p1', T1);
+    expect(set.state('A')?.counters).toEqual(counters({ creditsPosted: 500n, debitsPosted: 150n }));
+    expect(set.state('B')?.counters).toEqual(counters({ creditsPosted: 150n }));
+    expect(set.entries.map((e) => [e.accountId, e.direction, e.amount, e.createdAt])).toEqual([
+      ['A', 'debit', 150n, T1],
+      ['B', 'credit', 150n, T1],
+    ]);
+  });
+
+  it.each([
+    ['debit', 'frozen'],
+    ['credit', 'frozen'],
+    ['credit', 'closed'],
+  ] as const)('refuses to settle when the %s account is %s (ACCOUNT_NOT_ACTIVE), changing nothing', (side, status) => {
+    const reserved = {
+      debit: counters({ creditsPosted: 100n, debitsPending: 100n }),
+      credit: counters({ creditsPending: 100n }),
+    };
+    const set = new WorkingSet([
+      locked('A', { counters: reserved.debit, status: side === 'debit' ? status : 'active' }),
+      locked('B', { counters: reserved.credit, status: side === 'credit' ? status : 'active' }),
+    ]);
+    const id = side === 'debit' ? 'A' : 'B';
+    const error = refusal(() => set.settle('A', 'B', 100n, 100n, 'p1', T0));
+    expect([error.code, error.message]).toEqual(['ACCOUNT_NOT_ACTIVE', `account ${id} is ${status}`]);
+    expect(set.state('A')?.counters).toEqual(reserved.debit);
+    expect(set.state('B')?.counters).toEqual(reserved.credit);
+    expect(set.entries).toEqual([]);
+    expect(set.changes()).toEqual([]);
+  });
+
   it('posts a pending transfer opened in the same set', () => {
     const set = new WorkingSet([funded('A', 500n), locked('B')]);
     set.open(req({ pending: true, amount: 200n }), 'p1', T0);

@@ -1,5 +1,5 @@
 import { type AccountState, applyMovement, type Counters, type Side } from './balances.js';
-import { AccountNotFound } from './errors.js';
+import { AccountNotActive, AccountNotFound } from './errors.js';
 import { type ChainHead, type EntryFields, nextEntry } from './journal.js';
 import { planTransfer, type TransferRequest } from './transfer-plan.js';
 
@@ -122,6 +122,20 @@ export class WorkingSet {
         head: { version: e.fields.accountVersion, lastHash: e.hash },
       });
     }
+  }
+
+  /**
+   * Posts a pending transfer: its whole reservation is released and `amount` (at most what was reserved) is
+   * posted. Posting moves money, so, as for a new transfer, both accounts must still be active; voiding and
+   * expiry only release, and go through on a frozen account.
+   */
+  settle(debitId: string, creditId: string, reserved: bigint, amount: bigint, transferId: string, at: string): void {
+    for (const id of [debitId, creditId]) {
+      const { status } = this.get(id).state;
+      if (status !== 'active') throw new AccountNotActive(id, status);
+    }
+    this.release(debitId, creditId, reserved);
+    this.post(debitId, creditId, amount, transferId, at);
   }
 
   /** Gives back a reservation made by a pending transfer, on both sides or neither. */

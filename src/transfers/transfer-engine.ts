@@ -141,7 +141,7 @@ export class TransferEngine {
     return results;
   };
 
-  /** Posts all or part of a pending transfer: the whole reservation is released, the posted amount entered. */
+  /** Posts all or part of a pending transfer (its accounts still active): the reservation released, the amount entered. */
   post(id: string, amount: bigint | undefined): (tx: Tx) => Promise<TransferRecord> {
     return async (tx) => {
       const t = await lockPending(tx, id);
@@ -151,8 +151,7 @@ export class TransferEngine {
       }
       const set = await this.lock(tx, [t.debit_account_id, t.credit_account_id]);
       const now = new Date();
-      set.release(t.debit_account_id, t.credit_account_id, BigInt(t.amount));
-      set.post(t.debit_account_id, t.credit_account_id, posted, id, now.toISOString());
+      set.settle(t.debit_account_id, t.credit_account_id, BigInt(t.amount), posted, id, now.toISOString());
       const [row] = await tx.query<TransferRow>(
         `UPDATE transfers SET status = 'posted', posted_amount = $2, posted_at = $3 WHERE id = $1 RETURNING ${TRANSFER_COLUMNS}`,
         [id, posted.toString(), now],

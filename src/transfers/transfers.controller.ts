@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/roles.decorator.js';
 import type { Page } from '../common/pagination.js';
@@ -71,6 +71,11 @@ export class TransfersController {
   @Post(':id/post')
   @ApiIdempotencyKey()
   @Roles('operator')
+  @ApiOperation({
+    summary: 'Post all or part of a pending transfer',
+    description:
+      'Releases the whole reservation and posts `amount` (default: all of it), writing the entries now. Posting moves money, so both accounts must be active: 422 ACCOUNT_NOT_ACTIVE while either is frozen.',
+  })
   @ApiOkResponse({ type: TransferView })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415, 422, 503)
   async post(
@@ -86,6 +91,10 @@ export class TransfersController {
   @Post(':id/void')
   @ApiIdempotencyKey()
   @Roles('operator')
+  @ApiOperation({
+    summary: 'Void a pending transfer',
+    description: 'Releases the reservation; nothing is posted, so this also goes through on a frozen account.',
+  })
   @ApiOkResponse({ type: TransferView })
   @ApiProblems(400, 401, 403, 404, 409, 503)
   async void(
