@@ -50,6 +50,19 @@ export async function createApp(config: Config & { databaseUrl: string }): Promi
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: Fastify's built-in text/plain parser would let a non-JSON body reach validation instead of a 415.
   fastify.removeContentTypeParser('text/plain');
+  // Fastify's JSON parser refuses a "__proto__" key (or "constructor": {"prototype": …}) while parsing, before
+  // anything walks the body, but says the body is not JSON. It is JSON with a field nobody accepts: 400
+  // VALIDATION_FAILED, as for any unknown field. Only a refused body is parsed a second time.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, raw, done) => {
+    const body = String(raw);
+    void parseJson(request, body, (error, value) => {
+      if (error === null || !isJson(body)) return done(error, value);
+      const field = { field: 'body', message: 'must not hold a "__proto__" key or a "constructor.prototype" key' };
+      done(new ValidationFailed([field]), undefined);
+    });
+  });
   const metrics = app.get(MetricsService);
   const bodies = new BodyBudget(config.inFlightBodyBytes);
   fastify.addHook('onRequest', async (request, reply) => {
@@ -104,4 +117,13 @@ export async function createApp(config: Config & { databaseUrl: string }): Promi
   await app.init();
   await fastify.ready();
   return app;
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

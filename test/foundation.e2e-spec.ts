@@ -48,16 +48,17 @@ describe('foundation: errors, operations, docs', () => {
     expect(doc.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.body.components.schemas.ProblemDoc).toBeDefined();
     expect(Object.keys(doc.body.paths)).toEqual(
-      expect.arrayContaining(['/v1/auth/token', '/v1/users/{id}', '/health/ready']),
+      expect.arrayContaining(['/v1/auth/token', '/v1/users/{id}', '/health/ready', '/metrics']),
     );
     // A full OpenAPI 3 validation (schema and $refs), not just a shape check.
     await expect(SwaggerParser.validate(structuredClone(doc.body))).resolves.toBeDefined();
-    // Every route the application serves is documented (metrics is plain text for Prometheus, not an API).
+    // Every route the application serves is documented.
     const documented = Object.entries(doc.body.paths).flatMap(([path, ops]) =>
       Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
     );
     const served = routesOf(t.app).map((r) => `${r.method} ${r.path}`);
-    expect(served.filter((r) => r !== 'GET /metrics' && !documented.includes(r))).toEqual([]);
+    expect(served.filter((r) => !documented.includes(r))).toEqual([]);
+    expect(Object.keys(doc.body.paths['/metrics'].get.responses['200'].content)).toEqual(['text/plain']);
     // Any request with a body may be answered 503 while too many bodies are in flight: each says so.
     const withBody = Object.entries(doc.body.paths).flatMap(([path, ops]) =>
       Object.entries(ops as Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>)
@@ -90,6 +91,23 @@ describe('foundation: errors, operations, docs', () => {
       headers: { 'content-type': 'application/json' },
     });
     expectProblem(res, 400, 'MALFORMED_JSON');
+  });
+
+  it('refuses a "__proto__" or "constructor.prototype" key as a field (400 VALIDATION_FAILED), before authentication', async () => {
+    for (const rawBody of [
+      '{"currency":"USD","normalBalance":"credit","__proto__":{"allowNegative":true}}',
+      '{"currency":"USD","normalBalance":"credit","metadata":{"\\u005f_proto__":{"a":"b"}}}',
+      '{"currency":"USD","constructor":{"prototype":{"allowNegative":true}}}',
+    ]) {
+      const res = await t.request('POST', '/v1/accounts', { rawBody, headers: { 'content-type': 'application/json' } });
+      expectProblem(res, 400, 'VALIDATION_FAILED');
+      expect(res.body.errors).toEqual([{ field: 'body', message: expect.stringContaining('__proto__') }]);
+    }
+    // Not JSON at all, or nothing: still MALFORMED_JSON.
+    for (const rawBody of ['{"__proto__":', '']) {
+      const res = await t.request('POST', '/v1/accounts', { rawBody, headers: { 'content-type': 'application/json' } });
+      expectProblem(res, 400, 'MALFORMED_JSON');
+    }
   });
 
   it('refuses a body that is not JSON with 415', async () => {

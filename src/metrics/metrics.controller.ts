@@ -1,9 +1,9 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/roles.decorator.js';
 import { MetricsService } from './metrics.service.js';
 
-@ApiExcludeController()
+@ApiTags('operations')
 @Public()
 @Controller('metrics')
 export class MetricsController {
@@ -11,6 +11,13 @@ export class MetricsController {
 
   @Get()
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+  @ApiProduces('text/plain')
+  @ApiOkResponse({
+    description:
+      'Prometheus text exposition: process metrics, http_request_duration_seconds by route and status, and the ' +
+      'ledger_* transaction and group-commit metrics',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
   render(): Promise<string> {
     return this.metrics.registry.metrics();
   }
