@@ -103,13 +103,14 @@ describe('the service as a process', () => {
       try {
         const settings = await db.query<{ name: string; value: string }>(
           `SELECT name, current_setting(name) AS value FROM unnest($1::text[]) AS name ORDER BY name`,
-          [['checkpoint_timeout', 'max_pred_locks_per_page', 'max_wal_size', 'shared_buffers']],
+          [['checkpoint_timeout', 'max_pred_locks_per_page', 'max_wal_size', 'shared_buffers', 'wal_init_zero']],
         );
         expect(settings.rows.map((r) => `${r.name}=${r.value}`)).toEqual([
           'checkpoint_timeout=30min',
           'max_pred_locks_per_page=16',
           'max_wal_size=8GB',
           'shared_buffers=1GB',
+          'wal_init_zero=off',
         ]);
       } finally {
         await db.end();
