@@ -12,7 +12,8 @@ import { ProblemDoc } from './http/api-problems.js';
 import { BodyBudget, bodyBytes } from './http/body-budget.js';
 import { problemBody, ProblemFilter } from './http/problem.filter.js';
 import { requestIdOf } from './http/request-id.js';
-import { serviceUnavailable, ValidationFailed } from './http/problem.js';
+import { type FieldError, serviceUnavailable, ValidationFailed } from './http/problem.js';
+import { inspectInput } from './http/body-guard.js';
 import { validationPipe } from './http/validation.js';
 import { MetricsService } from './metrics/metrics.service.js';
 
@@ -52,15 +53,14 @@ export async function createApp(config: Config & { databaseUrl: string }): Promi
   fastify.removeContentTypeParser('text/plain');
   // Fastify's JSON parser refuses a "__proto__" key (or "constructor": {"prototype": …}) while parsing, before
   // anything walks the body, but says the body is not JSON. It is JSON with a field nobody accepts: 400
-  // VALIDATION_FAILED, as for any unknown field. Only a refused body is parsed a second time.
+  // VALIDATION_FAILED naming it, as for any prototype-named field. Only a body the parser refused is parsed again.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, raw, done) => {
-    const body = String(raw);
-    void parseJson(request, body, (error, value) => {
-      if (error === null || !isJson(body)) return done(error, value);
-      const field = { field: 'body', message: 'must not hold a "__proto__" key or a "constructor.prototype" key' };
-      done(new ValidationFailed([field]), undefined);
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    void parseJson(request, body as string, (error, value) => {
+      const problem = error === null ? undefined : refusedField(body as string);
+      if (problem === undefined) done(error, value);
+      else done(new ValidationFailed([problem]), undefined);
     });
   });
   const metrics = app.get(MetricsService);
@@ -119,11 +119,13 @@ export async function createApp(config: Config & { databaseUrl: string }): Promi
   return app;
 }
 
-function isJson(text: string): boolean {
+/** The refused field of a body that is valid JSON (a byte-order mark is allowed, as Fastify allows it). */
+function refusedField(text: string): FieldError | undefined {
+  let parsed: unknown;
   try {
-    JSON.parse(text);
-    return true;
+    parsed = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch {
-    return false;
+    return undefined;
   }
+  return inspectInput(parsed, 'body');
 }

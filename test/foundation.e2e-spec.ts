@@ -94,14 +94,18 @@ describe('foundation: errors, operations, docs', () => {
   });
 
   it('refuses a "__proto__" or "constructor.prototype" key as a field (400 VALIDATION_FAILED), before authentication', async () => {
-    for (const rawBody of [
-      '{"currency":"USD","normalBalance":"credit","__proto__":{"allowNegative":true}}',
-      '{"currency":"USD","normalBalance":"credit","metadata":{"\\u005f_proto__":{"a":"b"}}}',
-      '{"currency":"USD","constructor":{"prototype":{"allowNegative":true}}}',
-    ]) {
-      const res = await t.request('POST', '/v1/accounts', { rawBody, headers: { 'content-type': 'application/json' } });
-      expectProblem(res, 400, 'VALIDATION_FAILED');
-      expect(res.body.errors).toEqual([{ field: 'body', message: expect.stringContaining('__proto__') }]);
+    const cases: [string, string][] = [
+      ['{"currency":"USD","normalBalance":"credit","__proto__":{"allowNegative":true}}', 'body.__proto__'],
+      ['{"currency":"USD","metadata":{"\\u005f_proto__":{"a":"b"}}}', 'body.metadata.__proto__'],
+      ['\uFEFF{"currency":"USD","__proto__":null}', 'body.__proto__'],
+      ['{"currency":"USD","constructor":{"prototype":{"allowNegative":true}}}', 'body.constructor'],
+    ];
+    for (const [rawBody, field] of cases) {
+      for (const type of ['application/json', 'application/json; charset=utf-8']) {
+        const res = await t.request('POST', '/v1/accounts', { rawBody, headers: { 'content-type': type } });
+        expectProblem(res, 400, 'VALIDATION_FAILED');
+        expect(res.body.errors).toEqual([{ field, message: 'is not an accepted field' }]);
+      }
     }
     // Not JSON at all, or nothing: still MALFORMED_JSON.
     for (const rawBody of ['{"__proto__":', '']) {

@@ -71,7 +71,8 @@ function counterKey(m: Movement): keyof Counters {
 /**
  * Returns the account's counters after the movement, or throws the ledger's refusal.
  * Status and currency are deliberately not checked here: releasing a hold must still work
- * on a frozen account (void/expiry), so new movements are checked by planTransfer.
+ * on a frozen account (void/expiry), so new movements are checked by planTransfer, and the
+ * posting of a pending transfer by WorkingSet.settle.
  */
 export function applyMovement(account: AccountState, m: Movement): Counters {
   if (m.amount <= 0n) {

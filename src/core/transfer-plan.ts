@@ -30,12 +30,17 @@ export function planTransfer(
   for (const a of [debit, credit]) {
     if (a.currency !== req.currency) throw new CurrencyMismatch(a.id, a.currency, req.currency);
   }
-  for (const a of [debit, credit]) {
-    if (a.status !== 'active') throw new AccountNotActive(a.id, a.status);
-  }
+  assertActive([debit, credit]);
   const kind = req.pending ? 'reserve' : 'post';
   return {
     debit: applyMovement(debit, { kind, side: 'debit', amount: req.amount }),
     credit: applyMovement(credit, { kind, side: 'credit', amount: req.amount }),
   };
+}
+
+/** Money moves only between active accounts: a frozen or closed one takes part in no new movement (SPEC 5). */
+export function assertActive(accounts: AccountState[]): void {
+  for (const a of accounts) {
+    if (a.status !== 'active') throw new AccountNotActive(a.id, a.status);
+  }
 }

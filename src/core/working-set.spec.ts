@@ -553,19 +553,7 @@ describe('WorkingSet.release', () => {
   });
 });
 
-describe('WorkingSet.post after release (two-phase posting)', () => {
-  it('settles: releases the whole reservation and posts part of it', () => {
-    const set = new WorkingSet([funded('A', 500n), locked('B')]);
-    set.open(req({ pending: true, amount: 200n }), 'p1', T0);
-    set.settle('A', 'B', 200n, 150n, 'p1', T1);
-    expect(set.state('A')?.counters).toEqual(counters({ creditsPosted: 500n, debitsPosted: 150n }));
-    expect(set.state('B')?.counters).toEqual(counters({ creditsPosted: 150n }));
-    expect(set.entries.map((e) => [e.accountId, e.direction, e.amount, e.createdAt])).toEqual([
-      ['A', 'debit', 150n, T1],
-      ['B', 'credit', 150n, T1],
-    ]);
-  });
-
+describe('WorkingSet.settle (two-phase posting)', () => {
   it.each([
     ['debit', 'frozen'],
     ['credit', 'frozen'],
@@ -591,8 +579,7 @@ describe('WorkingSet.post after release (two-phase posting)', () => {
   it('posts a pending transfer opened in the same set', () => {
     const set = new WorkingSet([funded('A', 500n), locked('B')]);
     set.open(req({ pending: true, amount: 200n }), 'p1', T0);
-    set.release('A', 'B', 200n);
-    set.post('A', 'B', 200n, 'p1', T1);
+    set.settle('A', 'B', 200n, 200n, 'p1', T1);
     expect(set.state('A')?.counters).toEqual(counters({ creditsPosted: 500n, debitsPosted: 200n }));
     expect(set.state('B')?.counters).toEqual(counters({ creditsPosted: 200n }));
     expect(set.entries.map((e) => [e.accountId, e.direction, e.transferId, e.accountVersion, e.createdAt])).toEqual([
@@ -618,8 +605,7 @@ describe('WorkingSet.post after release (two-phase posting)', () => {
     expect(refusal(() => set.post('A', 'B', 100n, 'p1', T0)).code).toBe('INSUFFICIENT_FUNDS');
     expect(set.entries).toEqual([]);
 
-    set.release('A', 'B', 100n);
-    set.post('A', 'B', 100n, 'p1', T0);
+    set.settle('A', 'B', 100n, 100n, 'p1', T0);
     const [d, c] = set.entries;
     expect(d).toMatchObject({ accountVersion: 2, prevHash: HEAD_HASH, balanceAfter: 0n });
     expect(c).toMatchObject({ accountVersion: 1, prevHash: GENESIS_HASH, balanceAfter: 100n });
@@ -644,20 +630,18 @@ describe('WorkingSet.post after release (two-phase posting)', () => {
   it('a partial post releases the whole hold and gives the rest back', () => {
     const set = new WorkingSet([funded('A', 100n), locked('B')]);
     set.open(req({ pending: true, amount: 100n }), 'p1', T0);
-    set.release('A', 'B', 100n);
-    set.post('A', 'B', 60n, 'p1', T1);
+    set.settle('A', 'B', 100n, 60n, 'p1', T1);
     expect(availableBalance('credit', set.state('A')!.counters)).toBe(40n);
     expect(set.state('B')?.counters).toEqual(counters({ creditsPosted: 60n }));
     expect(set.entries.map((e) => e.amount)).toEqual([60n, 60n]);
   });
 
-  it('post() chains after entries already written in the set', () => {
+  it('settle() chains after entries already written in the set', () => {
     const set = new WorkingSet([funded('A', 500n), locked('B')]);
     set.open(req({ amount: 10n }), 't1', T0);
     set.open(req({ pending: true, amount: 20n }), 'p1', T0);
     set.open(req({ amount: 30n }), 't2', T1);
-    set.release('A', 'B', 20n);
-    set.post('A', 'B', 20n, 'p1', T2);
+    set.settle('A', 'B', 20n, 20n, 'p1', T2);
     for (const id of ['A', 'B']) {
       const chain = entriesOf(set, id);
       expect(chain.map((e) => e.transferId)).toEqual(['t1', 't2', 'p1']);
@@ -676,8 +660,7 @@ describe('WorkingSet.post after release (two-phase posting)', () => {
       return { state: first.state(id)!, head: { version: c.toVersion, lastHash: c.lastHash } };
     };
     const second = new WorkingSet([relock('A'), relock('B')]);
-    second.release('A', 'B', 70n);
-    second.post('A', 'B', 70n, 'p1', T1);
+    second.settle('A', 'B', 70n, 70n, 'p1', T1);
     for (const id of ['A', 'B']) expect(verifyChain([...entriesOf(first, id), ...entriesOf(second, id)])).toEqual([]);
     expect(second.changes().map((c) => [c.id, c.fromVersion, c.toVersion])).toEqual([
       ['A', 1, 2],

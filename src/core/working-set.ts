@@ -1,7 +1,7 @@
 import { type AccountState, applyMovement, type Counters, type Side } from './balances.js';
-import { AccountNotActive, AccountNotFound } from './errors.js';
+import { AccountNotFound } from './errors.js';
 import { type ChainHead, type EntryFields, nextEntry } from './journal.js';
-import { planTransfer, type TransferRequest } from './transfer-plan.js';
+import { assertActive, planTransfer, type TransferRequest } from './transfer-plan.js';
 
 export interface LockedAccount {
   state: AccountState;
@@ -130,10 +130,7 @@ export class WorkingSet {
    * expiry only release, and go through on a frozen account.
    */
   settle(debitId: string, creditId: string, reserved: bigint, amount: bigint, transferId: string, at: string): void {
-    for (const id of [debitId, creditId]) {
-      const { status } = this.get(id).state;
-      if (status !== 'active') throw new AccountNotActive(id, status);
-    }
+    assertActive([this.get(debitId).state, this.get(creditId).state]);
     this.release(debitId, creditId, reserved);
     this.post(debitId, creditId, amount, transferId, at);
   }

@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/roles.decorator.js';
 import { MetricsService } from './metrics.service.js';
 
@@ -11,7 +11,6 @@ export class MetricsController {
 
   @Get()
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiProduces('text/plain')
   @ApiOkResponse({
     description:
       'Prometheus text exposition: process metrics, http_request_duration_seconds by route and status, and the ' +
