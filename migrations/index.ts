@@ -2,6 +2,7 @@ import { UsersAndIdempotency1763700000000 } from './1763700000000-users-and-idem
 import { Ledger1763700000001 } from './1763700000001-ledger.js';
 import { PartialTransferIndexes1764600000000 } from './1764600000000-partial-transfer-indexes.js';
 import { ReferenceChecks1764800000000 } from './1764800000000-reference-checks.js';
+import { IdempotencyRefusals1765000000000 } from './1765000000000-idempotency-refusals.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
 export const MIGRATIONS: Function[] = [
@@ -9,4 +10,5 @@ export const MIGRATIONS: Function[] = [
   Ledger1763700000001,
   PartialTransferIndexes1764600000000,
   ReferenceChecks1764800000000,
+  IdempotencyRefusals1765000000000,
 ];

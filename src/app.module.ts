@@ -7,7 +7,7 @@ import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CONFIG, type Config } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
-import { WritesModule } from './idempotency/idempotency.module.js';
+import { WritesModule } from './writes/writes.module.js';
 import { HealthController } from './health/health.controller.js';
 import { requestIdOf } from './http/request-id.js';
 import { MetricsController } from './metrics/metrics.controller.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { entryHash } from '../src/core/journal.js';
+import { entryHash } from '../src/core/hash-chain.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { tokensByRole } from './support/auth.js';
 import { connect, serverUrl } from './support/database.js';

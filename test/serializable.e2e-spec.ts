@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { poolOf } from '../src/database/pooled-client.js';
-import { Serializable, sqlState } from '../src/database/serializable.js';
+import { Serializable, sqlState } from '../src/writes/serializable.js';
 import { MetricsService } from '../src/metrics/metrics.service.js';
 import { cellsDatabase } from './support/database.js';
 

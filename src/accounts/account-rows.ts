@@ -1,5 +1,5 @@
 import { type AccountState, type AccountStatus, balancesView, type Counters, type Side } from '../core/balances.js';
-import type { Tx } from '../database/serializable.js';
+import type { Tx } from '../writes/serializable.js';
 import type { AccountView } from './accounts.dto.js';
 
 /** An `accounts` row as pg returns it: bigint columns arrive as strings and become bigint here. */

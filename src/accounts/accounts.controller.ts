@@ -5,8 +5,9 @@ import { Roles } from '../auth/roles.decorator.js';
 import type { Page } from '../common/pagination.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { noFields, uuidParam } from '../http/validation.js';
-import { IdempotentWrites } from '../idempotency/idempotent-writes.js';
-import { ApiIdempotencyKey, Write, type WriteRequest } from '../idempotency/write-request.js';
+import { answer } from '../http/answer.js';
+import { ApiIdempotencyKey, Write } from '../http/write-request.js';
+import type { WriteRequest } from '../writes/write-request.js';
 import {
   AsOfQuery,
   BalanceAsOfView,
@@ -15,9 +16,8 @@ import {
   type EntryView,
   StatementQuery,
   StatementView,
-} from '../journal/journal.dto.js';
+} from '../entries/entries.dto.js';
 import { ValidationFailed } from '../http/problem.js';
-import { JournalService } from '../journal/journal.service.js';
 import { AccountListQuery, AccountPage, AccountView, CreateAccountDto, UpdateAccountDto } from './accounts.dto.js';
 import { AccountsService } from './accounts.service.js';
 
@@ -25,23 +25,19 @@ import { AccountsService } from './accounts.service.js';
 @ApiBearerAuth()
 @Controller('v1/accounts')
 export class AccountsController {
-  constructor(
-    private readonly accounts: AccountsService,
-    private readonly journal: JournalService,
-    private readonly writes: IdempotentWrites,
-  ) {}
+  constructor(private readonly accounts: AccountsService) {}
 
   @Post()
   @ApiIdempotencyKey()
   @Roles('admin', 'operator')
   @ApiCreatedResponse({ type: AccountView })
   @ApiProblems(400, 401, 403, 409, 413, 415, 422, 503)
-  create(
+  async create(
     @Body() dto: CreateAccountDto,
     @Write() w: WriteRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
-    return this.writes.respond(w, reply, 201, this.accounts.create(dto));
+    return answer(reply, await this.accounts.create(dto, w));
   }
 
   @Get()
@@ -64,35 +60,39 @@ export class AccountsController {
   @Roles('admin')
   @ApiOkResponse({ type: AccountView })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415, 503)
-  update(@Param('id', uuidParam) id: string, @Body() dto: UpdateAccountDto): Promise<AccountView> {
-    return this.accounts.update(id, dto);
+  async update(
+    @Param('id', uuidParam) id: string,
+    @Body() dto: UpdateAccountDto,
+    @Write({ keyed: false }) w: WriteRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
+    return answer(reply, await this.accounts.update(id, dto, w));
   }
 
   @Get(':id/balance')
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: BalanceAsOfView })
   @ApiProblems(400, 401, 404)
-  async balance(@Param('id', uuidParam) id: string, @Query() q: AsOfQuery): Promise<BalanceAsOfView> {
-    return this.journal.balanceAsOf(await this.accounts.find(id), q.asOf === undefined ? new Date() : new Date(q.asOf));
+  balance(@Param('id', uuidParam) id: string, @Query() q: AsOfQuery): Promise<BalanceAsOfView> {
+    return this.accounts.balance(id, q.asOf === undefined ? new Date() : new Date(q.asOf));
   }
 
   @Get(':id/statement')
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: StatementView })
   @ApiProblems(400, 401, 404)
-  async statement(@Param('id', uuidParam) id: string, @Query() q: StatementQuery): Promise<StatementView> {
+  statement(@Param('id', uuidParam) id: string, @Query() q: StatementQuery): Promise<StatementView> {
     const from = new Date(q.from ?? 0);
     const to = q.to === undefined ? new Date() : new Date(q.to);
     if (from > to) throw new ValidationFailed([{ field: 'from', message: 'from must not be after to' }]);
-    return this.journal.statement(await this.accounts.find(id), from, to);
+    return this.accounts.statement(id, from, to);
   }
 
   @Get(':id/entries')
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: EntryPage })
   @ApiProblems(400, 401, 404)
-  async entries(@Param('id', uuidParam) id: string, @Query() q: EntryListQuery): Promise<Page<EntryView>> {
-    await this.accounts.find(id);
-    return this.journal.accountEntries(id, q);
+  entries(@Param('id', uuidParam) id: string, @Query() q: EntryListQuery): Promise<Page<EntryView>> {
+    return this.accounts.entries(id, q);
   }
 }

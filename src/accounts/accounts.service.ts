@@ -3,39 +3,58 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { decodeCursor, type Page, toPage } from '../common/pagination.js';
-import { postedBalance } from '../core/balances.js';
 import { LedgerError } from '../core/errors.js';
-import { GroupCommitter } from '../database/group-commit.js';
-import type { Tx } from '../database/serializable.js';
-import { ACCOUNT_COLUMNS, type AccountRow, accountView, countersOf, lockAccounts } from './account-rows.js';
+import type { BalanceAsOfView, EntryListQuery, EntryView, StatementView } from '../entries/entries.dto.js';
+import { EntriesService } from '../entries/entries.service.js';
+import { assertAccountChange } from '../core/transfer-rules.js';
+import type { Outcome } from '../writes/idempotency.js';
+import type { Tx } from '../writes/serializable.js';
+import type { WriteRequest } from '../writes/write-request.js';
+import { Writes } from '../writes/writes.js';
+import { ACCOUNT_COLUMNS, type AccountRow, accountView, lockAccounts, stateOf } from './account-rows.js';
 import type { AccountListQuery, AccountView, CreateAccountDto, UpdateAccountDto } from './accounts.dto.js';
 
 @Injectable()
 export class AccountsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly committer: GroupCommitter,
+    private readonly writes: Writes,
+    private readonly entryReads: EntriesService,
   ) {}
 
-  /** The unit of work that opens an account; runs inside the idempotent write path. */
-  create(dto: CreateAccountDto): (tx: Tx) => Promise<AccountView> {
-    return async (tx) => {
-      if (dto.externalId !== undefined) await assertExternalIdFree(tx, 'accounts', dto.externalId);
-      const [row] = await tx.query<AccountRow>(
-        `INSERT INTO accounts (id, currency, normal_balance, allow_negative, name, external_id, metadata)
+  async balance(id: string, asOf: Date): Promise<BalanceAsOfView> {
+    return this.entryReads.balanceAsOf(await this.find(id), asOf);
+  }
+
+  async statement(id: string, from: Date, to: Date): Promise<StatementView> {
+    return this.entryReads.statement(await this.find(id), from, to);
+  }
+
+  async entries(id: string, q: EntryListQuery): Promise<Page<EntryView>> {
+    await this.find(id);
+    return this.entryReads.accountEntries(id, q);
+  }
+
+  create(dto: CreateAccountDto, w: WriteRequest): Promise<Outcome<AccountView>> {
+    return this.writes.submit(w, {
+      run: async (tx) => {
+        if (dto.externalId !== undefined) await assertExternalIdFree(tx, 'accounts', dto.externalId);
+        const [row] = await tx.query<AccountRow>(
+          `INSERT INTO accounts (id, currency, normal_balance, allow_negative, name, external_id, metadata)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${ACCOUNT_COLUMNS}`,
-        [
-          randomUUID(),
-          dto.currency,
-          dto.normalBalance,
-          dto.allowNegative ?? false,
-          dto.name ?? null,
-          dto.externalId ?? null,
-          JSON.stringify(dto.metadata ?? {}),
-        ],
-      );
-      return accountView(row!);
-    };
+          [
+            randomUUID(),
+            dto.currency,
+            dto.normalBalance,
+            dto.allowNegative ?? false,
+            dto.name ?? null,
+            dto.externalId ?? null,
+            JSON.stringify(dto.metadata ?? {}),
+          ],
+        );
+        return accountView(row!);
+      },
+    });
   }
 
   async list(q: AccountListQuery): Promise<Page<AccountView>> {
@@ -60,27 +79,23 @@ export class AccountsService {
     return row;
   }
 
-  /** Status changes race with transfers, so they take the same write path and lock the row. */
-  update(id: string, dto: UpdateAccountDto): Promise<AccountView> {
-    return this.committer.submit(async (tx) => {
-      const row = (await lockAccounts(tx, [id])).get(id);
-      if (row === undefined) throw new LedgerError('NOT_FOUND', `account ${id} does not exist`);
-      if (row.status === 'closed') throw new LedgerError('ACCOUNT_CLOSED', `account ${id} is closed`);
-      if (dto.status === 'closed') {
-        const c = countersOf(row);
-        if (postedBalance(row.normal_balance, c) !== 0n || c.debitsPending !== 0n || c.creditsPending !== 0n) {
-          throw new LedgerError('ACCOUNT_BALANCE_NOT_ZERO', `account ${id} must have zero posted and pending balances`);
-        }
-      }
-      const [updated] = await tx.query<AccountRow>(
-        `UPDATE accounts SET status = COALESCE($2, status), name = COALESCE($3, name),
+  /** Status changes race with transfers, so they take the same write entrance and lock the row. */
+  update(id: string, dto: UpdateAccountDto, w: WriteRequest): Promise<Outcome<AccountView>> {
+    return this.writes.submit(w, { run: (tx) => updateAccount(tx, id, dto) });
+  }
+}
+
+async function updateAccount(tx: Tx, id: string, dto: UpdateAccountDto): Promise<AccountView> {
+  const row = (await lockAccounts(tx, [id])).get(id);
+  if (row === undefined) throw new LedgerError('NOT_FOUND', `account ${id} does not exist`);
+  assertAccountChange(stateOf(row), dto.status);
+  const [updated] = await tx.query<AccountRow>(
+    `UPDATE accounts SET status = COALESCE($2, status), name = COALESCE($3, name),
            metadata = COALESCE($4::jsonb, metadata), updated_at = now()
          WHERE id = $1 RETURNING ${ACCOUNT_COLUMNS}`,
-        [id, dto.status ?? null, dto.name ?? null, dto.metadata === undefined ? null : JSON.stringify(dto.metadata)],
-      );
-      return accountView(updated!);
-    });
-  }
+    [id, dto.status ?? null, dto.name ?? null, dto.metadata === undefined ? null : JSON.stringify(dto.metadata)],
+  );
+  return accountView(updated!);
 }
 
 /** externalId is unique per resource type; checked first so the refusal is a 409, not a constraint error. */

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/roles.decorator.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { noFields } from '../http/validation.js';
-import { AsOfQuery } from '../journal/journal.dto.js';
+import { AsOfQuery } from '../entries/entries.dto.js';
 import { TrialBalanceView, VerifyView } from './audit.dto.js';
 import { AuditService } from './audit.service.js';
 

@@ -1,21 +1,27 @@
-export type LedgerErrorCode =
-  | 'ACCOUNT_NOT_FOUND'
-  | 'CURRENCY_MISMATCH'
-  | 'SAME_ACCOUNT'
-  | 'ACCOUNT_NOT_ACTIVE'
-  | 'INSUFFICIENT_FUNDS'
-  | 'BALANCE_OVERFLOW'
-  | 'AMOUNT_EXCEEDS_PENDING'
-  | 'REVERSAL_EXCEEDS_AMOUNT'
-  | 'IDEMPOTENCY_KEY_REUSED'
-  | 'DUPLICATE_EXTERNAL_ID'
-  | 'USERNAME_TAKEN'
-  | 'IDEMPOTENCY_KEY_IN_USE'
-  | 'TRANSFER_NOT_PENDING'
-  | 'TRANSFER_EXPIRED'
-  | 'ACCOUNT_BALANCE_NOT_ZERO'
-  | 'ACCOUNT_CLOSED'
-  | 'NOT_FOUND';
+/** Every refusal the ledger can give, in one list (the HTTP edge maps each to a status in one table). */
+const CODES = [
+  'ACCOUNT_NOT_FOUND',
+  'CURRENCY_MISMATCH',
+  'SAME_ACCOUNT',
+  'ACCOUNT_NOT_ACTIVE',
+  'INSUFFICIENT_FUNDS',
+  'BALANCE_OVERFLOW',
+  'AMOUNT_EXCEEDS_PENDING',
+  'REVERSAL_EXCEEDS_AMOUNT',
+  'IDEMPOTENCY_KEY_REUSED',
+  'DUPLICATE_EXTERNAL_ID',
+  'USERNAME_TAKEN',
+  'IDEMPOTENCY_KEY_IN_USE',
+  'TRANSFER_NOT_PENDING',
+  'TRANSFER_EXPIRED',
+  'ACCOUNT_BALANCE_NOT_ZERO',
+  'ACCOUNT_CLOSED',
+  'NOT_FOUND',
+] as const;
+
+export type LedgerErrorCode = (typeof CODES)[number];
+
+export const isLedgerErrorCode = (code: string): code is LedgerErrorCode => (CODES as readonly string[]).includes(code);
 
 /**
  * A refusal the caller can act on. Carries a stable `code` only; the HTTP layer owns the

@@ -8,7 +8,7 @@ const sources = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith(
 describe('core purity', () => {
   it('finds the core sources', () => {
     expect(sources).toEqual(
-      expect.arrayContaining(['balances.ts', 'errors.ts', 'journal.ts', 'money.ts', 'transfer-plan.ts']),
+      expect.arrayContaining(['balances.ts', 'errors.ts', 'hash-chain.ts', 'money.ts', 'transfer-rules.ts']),
     );
   });
 

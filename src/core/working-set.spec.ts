@@ -8,9 +8,9 @@ import {
   type Side,
 } from './balances.js';
 import { AccountNotFound, InsufficientFunds, LedgerError } from './errors.js';
-import { GENESIS_HASH, entryHash, verifyChain, type ChainHead } from './journal.js';
+import { GENESIS_HASH, entryHash, verifyChain, type ChainHead } from './hash-chain.js';
 import { INT64_MAX } from './money.js';
-import type { TransferRequest } from './transfer-plan.js';
+import type { TransferRequest } from './transfer-rules.js';
 import { WorkingSet, type LockedAccount, type PlannedEntry } from './working-set.js';
 
 const T0 = '2026-11-21T08:15:58.123Z';

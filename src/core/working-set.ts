@@ -1,7 +1,7 @@
 import { type AccountState, applyMovement, type Counters, type Side } from './balances.js';
 import { AccountNotFound } from './errors.js';
-import { type ChainHead, type EntryFields, nextEntry } from './journal.js';
-import { assertActive, planTransfer, type TransferRequest } from './transfer-plan.js';
+import { type ChainHead, type EntryFields, nextEntry } from './hash-chain.js';
+import { assertActive, planTransfer, type TransferRequest } from './transfer-rules.js';
 
 export interface LockedAccount {
   state: AccountState;

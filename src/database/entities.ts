@@ -1,6 +1,6 @@
 import { Account } from '../accounts/account.entity.js';
-import { IdempotencyKey } from '../idempotency/idempotency-key.entity.js';
-import { LedgerEntry } from '../journal/ledger-entry.entity.js';
+import { IdempotencyKey } from '../writes/idempotency-key.entity.js';
+import { LedgerEntry } from '../entries/ledger-entry.entity.js';
 import { Transfer } from '../transfers/transfer.entity.js';
 import { User } from '../users/user.entity.js';
 

@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LedgerError, type LedgerErrorCode } from '../core/errors.js';
+import { Unavailable } from '../writes/unavailable.js';
 import { Problem, ValidationFailed } from './problem.js';
 import { requestIdOf } from './request-id.js';
 
@@ -88,7 +89,7 @@ export class ProblemFilter implements ExceptionFilter {
   }
 }
 
-/** The problem+json body for an error, as the filter would answer it (the idempotency store keeps it). */
+/** The problem+json body for an error, as the filter would answer it (a write's refusal is answered with it). */
 export function problemBody(exception: unknown, requestId: string): ProblemBody {
   return toBody(resolve(exception), requestId);
 }
@@ -112,6 +113,14 @@ function resolve(exception: unknown): Resolved {
   }
   if (exception instanceof Problem) {
     return { status: exception.status, code: exception.code, detail: exception.message, headers: exception.headers };
+  }
+  if (exception instanceof Unavailable) {
+    return {
+      status: 503,
+      code: 'SERVICE_UNAVAILABLE',
+      detail: exception.message,
+      headers: { 'retry-after': String(exception.retryAfterSeconds) },
+    };
   }
   if (exception instanceof LedgerError) {
     return {

@@ -5,8 +5,9 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { GroupCommitter } from '../database/group-commit.js';
-import { TransferEngine } from './transfer-engine.js';
+import { SYSTEM_REQUEST } from '../writes/write-request.js';
+import { Writes } from '../writes/writes.js';
+import { expireDue } from './transfer-writes.js';
 
 const INTERVAL_MS = 1000;
 const BATCH = 200;
@@ -18,10 +19,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
-  constructor(
-    private readonly committer: GroupCommitter,
-    private readonly engine: TransferEngine,
-  ) {}
+  constructor(private readonly writes: Writes) {}
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {
@@ -41,8 +39,10 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
 
   async sweep(): Promise<void> {
     try {
-      while ((await this.committer.submit(this.engine.expireDue(BATCH))) === BATCH) {
-        // a full batch: more may be due
+      for (;;) {
+        const outcome = await this.writes.submit(SYSTEM_REQUEST, { run: expireDue(BATCH) });
+        // Expiring refuses nothing; a full batch means more may be due.
+        if ('refusal' in outcome || outcome.value < BATCH) break;
       }
     } catch (error) {
       // The database may be away; the next tick tries again.

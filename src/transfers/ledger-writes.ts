@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkingSet } from '../core/working-set.js';
-import type { Tx } from '../database/serializable.js';
-import { type NewOutcome, outcomesInsert } from '../idempotency/idempotency-store.js';
+import type { Tx } from '../writes/serializable.js';
+import { type NewOutcome, outcomesInsert } from '../writes/idempotency.js';
 import type { TransferRecord } from './transfer-rows.js';
 
 export interface NewTransfer {

@@ -1,3 +1,4 @@
+import { isExpired, type TransferState } from '../core/transfer-rules.js';
 import type { TransferStatus, TransferView } from './transfers.dto.js';
 
 export interface TransferRow {
@@ -26,19 +27,27 @@ export type TransferRecord = Omit<TransferRow, 'seq'>;
 export const TRANSFER_COLUMNS = `id, seq, debit_account_id, credit_account_id, amount, currency, status, posted_amount,
   reversed_amount, description, external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at`;
 
-export function isExpired(row: TransferRecord, now: number): boolean {
-  return row.status === 'pending' && row.expires_at !== null && row.expires_at.getTime() <= now;
+/** What the transfer rules of the core judge. */
+export function transferState(row: TransferRecord): TransferState {
+  return {
+    id: row.id,
+    status: row.status,
+    amount: BigInt(row.amount),
+    postedAmount: BigInt(row.posted_amount),
+    reversedAmount: BigInt(row.reversed_amount),
+    expiresAt: row.expires_at,
+  };
 }
 
 /** A pending transfer past its expiry reads as expired even before the sweeper has released it. */
-export function transferView(row: TransferRecord, now = Date.now()): TransferView {
+export function transferView(row: TransferRecord, now = new Date()): TransferView {
   return {
     id: row.id,
     debitAccountId: row.debit_account_id,
     creditAccountId: row.credit_account_id,
     amount: row.amount,
     currency: row.currency,
-    status: isExpired(row, now) ? 'expired' : row.status,
+    status: isExpired({ status: row.status, expiresAt: row.expires_at }, now) ? 'expired' : row.status,
     postedAmount: row.posted_amount,
     reversedAmount: row.reversed_amount,
     description: row.description,

@@ -1,18 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/roles.decorator.js';
 import type { Page } from '../common/pagination.js';
-import { parseAmount } from '../core/money.js';
+import { answer } from '../http/answer.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { noFields, uuidParam } from '../http/validation.js';
-import { GroupCommitter } from '../database/group-commit.js';
-import type { Tx } from '../database/serializable.js';
-import { answer, IdempotentWrites } from '../idempotency/idempotent-writes.js';
-import { ApiIdempotencyKey, Write, type WriteRequest } from '../idempotency/write-request.js';
-import { type CreateRequest, TransferEngine } from './transfer-engine.js';
-import { type TransferRecord, transferView } from './transfer-rows.js';
+import { ApiIdempotencyKey, Write } from '../http/write-request.js';
+import type { WriteRequest } from '../writes/write-request.js';
 import {
   BatchView,
   CreateBatchDto,
@@ -23,22 +18,14 @@ import {
   TransferPage,
   TransferView,
 } from './transfers.dto.js';
-import { toNewTransfer, TransfersService } from './transfers.service.js';
+import { TransfersService } from './transfers.service.js';
 
-/**
- * Where money moves: each write is validated here (DTOs), run by `IdempotentWrites` in one SERIALIZABLE
- * transaction around a unit of work of `TransferEngine`, and answered with the committed rows.
- */
+/** Where money moves: each route validates (DTOs), calls one method of `TransfersService`, and answers its outcome. */
 @ApiTags('transfers')
 @ApiBearerAuth()
 @Controller('v1/transfers')
 export class TransfersController {
-  constructor(
-    private readonly transfers: TransfersService,
-    private readonly engine: TransferEngine,
-    private readonly writes: IdempotentWrites,
-    private readonly committer: GroupCommitter,
-  ) {}
+  constructor(private readonly transfers: TransfersService) {}
 
   @Post()
   @ApiIdempotencyKey()
@@ -50,7 +37,7 @@ export class TransfersController {
     @Write() w: WriteRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
-    return this.open(reply, { items: [dto], batchId: null, write: w, render: (rows) => transferView(rows[0]!) });
+    return answer(reply, await this.transfers.create(dto, w));
   }
 
   @Post('batch')
@@ -63,12 +50,11 @@ export class TransfersController {
     @Write() w: WriteRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
-    const batchId = randomUUID();
-    const render = (rows: TransferRecord[]) => ({ batchId, transfers: rows.map((r) => transferView(r)) });
-    return this.open(reply, { items: dto.transfers, batchId, write: w, render });
+    return answer(reply, await this.transfers.batch(dto, w));
   }
 
   @Post(':id/post')
+  @HttpCode(200)
   @ApiIdempotencyKey()
   @Roles('operator')
   @ApiOperation({
@@ -83,12 +69,12 @@ export class TransfersController {
     @Body() dto: PostTransferDto,
     @Write() w: WriteRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
-    return this.settle(w, reply, 200, this.engine.post(id, amount));
+  ): Promise<unknown> {
+    return answer(reply, await this.transfers.post(id, dto, w));
   }
 
   @Post(':id/void')
+  @HttpCode(200)
   @ApiIdempotencyKey()
   @Roles('operator')
   @ApiOperation({
@@ -102,8 +88,8 @@ export class TransfersController {
     @Body(noFields) _: unknown,
     @Write() w: WriteRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    return this.settle(w, reply, 200, this.engine.void(id));
+  ): Promise<unknown> {
+    return answer(reply, await this.transfers.void(id, w));
   }
 
   @Post(':id/reverse')
@@ -116,28 +102,8 @@ export class TransfersController {
     @Body() dto: ReverseTransferDto,
     @Write() w: WriteRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
-    return this.settle(w, reply, 201, this.engine.reverse(id, amount, dto.description));
-  }
-
-  /** New transfers go to the group commit's bulk path: checked in memory, written with the whole group. */
-  private async open(
-    reply: FastifyReply,
-    request: Omit<CreateRequest, 'items'> & { items: CreateTransferDto[] },
   ): Promise<unknown> {
-    const input: CreateRequest = { ...request, items: request.items.map(toNewTransfer) };
-    return answer(reply, await this.committer.submitBulk(input.items.length, this.engine.createGroup, input));
-  }
-
-  /** Post, void and reverse act on an existing transfer, in the idempotent write path. */
-  private settle(
-    w: WriteRequest,
-    reply: FastifyReply,
-    status: number,
-    work: (tx: Tx) => Promise<TransferRecord>,
-  ): Promise<unknown> {
-    return this.writes.respond(w, reply, status, async (tx) => transferView(await work(tx)));
+    return answer(reply, await this.transfers.reverse(id, dto, w));
   }
 
   @Get()

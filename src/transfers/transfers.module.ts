@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ExpirySweeper } from './expiry-sweeper.js';
-import { TransferEngine } from './transfer-engine.js';
 import { TransfersController } from './transfers.controller.js';
 import { TransfersService } from './transfers.service.js';
 
-@Module({ controllers: [TransfersController], providers: [TransfersService, TransferEngine, ExpirySweeper] })
+@Module({ controllers: [TransfersController], providers: [TransfersService, ExpirySweeper] })
 export class TransfersModule {}

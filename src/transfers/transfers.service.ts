@@ -1,17 +1,60 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { decodeCursor, type Page, toPage } from '../common/pagination.js';
 import { LedgerError } from '../core/errors.js';
 import { parseAmount } from '../core/money.js';
+import type { Outcome } from '../writes/idempotency.js';
+import type { WriteRequest } from '../writes/write-request.js';
+import { Writes } from '../writes/writes.js';
 import type { NewTransfer } from './ledger-writes.js';
 import { TRANSFER_COLUMNS, type TransferRow, transferView } from './transfer-rows.js';
-import type { CreateTransferDto, TransferListQuery, TransferView } from './transfers.dto.js';
+import { type CreateRequest, newTransfers, postTransfer, reverseTransfer, voidTransfer } from './transfer-writes.js';
+import type {
+  BatchView,
+  CreateBatchDto,
+  CreateTransferDto,
+  PostTransferDto,
+  ReverseTransferDto,
+  TransferListQuery,
+  TransferView,
+} from './transfers.dto.js';
 
-/** Reads, and the translation of validated request bodies into engine input. */
+/** Transfers: validated requests turned into use cases for the write entrance, and reads. */
 @Injectable()
 export class TransfersService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly writes: Writes,
+  ) {}
+
+  /** New transfers go in bulk: checked in memory and written with the whole group. */
+  create(dto: CreateTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
+    return this.open(w, { items: [toNewTransfer(dto)], batchId: null });
+  }
+
+  batch(dto: CreateBatchDto, w: WriteRequest): Promise<Outcome<BatchView>> {
+    return this.open(w, { items: dto.transfers.map(toNewTransfer), batchId: randomUUID() });
+  }
+
+  post(id: string, dto: PostTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
+    const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
+    return this.writes.submit(w, { run: postTransfer(id, amount) });
+  }
+
+  void(id: string, w: WriteRequest): Promise<Outcome<TransferView>> {
+    return this.writes.submit(w, { run: voidTransfer(id) });
+  }
+
+  reverse(id: string, dto: ReverseTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
+    const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
+    return this.writes.submit(w, { run: reverseTransfer(id, amount, dto.description) });
+  }
+
+  private open<T>(w: WriteRequest, request: CreateRequest): Promise<Outcome<T>> {
+    return this.writes.submit<T>(w, { bulk: newTransfers, input: request, weight: request.items.length });
+  }
 
   async get(id: string): Promise<TransferView> {
     const [row] = await this.db.query<TransferRow[]>(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = $1`, [id]);
@@ -41,7 +84,7 @@ export class TransfersService {
   }
 }
 
-export function toNewTransfer(dto: CreateTransferDto): NewTransfer {
+function toNewTransfer(dto: CreateTransferDto): NewTransfer {
   return {
     debitAccountId: dto.debitAccountId,
     creditAccountId: dto.creditAccountId,

@@ -5,8 +5,9 @@ import { Roles } from '../auth/roles.decorator.js';
 import { type Page, PageQuery } from '../common/pagination.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { noFields, uuidParam } from '../http/validation.js';
-import { IdempotentWrites } from '../idempotency/idempotent-writes.js';
-import { ApiIdempotencyKey, Write, type WriteRequest } from '../idempotency/write-request.js';
+import { answer } from '../http/answer.js';
+import { ApiIdempotencyKey, Write } from '../http/write-request.js';
+import type { WriteRequest } from '../writes/write-request.js';
 import { CreateUserDto, UpdateUserDto, UserPage, UserView } from './users.dto.js';
 import { UsersService } from './users.service.js';
 
@@ -15,10 +16,7 @@ import { UsersService } from './users.service.js';
 @Roles('admin')
 @Controller('v1/users')
 export class UsersController {
-  constructor(
-    private readonly users: UsersService,
-    private readonly writes: IdempotentWrites,
-  ) {}
+  constructor(private readonly users: UsersService) {}
 
   @Post()
   @ApiIdempotencyKey()
@@ -29,7 +27,7 @@ export class UsersController {
     @Write() w: WriteRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
-    return this.writes.respond(w, reply, 201, await this.users.create(dto));
+    return answer(reply, await this.users.create(dto, w));
   }
 
   @Get()
@@ -49,7 +47,12 @@ export class UsersController {
   @Patch(':id')
   @ApiOkResponse({ type: UserView })
   @ApiProblems(400, 401, 403, 404)
-  update(@Param('id', uuidParam) id: string, @Body() dto: UpdateUserDto): Promise<UserView> {
-    return this.users.update(id, dto);
+  async update(
+    @Param('id', uuidParam) id: string,
+    @Body() dto: UpdateUserDto,
+    @Write({ keyed: false }) w: WriteRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
+    return answer(reply, await this.users.update(id, dto, w));
   }
 }

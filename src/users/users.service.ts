@@ -8,7 +8,9 @@ import type { Role } from '../auth/roles.decorator.js';
 import { decodeCursor, type Page, toPage } from '../common/pagination.js';
 import { CONFIG, type Config } from '../config/config.js';
 import { LedgerError } from '../core/errors.js';
-import type { Tx } from '../database/serializable.js';
+import type { Outcome } from '../writes/idempotency.js';
+import { SYSTEM_REQUEST, type WriteRequest } from '../writes/write-request.js';
+import { Writes } from '../writes/writes.js';
 import { hashPassword } from './passwords.js';
 import type { CreateUserDto, UpdateUserDto, UserView } from './users.dto.js';
 
@@ -31,20 +33,23 @@ export class UsersService implements OnApplicationBootstrap {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(CONFIG) private readonly config: Config,
+    private readonly writes: Writes,
   ) {}
 
-  /** Hash outside the transaction: Argon2 is deliberately slow and must not hold a connection. */
-  async create(dto: CreateUserDto): Promise<(tx: Tx) => Promise<UserView>> {
+  /** Hashed before the write: Argon2 is deliberately slow and must not hold the writers' transaction. */
+  async create(dto: CreateUserDto, w: WriteRequest): Promise<Outcome<UserView>> {
     const passwordHash = await hashPassword(dto.password);
-    return async (tx) => {
-      const [row] = await tx.query<UserRow>(
-        `INSERT INTO users (id, username, username_key, password_hash, roles) VALUES ($1, $2, lower($2), $3, $4)
-         ON CONFLICT (username_key) DO NOTHING RETURNING ${COLUMNS}`,
-        [randomUUID(), dto.username, passwordHash, dto.roles],
-      );
-      if (row === undefined) throw new LedgerError('USERNAME_TAKEN', `username ${dto.username} is taken`);
-      return view(row);
-    };
+    return this.writes.submit(w, {
+      run: async (tx) => {
+        const [row] = await tx.query<UserRow>(
+          `INSERT INTO users (id, username, username_key, password_hash, roles) VALUES ($1, $2, lower($2), $3, $4)
+           ON CONFLICT (username_key) DO NOTHING RETURNING ${COLUMNS}`,
+          [randomUUID(), dto.username, passwordHash, dto.roles],
+        );
+        if (row === undefined) throw new LedgerError('USERNAME_TAKEN', `username ${dto.username} is taken`);
+        return view(row);
+      },
+    });
   }
 
   async list(limit: number, cursor: string | undefined): Promise<Page<UserView>> {
@@ -61,18 +66,20 @@ export class UsersService implements OnApplicationBootstrap {
     return view(await this.find(id));
   }
 
-  async update(id: string, dto: UpdateUserDto): Promise<UserView> {
+  async update(id: string, dto: UpdateUserDto, w: WriteRequest): Promise<Outcome<UserView>> {
     const passwordHash = dto.password === undefined ? null : await hashPassword(dto.password);
-    const [rows] = await this.db.query<[UserRow[], number]>(
-      `UPDATE users SET roles = COALESCE($2, roles), disabled = COALESCE($3, disabled),
-         password_hash = COALESCE($4, password_hash), updated_at = now()
-       WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id, dto.roles ?? null, dto.disabled ?? null, passwordHash],
-    );
-    // TypeORM answers an UPDATE with [rows, rowCount].
-    const updated = rows[0];
-    if (updated === undefined) throw new LedgerError('NOT_FOUND', `user ${id} does not exist`);
-    return view(updated);
+    return this.writes.submit(w, {
+      run: async (tx) => {
+        const [updated] = await tx.query<UserRow>(
+          `UPDATE users SET roles = COALESCE($2, roles), disabled = COALESCE($3, disabled),
+             password_hash = COALESCE($4, password_hash), updated_at = now()
+           WHERE id = $1 RETURNING ${COLUMNS}`,
+          [id, dto.roles ?? null, dto.disabled ?? null, passwordHash],
+        );
+        if (updated === undefined) throw new LedgerError('NOT_FOUND', `user ${id} does not exist`);
+        return view(updated);
+      },
+    });
   }
 
   async find(id: string): Promise<UserRow> {
@@ -111,13 +118,20 @@ export class UsersService implements OnApplicationBootstrap {
     }
   }
 
+  /** Whether this instance created it: several instances may start at once, and only one does. */
   private async insertAdmin(username: string, password: string): Promise<boolean> {
-    const rows = await this.db.query<unknown[]>(
-      `INSERT INTO users (id, username, username_key, password_hash, roles) VALUES ($1, $2, lower($2), $3, '{admin}')
-       ON CONFLICT (username_key) DO NOTHING RETURNING id`,
-      [randomUUID(), username, await hashPassword(password)],
-    );
-    return rows.length > 0;
+    const passwordHash = await hashPassword(password);
+    const outcome = await this.writes.submit(SYSTEM_REQUEST, {
+      run: async (tx) => {
+        const rows = await tx.query(
+          `INSERT INTO users (id, username, username_key, password_hash, roles) VALUES ($1, $2, lower($2), $3, '{admin}')
+           ON CONFLICT (username_key) DO NOTHING RETURNING id`,
+          [randomUUID(), username, passwordHash],
+        );
+        return rows.length > 0;
+      },
+    });
+    return 'value' in outcome && outcome.value;
   }
 }
 

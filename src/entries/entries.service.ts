@@ -16,7 +16,7 @@ import type {
   ExportQuery,
   JournalQuery,
   StatementView,
-} from './journal.dto.js';
+} from './entries.dto.js';
 
 const EXPORT_FIELDS = [
   'id',
@@ -43,7 +43,7 @@ interface Running {
 }
 
 @Injectable()
-export class JournalService {
+export class EntriesService {
   private exportsRunning = 0;
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { csvField } from './journal.service.js';
+import { csvField } from './entries.service.js';
 
 /** A strict RFC 4180 record parser, written independently of csvField, to prove that fields survive a round trip. */
 function parseRecord(line: string): string[] {

@@ -1,5 +1,5 @@
 import type { Side } from '../core/balances.js';
-import type { EntryView } from './journal.dto.js';
+import type { EntryView } from './entries.dto.js';
 
 export interface EntryRow {
   seq: string;

@@ -5,21 +5,21 @@ import { Roles } from '../auth/roles.decorator.js';
 import type { Page } from '../common/pagination.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { ValidationFailed } from '../http/problem.js';
-import { EntryPage, type EntryView, ExportQuery, JournalQuery } from './journal.dto.js';
-import { JournalService } from './journal.service.js';
+import { EntryPage, type EntryView, ExportQuery, JournalQuery } from './entries.dto.js';
+import { EntriesService } from './entries.service.js';
 
 @ApiTags('ledger')
 @ApiBearerAuth()
 @Roles('admin', 'auditor')
 @Controller('v1/ledger')
-export class LedgerController {
-  constructor(private readonly journal: JournalService) {}
+export class EntriesController {
+  constructor(private readonly service: EntriesService) {}
 
   @Get('entries')
   @ApiOkResponse({ type: EntryPage })
   @ApiProblems(400, 401, 403)
   entries(@Query() q: JournalQuery): Promise<Page<EntryView>> {
-    return this.journal.entries(q);
+    return this.service.entries(q);
   }
 
   @Get('export')
@@ -34,6 +34,6 @@ export class LedgerController {
     void reply
       .header('content-type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
       .header('content-disposition', `attachment; filename="ledger-entries.${csv ? 'csv' : 'ndjson'}"`)
-      .send(this.journal.export(q));
+      .send(this.service.export(q));
   }
 }

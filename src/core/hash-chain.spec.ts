@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ZERO_COUNTERS, postedBalance, type AccountState } from './balances.js';
 import { LedgerError } from './errors.js';
-import { GENESIS_HASH, entryHash, nextEntry, verifyChain, type EntryFields } from './journal.js';
+import { GENESIS_HASH, entryHash, nextEntry, verifyChain, type EntryFields } from './hash-chain.js';
 import { INT64_MAX } from './money.js';
 
 type StoredEntry = EntryFields & { prevHash: string; hash: string };

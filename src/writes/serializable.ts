@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import { serviceUnavailable } from '../http/problem.js';
+import { checkout, poolOf } from '../database/pooled-client.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { checkout, poolOf } from './pooled-client.js';
+import { Unavailable } from './unavailable.js';
 
 /**
  * A statement runner bound to one open SERIALIZABLE transaction. Statements are pipelined: each is sent at
@@ -27,14 +27,14 @@ export interface Tx {
 const RETRYABLE = new Set(['40001', '40P01']);
 // Any constant: the same for every instance (the migration lock is another one).
 const WRITER_LOCK = 7_105_002;
-const MAX_ATTEMPTS = 25;
-const MAX_TOTAL_MS = 5000;
+export const MAX_ATTEMPTS = 25;
+export const MAX_TOTAL_MS = 5000;
 
 /**
- * THE transaction boundary for money: every write that moves or creates something runs here, in a
- * SERIALIZABLE transaction, and is retried on serialization failures and deadlocks with full-jitter
- * exponential backoff, bounded in attempts and in time. When retries run out the caller gets
- * 503 SERVICE_UNAVAILABLE and nothing was written. Keep network calls and slow work out of `work`.
+ * The transaction boundary of the write entrance (`Writes`): every group of writes runs here, in a SERIALIZABLE
+ * transaction, and is retried on serialization failures and deadlocks with full-jitter exponential backoff,
+ * bounded in attempts and in time. When retries run out it throws `Unavailable` and nothing was written. Keep
+ * network calls and slow work out of `work`.
  */
 @Injectable()
 export class Serializable {
@@ -81,16 +81,14 @@ export class Serializable {
       try {
         return await this.once(work);
       } catch (error) {
-        const code = sqlState(error);
-        if (code === undefined || !RETRYABLE.has(code)) throw error;
-        const elapsed = Date.now() - started;
-        if (attempt >= MAX_ATTEMPTS || elapsed >= MAX_TOTAL_MS) {
+        const decision = retryDecision(error, attempt, Date.now() - started);
+        if (decision === 'fail') throw error;
+        if (decision === 'exhausted') {
           this.metrics.transactionsExhausted.inc();
-          throw serviceUnavailable('the ledger is busy: serialization retries ran out, nothing was written', 1);
+          throw new Unavailable('the ledger is busy: serialization retries ran out, nothing was written');
         }
-        this.metrics.serializationRetries.labels(code).inc();
-        const ceiling = Math.min(200, 2 ** attempt * 2, MAX_TOTAL_MS - elapsed);
-        await sleep(Math.random() * ceiling);
+        this.metrics.serializationRetries.labels(sqlState(error)!).inc();
+        await sleep(decision.waitMs);
       }
     }
   }
@@ -159,9 +157,8 @@ export class Serializable {
         const status = await this.statusOf(xid);
         if (status === 'committed') return result!;
         if (status !== 'aborted') {
-          throw serviceUnavailable(
+          throw new Unavailable(
             'the database connection failed while committing and the outcome could not be confirmed: retry with the same Idempotency-Key',
-            1,
           );
         }
       }
@@ -190,6 +187,22 @@ export class Serializable {
     }
     return undefined;
   }
+}
+
+/**
+ * Whether a failed attempt is run again: only serialization failures and deadlocks are, after a full-jitter
+ * exponential backoff (capped at 200 ms, so a hot group retries soon), until the attempts or the time run out.
+ */
+export function retryDecision(
+  error: unknown,
+  attempt: number,
+  elapsedMs: number,
+  random: () => number = Math.random,
+): 'fail' | 'exhausted' | { waitMs: number } {
+  const code = sqlState(error);
+  if (code === undefined || !RETRYABLE.has(code)) return 'fail';
+  if (attempt >= MAX_ATTEMPTS || elapsedMs >= MAX_TOTAL_MS) return 'exhausted';
+  return { waitMs: random() * Math.min(200, 2 ** attempt * 2, MAX_TOTAL_MS - elapsedMs) };
 }
 
 export function sqlState(error: unknown): string | undefined {

@@ -9,7 +9,7 @@ import {
 } from './balances.js';
 import { LedgerError } from './errors.js';
 import { INT64_MAX } from './money.js';
-import { planTransfer, type TransferRequest } from './transfer-plan.js';
+import { planTransfer, type TransferRequest } from './transfer-rules.js';
 
 function account(id: string, p: Partial<AccountState> = {}): AccountState {
   return {

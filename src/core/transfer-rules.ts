@@ -1,0 +1,118 @@
+import { applyMovement, type AccountState, type Counters, postedBalance } from './balances.js';
+import { AccountNotActive, AccountNotFound, CurrencyMismatch, LedgerError, SameAccount } from './errors.js';
+
+/*
+ * The rules of every movement and of closing an account, side by side. Each is a flat run of checks whose
+ * order is the order of precedence of the refusals a caller sees: a request wrong in several ways always gets
+ * the same code. The funds and overflow checks of a movement are `applyMovement`'s (balances.ts).
+ */
+
+export interface TransferRequest {
+  debitAccountId: string;
+  creditAccountId: string;
+  amount: bigint;
+  currency: string;
+  pending: boolean;
+}
+
+export interface TransferPlan {
+  debit: Counters;
+  credit: Counters;
+}
+
+export type TransferStatus = 'pending' | 'posted' | 'voided' | 'expired';
+
+/** What the rules need of an existing transfer. */
+export interface TransferState {
+  id: string;
+  status: TransferStatus;
+  amount: bigint;
+  postedAmount: bigint;
+  reversedAmount: bigint;
+  expiresAt: Date | null;
+}
+
+/**
+ * A new transfer: the counters both accounts would have after it, or the refusal. Each kind of check runs over
+ * both accounts before the next kind starts.
+ */
+export function planTransfer(
+  req: TransferRequest,
+  debit: AccountState | undefined,
+  credit: AccountState | undefined,
+): TransferPlan {
+  if (req.debitAccountId === req.creditAccountId) throw new SameAccount();
+  if (!debit) throw new AccountNotFound(req.debitAccountId);
+  if (!credit) throw new AccountNotFound(req.creditAccountId);
+  for (const a of [debit, credit]) {
+    if (a.currency !== req.currency) throw new CurrencyMismatch(a.id, a.currency, req.currency);
+  }
+  assertActive([debit, credit]);
+  const kind = req.pending ? 'reserve' : 'post';
+  return {
+    debit: applyMovement(debit, { kind, side: 'debit', amount: req.amount }),
+    credit: applyMovement(credit, { kind, side: 'credit', amount: req.amount }),
+  };
+}
+
+/** Money moves only between active accounts: a frozen or closed one takes part in no new movement (SPEC 5). */
+export function assertActive(accounts: AccountState[]): void {
+  for (const a of accounts) {
+    if (a.status !== 'active') throw new AccountNotActive(a.id, a.status);
+  }
+}
+
+/** A pending transfer past its `expiresAt` is expired from that instant, whether or not the sweeper has released it. */
+export function isExpired(t: Pick<TransferState, 'status' | 'expiresAt'>, now: Date): boolean {
+  return t.status === 'pending' && t.expiresAt !== null && t.expiresAt.getTime() <= now.getTime();
+}
+
+/**
+ * Post or void: only a pending transfer can be settled, and not once it has expired (expiry wins over "not
+ * pending", so that a caller racing the sweeper gets the same answer before and after it ran).
+ */
+export function assertSettleable(t: TransferState, now: Date): void {
+  if (t.status === 'expired' || isExpired(t, now)) {
+    throw new LedgerError('TRANSFER_EXPIRED', `transfer ${t.id} expired at ${t.expiresAt?.toISOString()}`);
+  }
+  if (t.status !== 'pending') throw new LedgerError('TRANSFER_NOT_PENDING', `transfer ${t.id} is ${t.status}`);
+}
+
+/** Post: the amount posted (default: the whole reservation), never more than was reserved; the rest is released. */
+export function amountToPost(t: TransferState, requested: bigint | undefined, now: Date): bigint {
+  assertSettleable(t, now);
+  const amount = requested ?? t.amount;
+  if (amount > t.amount) {
+    throw new LedgerError('AMOUNT_EXCEEDS_PENDING', `transfer ${t.id} reserved ${t.amount}, ${amount} requested`);
+  }
+  return amount;
+}
+
+/** Reverse: the amount reversed (default: all that is left), so that the total reversed never passes the posted amount. */
+export function amountToReverse(t: TransferState, requested: bigint | undefined): bigint {
+  const left = t.postedAmount - t.reversedAmount;
+  const amount = requested ?? left;
+  if (left === 0n || amount > left) {
+    throw new LedgerError(
+      'REVERSAL_EXCEEDS_AMOUNT',
+      `transfer ${t.id} has ${left} left to reverse, ${amount} requested`,
+    );
+  }
+  return amount;
+}
+
+/**
+ * Any change to an account: a closed account is final, and closing needs a posted balance of zero and nothing
+ * pending, so that no money and no reservation is left in an account that can never move again.
+ */
+export function assertAccountChange(account: AccountState, status: AccountState['status'] | undefined): void {
+  if (account.status === 'closed') throw new LedgerError('ACCOUNT_CLOSED', `account ${account.id} is closed`);
+  if (status !== 'closed') return;
+  const c = account.counters;
+  if (postedBalance(account.normalBalance, c) !== 0n || c.debitsPending !== 0n || c.creditsPending !== 0n) {
+    throw new LedgerError(
+      'ACCOUNT_BALANCE_NOT_ZERO',
+      `account ${account.id} must have zero posted and pending balances`,
+    );
+  }
+}

@@ -1,0 +1,16 @@
+import type { FastifyReply } from 'fastify';
+import type { Outcome } from '../writes/idempotency.js';
+import { problemBody } from './problem.filter.js';
+
+/**
+ * Answers a write's outcome on `reply` and returns the body: the result with the route's own status, or the
+ * refusal as problem+json through the one mapping (`problemBody`), under the id of the request that was
+ * refused. A replay says so in `Idempotent-Replayed`.
+ */
+export function answer(reply: FastifyReply, outcome: Outcome): unknown {
+  if (outcome.replayed) void reply.header('idempotent-replayed', 'true');
+  if (!('refusal' in outcome)) return outcome.value;
+  const body = problemBody(outcome.refusal, outcome.requestId);
+  void reply.status(body.status).header('content-type', 'application/problem+json');
+  return body;
+}

@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import { type LockedAccountRow, lockAccounts, stateOf } from '../accounts/account-rows.js';
+import { LedgerError, withIndex } from '../core/errors.js';
+import { amountToPost, amountToReverse, assertSettleable } from '../core/transfer-rules.js';
+import { WorkingSet } from '../core/working-set.js';
+import type { BulkUseCase, UseCase } from '../writes/group.js';
+import type { Tx } from '../writes/serializable.js';
+import { type NewTransfer, rowOf, type TransferInsert, writeLedger } from './ledger-writes.js';
+import {
+  TRANSFER_COLUMNS,
+  type TransferRecord,
+  type TransferRow,
+  transferState,
+  transferView,
+} from './transfer-rows.js';
+import type { BatchView, TransferView } from './transfers.dto.js';
+
+/*
+ * The use cases that move money, each run by the write entrance (`Writes`) inside a group's SERIALIZABLE
+ * transaction: lock what it touches (a transfer row first, then its accounts in id order), judge and apply the
+ * movement in memory with the pure core, then write each table in one statement (`writeLedger`).
+ */
+
+/** One creating request: a single transfer (batchId null) or an atomic batch. */
+export interface CreateRequest {
+  items: NewTransfer[];
+  batchId: string | null;
+}
+
+interface GroupState {
+  set: WorkingSet;
+  /** External ids already used, by earlier transactions or by this group's decided transfers. */
+  taken: Set<string>;
+  createdAt: Date;
+  /** Decided and not yet written. */
+  rows: TransferRecord[];
+}
+
+/**
+ * A group's decided requests are written once they hold this many new transfers, so that PostgreSQL writes a
+ * batch request's transfers while the next requests are being checked. Each statement also has a fixed cost on
+ * the server, which outweighs that overlap for single transfers (BENCHMARKS.md); at 100, a batch request of 100
+ * is still written on its own.
+ */
+const WRITE_EVERY = 100;
+
+/**
+ * New transfers from many requests at once. Each request — one transfer, or an atomic batch whose later transfers
+ * see the earlier ones — is checked in memory against the accounts as the requests before it left them; a refused
+ * request is rolled back in memory alone.
+ */
+export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
+  async read(tx, requests) {
+    const [taken, set] = await Promise.all([
+      takenExternalIds(
+        tx,
+        requests.flatMap((r) => r.items.map((t) => t.externalId)),
+      ),
+      lockWorkingSet(
+        tx,
+        requests.flatMap((r) => r.items.flatMap((t) => [t.debitAccountId, t.creditAccountId])),
+      ),
+    ]);
+    // Dated once the writer lock is held, so a group's transfers are never dated before the group it follows.
+    return { set, taken, createdAt: new Date(), rows: [] };
+  },
+
+  decide(state, request): TransferView | BatchView {
+    const checkpoint = state.set.checkpoint();
+    const mine: TransferInsert[] = [];
+    try {
+      request.items.forEach((item, i) => {
+        try {
+          if (
+            item.externalId !== null &&
+            (state.taken.has(item.externalId) || mine.some((m) => m.externalId === item.externalId))
+          ) {
+            throw new LedgerError(
+              'DUPLICATE_EXTERNAL_ID',
+              `externalId ${item.externalId} is already used by another transfer`,
+            );
+          }
+          const id = randomUUID();
+          state.set.open(item, id, state.createdAt.toISOString());
+          const status = item.pending ? 'pending' : 'posted';
+          mine.push({ ...item, id, status, batchId: request.batchId, reversalOf: null, createdAt: state.createdAt });
+        } catch (error) {
+          // A refusal inside a batch names the position of the transfer refused.
+          throw request.batchId !== null && error instanceof LedgerError ? withIndex(error, i) : error;
+        }
+      });
+    } catch (error) {
+      state.set.rollback(checkpoint);
+      throw error;
+    }
+    for (const t of mine) if (t.externalId !== null) state.taken.add(t.externalId);
+    const created = mine.map(rowOf);
+    state.rows.push(...created);
+    return request.batchId === null
+      ? transferView(created[0]!, state.createdAt)
+      : { batchId: request.batchId, transfers: created.map((r) => transferView(r, state.createdAt)) };
+  },
+
+  write(tx, state, keys, final) {
+    if (!final && state.rows.length < WRITE_EVERY) return;
+    writeLedger(tx, { transfers: state.rows.splice(0), set: state.set, outcomes: keys.splice(0) });
+  },
+};
+
+/** Posts all or part of a pending transfer (its accounts still active): the reservation released, the amount entered. */
+export function postTransfer(id: string, requested: bigint | undefined): UseCase<TransferView> {
+  return async (tx) => {
+    const now = new Date();
+    const t = await lockTransfer(tx, id);
+    const amount = amountToPost(transferState(t), requested, now);
+    const set = await lockWorkingSet(tx, [t.debit_account_id, t.credit_account_id]);
+    set.settle(t.debit_account_id, t.credit_account_id, BigInt(t.amount), amount, id, now.toISOString());
+    const [row] = await tx.query<TransferRow>(
+      `UPDATE transfers SET status = 'posted', posted_amount = $2, posted_at = $3 WHERE id = $1 RETURNING ${TRANSFER_COLUMNS}`,
+      [id, amount.toString(), now],
+    );
+    writeLedger(tx, { set });
+    return transferView(row!, now);
+  };
+}
+
+/** Releases a pending transfer's reservation. */
+export function voidTransfer(id: string): UseCase<TransferView> {
+  return async (tx) => {
+    const now = new Date();
+    const t = await lockTransfer(tx, id);
+    assertSettleable(transferState(t), now);
+    const set = await lockWorkingSet(tx, [t.debit_account_id, t.credit_account_id]);
+    set.release(t.debit_account_id, t.credit_account_id, BigInt(t.amount));
+    const [row] = await tx.query<TransferRow>(
+      `UPDATE transfers SET status = 'voided' WHERE id = $1 RETURNING ${TRANSFER_COLUMNS}`,
+      [id],
+    );
+    writeLedger(tx, { set });
+    return transferView(row!, now);
+  };
+}
+
+/** A new posted transfer in the opposite direction; the original's reversed amount grows by it. */
+export function reverseTransfer(
+  id: string,
+  requested: bigint | undefined,
+  description: string | undefined,
+): UseCase<TransferView> {
+  return async (tx) => {
+    const t = await lockTransfer(tx, id);
+    const amount = amountToReverse(transferState(t), requested);
+    const set = await lockWorkingSet(tx, [t.debit_account_id, t.credit_account_id]);
+    const reversal: TransferInsert = {
+      id: randomUUID(),
+      debitAccountId: t.credit_account_id,
+      creditAccountId: t.debit_account_id,
+      amount,
+      currency: t.currency,
+      description: description ?? null,
+      externalId: null,
+      metadata: {},
+      pending: false,
+      timeoutSeconds: null,
+      status: 'posted',
+      batchId: null,
+      reversalOf: id,
+      createdAt: new Date(),
+    };
+    set.open(reversal, reversal.id, reversal.createdAt.toISOString());
+    await tx.query(`UPDATE transfers SET reversed_amount = reversed_amount + $2 WHERE id = $1`, [
+      id,
+      amount.toString(),
+    ]);
+    const row = rowOf(reversal);
+    writeLedger(tx, { transfers: [row], set });
+    return transferView(row, reversal.createdAt);
+  };
+}
+
+/**
+ * Expires due pending transfers and releases their reservations; resolves to how many. SKIP LOCKED lets several
+ * instances sweep at once, each taking different rows, and never waits on a transfer that is being posted.
+ */
+export function expireDue(limit: number): UseCase<number> {
+  return async (tx) => {
+    const due = await tx.query<TransferRow>(
+      `SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE status = 'pending' AND expires_at <= $1
+       ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [new Date(), limit],
+    );
+    if (due.length === 0) return 0;
+    const set = await lockWorkingSet(
+      tx,
+      due.flatMap((t) => [t.debit_account_id, t.credit_account_id]),
+    );
+    for (const t of due) set.release(t.debit_account_id, t.credit_account_id, BigInt(t.amount));
+    await tx.query(`UPDATE transfers SET status = 'expired' WHERE id = ANY($1::uuid[])`, [due.map((t) => t.id)]);
+    writeLedger(tx, { set });
+    return due.length;
+  };
+}
+
+async function lockTransfer(tx: Tx, id: string): Promise<TransferRow> {
+  const [t] = await tx.query<TransferRow>(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = $1 FOR UPDATE`, [id]);
+  if (t === undefined) throw new LedgerError('NOT_FOUND', `transfer ${id} does not exist`);
+  return t;
+}
+
+async function lockWorkingSet(tx: Tx, accountIds: string[]): Promise<WorkingSet> {
+  const rows = await lockAccounts(tx, accountIds);
+  return new WorkingSet(
+    [...rows.values()].map((row: LockedAccountRow) => ({
+      state: stateOf(row),
+      head: { version: Number(row.version), lastHash: row.last_hash },
+    })),
+  );
+}
+
+async function takenExternalIds(tx: Tx, wanted: (string | null)[]): Promise<Set<string>> {
+  const ids = wanted.filter((id): id is string => id !== null);
+  if (ids.length === 0) return new Set();
+  const rows = await tx.query<{ external_id: string }>(
+    'SELECT external_id FROM transfers WHERE external_id = ANY($1::text[])',
+    [ids],
+  );
+  return new Set(rows.map((r) => r.external_id));
+}

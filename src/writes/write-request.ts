@@ -1,0 +1,17 @@
+/** What the write entrance needs to know about whoever asks for a write. */
+export interface WriteRequest {
+  userId: string;
+  /** The caller's Idempotency-Key; undefined when the write is not keyed. */
+  key: string | undefined;
+  /** Of method, path and body; only computed (and only compared) when there is a key. */
+  requestHash: string;
+  requestId: string;
+}
+
+/** The service's own writes (expiring reservations, the bootstrap admin): never keyed. */
+export const SYSTEM_REQUEST: WriteRequest = {
+  userId: '00000000-0000-0000-0000-000000000000',
+  key: undefined,
+  requestHash: '',
+  requestId: 'system',
+};
