@@ -10,6 +10,7 @@ import type { Config } from './config/config.js';
 import { runMigrations } from './database/migrations.js';
 import { ProblemDoc } from './http/api-problems.js';
 import { BodyBudget, bodyBytes } from './http/body-budget.js';
+import { drainBody } from './http/oversized-body.js';
 import { problemBody, ProblemFilter } from './http/problem.filter.js';
 import { requestIdOf } from './http/request-id.js';
 import { type FieldError, serviceUnavailable, ValidationFailed } from './http/problem.js';
@@ -79,6 +80,11 @@ export async function createApp(config: Config & { databaseUrl: string }): Promi
     }
     // 'close' comes once the answer is written or the connection is gone, whichever happens.
     reply.raw.once('close', () => bodies.give(bytes));
+  });
+  // The rest of a body refused as too large is read (up to a bound) before its 413 goes out: drainBody says why.
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode === 413) await drainBody(request.raw);
+    return payload;
   });
   fastify.addHook('onResponse', async (request, reply) => {
     metrics.httpDuration

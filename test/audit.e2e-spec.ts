@@ -137,6 +137,102 @@ describe('auditor API', () => {
       expect((await verify()).ok).toBe(true);
     });
 
+    describe('with more than 100 problems', () => {
+      // Problems used to be listed in account order, 100 at most: one account's many problems hid every account
+      // after it. `early` sorts before `late` by id, so that is the order that hid `late`.
+      let early: any;
+      let late: any;
+
+      beforeAll(async () => {
+        [early, late] = [await createAccount(t, op), await createAccount(t, op)].sort((x, y) => (x.id < y.id ? -1 : 1));
+        for (let i = 0; i < 2; i++) {
+          const res = await t.request('POST', '/v1/transfers/batch', {
+            token: op,
+            body: {
+              transfers: Array.from({ length: 60 }, () => ({
+                debitAccountId: funding.source.id,
+                creditAccountId: early.id,
+                amount: '1',
+                currency: 'USD',
+              })),
+            },
+          });
+          expect(res.status).toBe(201);
+        }
+        await funding.fund(late.id, '5');
+      });
+
+      /** Every affected account in the list is named once before any account is named a second time. */
+      function expectEachNamedBeforeAnyTwice(problems: any[]): void {
+        const named: string[] = problems.flatMap((p) => (p.accountId === undefined ? [] : [p.accountId]));
+        const firstRepeat = named.findIndex((id, i) => named.indexOf(id) < i);
+        if (firstRepeat < 0) return;
+        expect(named.slice(firstRepeat).filter((id) => named.indexOf(id) >= firstRepeat)).toEqual([]);
+      }
+
+      it("still names another account's changed amount when an entry deleted early leaves 118 later entries out of place", async () => {
+        const db = await connect(t.databaseUrl);
+        const { rows } = await db.query(`SELECT * FROM ledger_entries WHERE account_id = $1 AND account_version = 2`, [
+          early.id,
+        ]);
+        await db.end();
+        const row = rows[0];
+        const v = await tampered(
+          [
+            `DELETE FROM ledger_entries WHERE account_id = '${early.id}' AND account_version = 2`,
+            `UPDATE ledger_entries SET amount = 6 WHERE account_id = '${late.id}' AND account_version = 1`,
+          ],
+          [
+            `INSERT INTO ledger_entries (${Object.keys(row).join(',')}) SELECT * FROM json_populate_record(null::ledger_entries, '${JSON.stringify(
+              { ...row, created_at: row.created_at.toISOString() },
+            )}')`,
+            `UPDATE ledger_entries SET amount = 5 WHERE account_id = '${late.id}' AND account_version = 1`,
+          ],
+        );
+        expect(v.ok).toBe(false);
+        expect(v.problems.length).toBeLessThanOrEqual(100);
+        expect(v.problems).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({ code: 'VERSION_GAP', accountId: early.id, accountVersion: 2 }),
+            expect.objectContaining({ code: 'HASH_MISMATCH', accountId: late.id, accountVersion: 1 }),
+          ]),
+        );
+        expectEachNamedBeforeAnyTwice(v.problems);
+        expect((await verify()).ok).toBe(true);
+      });
+
+      it('names the first problem of each account before a second of any, and still names transfers and currencies', async () => {
+        // Every one of early's 120 entries altered: 120 hash mismatches of one account, more than the list holds.
+        const v = await tampered(
+          [
+            `UPDATE ledger_entries SET amount = amount + 1 WHERE account_id = '${early.id}'`,
+            `UPDATE ledger_entries SET amount = 6 WHERE account_id = '${late.id}' AND account_version = 1`,
+          ],
+          [
+            `UPDATE ledger_entries SET amount = amount - 1 WHERE account_id = '${early.id}'`,
+            `UPDATE ledger_entries SET amount = 5 WHERE account_id = '${late.id}' AND account_version = 1`,
+          ],
+        );
+        expect(v.problems).toHaveLength(100);
+        expect(v.problems).toEqual(
+          expect.arrayContaining([expect.objectContaining({ code: 'HASH_MISMATCH', accountId: late.id })]),
+        );
+        expectEachNamedBeforeAnyTwice(v.problems);
+        // The first problem named for an account is the altered entry itself, at its version.
+        expect(v.problems.slice(0, 2)).toEqual([
+          expect.objectContaining({ code: 'HASH_MISMATCH', accountId: early.id, accountVersion: 1 }),
+          expect.objectContaining({ code: 'HASH_MISMATCH', accountId: late.id, accountVersion: 1 }),
+        ]);
+        expect(v.problems).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({ code: 'UNBALANCED_CURRENCY' }),
+            expect.objectContaining({ code: 'UNBALANCED_TRANSFER' }),
+          ]),
+        );
+        expect((await verify()).ok).toBe(true);
+      });
+    });
+
     it('refuses operators (separation of duties) and answers admins', async () => {
       expect((await t.request('GET', '/v1/audit/verify', { token: op })).status).toBe(403);
     });

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { connect } from './support/database.js';
-import { freePort, spawnService, START_ENV, START_FLAGS, START_SCRIPT, waitReady } from './support/process.js';
+import {
+  freePort,
+  type ServiceProcess,
+  spawnService,
+  START_ENV,
+  START_FLAGS,
+  START_SCRIPT,
+  waitReady,
+} from './support/process.js';
 
 describe('the service as a process', () => {
   it('runs with the same node flags and environment under `npm start` and in the container image', async () => {
@@ -126,6 +134,76 @@ describe('the service as a process', () => {
       expect(await second.exited).toBe(0);
     } finally {
       await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('starts as root in a data directory made by mktemp -d (mode 0700) and reuses its data on the next start', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ledger-private-'));
+    expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+    const env = {
+      LEDGER_DATA_DIR: dataDir,
+      PORT: String(await freePort()),
+      EMBEDDED_PG_PORT: String(await freePort()),
+    };
+    /** Ready, or the reason it exited: a start-up failure names itself instead of ending in a bare timeout. */
+    const started = async (svc: ServiceProcess): Promise<void> => {
+      const deadline = Date.now() + 30_000;
+      while (svc.child.exitCode === null && Date.now() < deadline) {
+        try {
+          if ((await fetch(`${svc.url}/health/ready`)).status === 200) return;
+        } catch {
+          // not listening yet
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`not ready (exit code ${svc.child.exitCode}):\n${svc.output()}`);
+    };
+    const stop = async (svc: ServiceProcess): Promise<void> => {
+      svc.child.kill('SIGTERM');
+      expect(await svc.exited).toBe(0);
+    };
+    const running: ServiceProcess[] = [];
+    try {
+      const first = spawnService(env);
+      running.push(first);
+      await started(first);
+      // Neither the directory nor the generated secrets are opened up to other users to let the postgres user in.
+      expect((await stat(dataDir)).mode & 0o004).toBe(0);
+      for (const name of ['admin-credentials', 'jwt-secret']) {
+        expect((await stat(join(dataDir, name))).mode & 0o777).toBe(0o600);
+      }
+      const password = /password=(\S+)/.exec(await readFile(join(dataDir, 'admin-credentials'), 'utf8'))?.[1] ?? '';
+      const token = async (url: string): Promise<string> => {
+        const res = await fetch(`${url}/v1/auth/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'admin', password }),
+        });
+        expect(res.status).toBe(200);
+        return ((await res.json()) as { accessToken: string }).accessToken;
+      };
+      const created = await fetch(`${first.url}/v1/accounts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await token(first.url)}` },
+        body: JSON.stringify({ currency: 'USD', normalBalance: 'credit', name: 'kept across restarts' }),
+      });
+      expect(created.status).toBe(201);
+      const account = (await created.json()) as { id: string };
+      await stop(first);
+
+      const second = spawnService(env);
+      running.push(second);
+      await started(second);
+      // Same cluster, same secret and same admin: the account made by the first run is still there.
+      const found = await fetch(`${second.url}/v1/accounts/${account.id}`, {
+        headers: { authorization: `Bearer ${await token(second.url)}` },
+      });
+      expect(found.status).toBe(200);
+      expect(await found.json()).toMatchObject({ id: account.id, name: 'kept across restarts' });
+      await stop(second);
+    } finally {
+      for (const svc of running) svc.child.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -35,5 +35,10 @@ export class VerifyView {
   @ApiProperty() checkedAccounts: number;
   @ApiProperty() checkedEntries: number;
   @ApiProperty() checkedTransfers: number;
-  @ApiProperty({ type: [VerifyProblem], description: 'at most 100' }) problems: VerifyProblem[];
+  @ApiProperty({
+    type: [VerifyProblem],
+    description:
+      'at most 100: the first problem of each affected account, then of each currency and transfer, before a second of any',
+  })
+  problems: VerifyProblem[];
 }

@@ -3,9 +3,15 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { PoolClient } from 'pg';
 import { checkout, poolOf } from '../database/pooled-client.js';
 import type { DataSource } from 'typeorm';
-import type { CurrencyTotals, TrialBalanceView, VerifyProblem, VerifyView } from './audit.dto.js';
+import type { CurrencyTotals, ProblemCode, TrialBalanceView, VerifyProblem, VerifyView } from './audit.dto.js';
 
 const MAX_PROBLEMS = 100;
+
+/** A problem and its place among its own subject's (an account, a currency, a transfer): 1 for the first. */
+interface Ranked {
+  rank: number;
+  problem: VerifyProblem;
+}
 
 // The hash of SPEC section 6, recomputed by PostgreSQL: every field as the API writes it.
 const RECOMPUTED_HASH = `encode(sha256(convert_to(prev_hash || E'\\n' || concat_ws('|', account_id, account_version,
@@ -49,12 +55,19 @@ export class AuditService {
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await client.query(`SET LOCAL statement_timeout = '10min'`);
-      const problems: VerifyProblem[] = [];
-      const add = (p: VerifyProblem[]): void => void problems.push(...p.slice(0, MAX_PROBLEMS - problems.length));
-      add(await chainProblems(client));
-      add(await counterProblems(client));
-      add(await transferProblems(client));
-      add(await currencyProblems(client));
+      // Tampering in one account must not hide another's (SPEC section 14): every affected account's first problem
+      // is listed before any account's second, its second before any third, and so on. Currencies and transfers
+      // are subjects too, ranked the same way and listed after the accounts of the same rank (currencies first:
+      // a handful of rows that sum up the ledger), so a flood of problems in a few accounts cannot starve them.
+      // With 100 accounts affected the accounts alone fill the list, as the SPEC's "up to 100 accounts" asks.
+      // Each check hands over only its own first MAX_PROBLEMS by rank, so merging those is exact; the sort is
+      // stable, keeping accounts, currencies, transfers in that order within a rank and each in its own order.
+      const ranked = [
+        ...(await accountProblems(client)),
+        ...(await currencyProblems(client)),
+        ...(await transferProblems(client)),
+      ].sort((a, b) => a.rank - b.rank);
+      const problems = ranked.slice(0, MAX_PROBLEMS).map((r) => r.problem);
       const [counts] = (
         await client.query<{ accounts: number; entries: number; transfers: number }>(
           `SELECT (SELECT count(*) FROM accounts)::int AS accounts, (SELECT count(*) FROM ledger_entries)::int AS entries,
@@ -78,102 +91,77 @@ export class AuditService {
   }
 }
 
-async function chainProblems(c: PoolClient): Promise<VerifyProblem[]> {
+/**
+ * The chain and counter checks, one pass each, with every problem ranked among its own account's: the first
+ * out-of-place version and the first wrong running counter of an account are named (every later entry inherits
+ * them), each entry whose hash or link is wrong, then the account's stored counters. Within an entry, a hole or
+ * an altered entry comes before the balances that follow from it. Only the first `MAX_PROBLEMS` by rank, then
+ * account, leave PostgreSQL, however many entries are wrong.
+ */
+async function accountProblems(c: PoolClient): Promise<Ranked[]> {
   const { rows } = await c.query<{
     account_id: string;
-    v: string;
-    expected_v: string;
-    hash_ok: boolean;
-    link_ok: boolean;
-    running_ok: boolean;
+    code: ProblemCode;
+    version: string | null;
+    detail: string;
+    rank: string;
   }>(
-    `SELECT account_id, account_version AS v, expected_v, hash_ok, link_ok, running_ok FROM (
-       SELECT account_id, account_version, row_number() OVER w AS expected_v,
+    `WITH entries AS (
+       SELECT account_id, account_version AS v, row_number() OVER w AS expected_v,
               hash = ${RECOMPUTED_HASH} AS hash_ok,
               prev_hash = coalesce(lag(hash) OVER w, repeat('0', 64)) AS link_ok,
               debits_after = coalesce(sum(amount) FILTER (WHERE direction = 'debit') OVER w, 0)
                 AND credits_after = coalesce(sum(amount) FILTER (WHERE direction = 'credit') OVER w, 0) AS running_ok
-       FROM ledger_entries WINDOW w AS (PARTITION BY account_id ORDER BY account_version)) x
-     WHERE NOT hash_ok OR NOT link_ok OR NOT running_ok OR account_version <> expected_v
-     ORDER BY account_id, account_version LIMIT ${MAX_PROBLEMS}`,
+       FROM ledger_entries WINDOW w AS (PARTITION BY account_id ORDER BY account_version)
+     ), bad_entries AS (
+       SELECT *, count(*) FILTER (WHERE v <> expected_v) OVER u AS gaps, count(*) FILTER (WHERE NOT running_ok) OVER u AS runs
+       FROM entries WHERE NOT hash_ok OR NOT link_ok OR NOT running_ok OR v <> expected_v
+       WINDOW u AS (PARTITION BY account_id ORDER BY v ROWS UNBOUNDED PRECEDING)
+     ), problems AS (
+       SELECT e.account_id, 1 AS step, e.v AS at, p.kind, p.code, p.version, p.detail
+       FROM bad_entries e CROSS JOIN LATERAL (VALUES
+         (1, 'VERSION_GAP', e.expected_v, format('expected version %s, found %s', e.expected_v, e.v),
+          e.v <> e.expected_v AND e.gaps = 1),
+         (2, 'HASH_MISMATCH', e.v, 'stored hash differs from the recomputed one', NOT e.hash_ok),
+         (2, 'HASH_MISMATCH', e.v, 'prevHash is not the previous entry''s hash', e.hash_ok AND NOT e.link_ok),
+         (3, 'BALANCE_MISMATCH', e.v, 'the running counters stored on the entry differ from the sum of the entries up to it',
+          NOT e.running_ok AND e.runs = 1)
+       ) AS p(kind, code, version, detail, listed)
+       WHERE p.listed
+       UNION ALL
+       SELECT a.id, 2, 0, p.kind, p.code, p.version, p.detail
+       FROM accounts a LEFT JOIN (
+         SELECT account_id, sum(amount) FILTER (WHERE direction = 'debit') AS d, sum(amount) FILTER (WHERE direction = 'credit') AS c,
+                count(*) AS n, max(account_version) AS maxv
+         FROM ledger_entries GROUP BY account_id) e ON e.account_id = a.id
+       CROSS JOIN LATERAL (VALUES
+         (1, 'BALANCE_MISMATCH', NULL::bigint,
+          format('stored debits %s / credits %s, entries sum to %s / %s', a.debits_posted, a.credits_posted,
+                 coalesce(e.d, 0), coalesce(e.c, 0)),
+          a.debits_posted <> coalesce(e.d, 0) OR a.credits_posted <> coalesce(e.c, 0)),
+         (2, 'VERSION_GAP', a.version,
+          format('stored version %s, %s entries up to version %s', a.version, coalesce(e.n, 0), coalesce(e.maxv, 0)),
+          a.version <> coalesce(e.maxv, 0) OR a.version <> coalesce(e.n, 0))
+       ) AS p(kind, code, version, detail, listed)
+       WHERE p.listed
+     )
+     SELECT account_id, code, version, detail, rank FROM (
+       SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY step, at, kind) AS rank FROM problems) ranked
+     ORDER BY rank, account_id LIMIT ${MAX_PROBLEMS}`,
   );
-  const out: VerifyProblem[] = [];
-  const gapReported = new Set<string>();
-  const runningReported = new Set<string>();
-  for (const r of rows) {
-    const version = Number(r.v);
-    if (r.v !== r.expected_v && !gapReported.has(r.account_id)) {
-      // The first version out of place names where the chain has a hole (or a duplicate).
-      gapReported.add(r.account_id);
-      out.push({
-        code: 'VERSION_GAP',
-        accountId: r.account_id,
-        accountVersion: Number(r.expected_v),
-        detail: `expected version ${r.expected_v}, found ${r.v}`,
-      });
-    }
-    if (!r.running_ok && !runningReported.has(r.account_id)) {
-      runningReported.add(r.account_id);
-      out.push({
-        code: 'BALANCE_MISMATCH',
-        accountId: r.account_id,
-        accountVersion: version,
-        detail: 'the running counters stored on the entry differ from the sum of the entries up to it',
-      });
-    }
-    if (!r.hash_ok) {
-      out.push({
-        code: 'HASH_MISMATCH',
-        accountId: r.account_id,
-        accountVersion: version,
-        detail: 'stored hash differs from the recomputed one',
-      });
-    } else if (!r.link_ok) {
-      out.push({
-        code: 'HASH_MISMATCH',
-        accountId: r.account_id,
-        accountVersion: version,
-        detail: "prevHash is not the previous entry's hash",
-      });
-    }
-  }
-  return out;
+  return rows.map((r) => ({
+    rank: Number(r.rank),
+    problem: {
+      code: r.code,
+      accountId: r.account_id,
+      ...(r.version === null ? {} : { accountVersion: Number(r.version) }),
+      detail: r.detail,
+    },
+  }));
 }
 
-async function counterProblems(c: PoolClient): Promise<VerifyProblem[]> {
-  const { rows } = await c.query<Record<string, string>>(
-    `SELECT a.id, a.debits_posted, a.credits_posted, a.version, coalesce(e.d, 0) AS d, coalesce(e.c, 0) AS c,
-            coalesce(e.n, 0) AS n, coalesce(e.maxv, 0) AS maxv
-     FROM accounts a LEFT JOIN (
-       SELECT account_id, sum(amount) FILTER (WHERE direction = 'debit') AS d, sum(amount) FILTER (WHERE direction = 'credit') AS c,
-              count(*) AS n, max(account_version) AS maxv
-       FROM ledger_entries GROUP BY account_id) e ON e.account_id = a.id
-     WHERE a.debits_posted <> coalesce(e.d, 0) OR a.credits_posted <> coalesce(e.c, 0)
-        OR a.version <> coalesce(e.maxv, 0) OR a.version <> coalesce(e.n, 0)
-     ORDER BY a.id LIMIT ${MAX_PROBLEMS}`,
-  );
-  return rows.flatMap((r): VerifyProblem[] => {
-    const out: VerifyProblem[] = [];
-    if (r.debits_posted !== r.d || r.credits_posted !== r.c) {
-      out.push({
-        code: 'BALANCE_MISMATCH',
-        accountId: r.id,
-        detail: `stored debits ${r.debits_posted} / credits ${r.credits_posted}, entries sum to ${r.d} / ${r.c}`,
-      });
-    }
-    if (r.version !== r.maxv || r.version !== r.n) {
-      out.push({
-        code: 'VERSION_GAP',
-        accountId: r.id,
-        accountVersion: Number(r.version),
-        detail: `stored version ${r.version}, ${r.n} entries up to version ${r.maxv}`,
-      });
-    }
-    return out;
-  });
-}
-
-async function transferProblems(c: PoolClient): Promise<VerifyProblem[]> {
+/** Each unbalanced transfer is a subject of its own with one problem: rank 1. */
+async function transferProblems(c: PoolClient): Promise<Ranked[]> {
   const { rows } = await c.query<{ id: string; posted: string; d: string; cr: string }>(
     `SELECT t.id, t.posted_amount AS posted, coalesce(sum(e.amount) FILTER (WHERE e.direction = 'debit'), 0) AS d,
             coalesce(sum(e.amount) FILTER (WHERE e.direction = 'credit'), 0) AS cr
@@ -184,27 +172,36 @@ async function transferProblems(c: PoolClient): Promise<VerifyProblem[]> {
      ORDER BY t.id LIMIT ${MAX_PROBLEMS}`,
   );
   return rows.map((r) => ({
-    code: 'UNBALANCED_TRANSFER' as const,
-    transferId: r.id,
-    detail: `entries debit ${r.d} and credit ${r.cr}; posted amount ${r.posted}`,
+    rank: 1,
+    problem: {
+      code: 'UNBALANCED_TRANSFER',
+      transferId: r.id,
+      detail: `entries debit ${r.d} and credit ${r.cr}; posted amount ${r.posted}`,
+    },
   }));
 }
 
-async function currencyProblems(c: PoolClient): Promise<VerifyProblem[]> {
-  const { rows } = await c.query<{ currency: string; source: string; d: string; cr: string }>(
-    `SELECT currency, 'accounts (posted)' AS source, sum(debits_posted) AS d, sum(credits_posted) AS cr FROM accounts
-       GROUP BY currency HAVING sum(debits_posted) <> sum(credits_posted)
-     UNION ALL
-     SELECT currency, 'accounts (pending)', sum(debits_pending), sum(credits_pending) FROM accounts
-       GROUP BY currency HAVING sum(debits_pending) <> sum(credits_pending)
-     UNION ALL
-     SELECT currency, 'entries', sum(amount) FILTER (WHERE direction = 'debit'), sum(amount) FILTER (WHERE direction = 'credit')
-       FROM ledger_entries GROUP BY currency
-       HAVING sum(amount) FILTER (WHERE direction = 'debit') IS DISTINCT FROM sum(amount) FILTER (WHERE direction = 'credit')
-     ORDER BY 1, 2`,
+/** Up to three problems per currency (posted and pending counters, entries), ranked within the currency. */
+async function currencyProblems(c: PoolClient): Promise<Ranked[]> {
+  const { rows } = await c.query<{ currency: string; source: string; d: string; cr: string; rank: string }>(
+    `SELECT *, row_number() OVER (PARTITION BY currency ORDER BY source) AS rank FROM (
+       SELECT currency, 'accounts (posted)' AS source, sum(debits_posted) AS d, sum(credits_posted) AS cr FROM accounts
+         GROUP BY currency HAVING sum(debits_posted) <> sum(credits_posted)
+       UNION ALL
+       SELECT currency, 'accounts (pending)', sum(debits_pending), sum(credits_pending) FROM accounts
+         GROUP BY currency HAVING sum(debits_pending) <> sum(credits_pending)
+       UNION ALL
+       SELECT currency, 'entries', sum(amount) FILTER (WHERE direction = 'debit'), sum(amount) FILTER (WHERE direction = 'credit')
+         FROM ledger_entries GROUP BY currency
+         HAVING sum(amount) FILTER (WHERE direction = 'debit') IS DISTINCT FROM sum(amount) FILTER (WHERE direction = 'credit')
+     ) unbalanced
+     ORDER BY rank, currency, source LIMIT ${MAX_PROBLEMS}`,
   );
   return rows.map((r) => ({
-    code: 'UNBALANCED_CURRENCY' as const,
-    detail: `${r.currency}: ${r.source} debits ${r.d ?? 0} ≠ credits ${r.cr ?? 0}`,
+    rank: Number(r.rank),
+    problem: {
+      code: 'UNBALANCED_CURRENCY',
+      detail: `${r.currency}: ${r.source} debits ${r.d ?? 0} ≠ credits ${r.cr ?? 0}`,
+    },
   }));
 }

