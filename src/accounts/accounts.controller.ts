@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/roles.decorator.js';
 import type { Page } from '../common/pagination.js';
@@ -32,6 +32,7 @@ export class AccountsController {
   ) {}
 
   @Post()
+  @ApiOperation({ summary: 'Open an account' })
   @ApiIdempotencyKey()
   @Roles('admin', 'operator')
   @ApiCreatedResponse({ type: AccountView })
@@ -45,6 +46,7 @@ export class AccountsController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'List accounts' })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: AccountPage })
   @ApiProblems(400, 401)
@@ -53,6 +55,7 @@ export class AccountsController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'Get an account with its balances' })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: AccountView })
   @ApiProblems(400, 401, 404)
@@ -61,6 +64,7 @@ export class AccountsController {
   }
 
   @Patch(':id')
+  @ApiOperation({ summary: 'Freeze, reactivate or close an account, or change its name or metadata' })
   @Roles('admin')
   @ApiOkResponse({ type: AccountView })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415, 503)
@@ -69,6 +73,7 @@ export class AccountsController {
   }
 
   @Get(':id/balance')
+  @ApiOperation({ summary: "An account's posted balance as of an instant" })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: BalanceAsOfView })
   @ApiProblems(400, 401, 404)
@@ -77,6 +82,7 @@ export class AccountsController {
   }
 
   @Get(':id/statement')
+  @ApiOperation({ summary: "An account's statement over a period" })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: StatementView })
   @ApiProblems(400, 401, 404)
@@ -88,6 +94,7 @@ export class AccountsController {
   }
 
   @Get(':id/entries')
+  @ApiOperation({ summary: "An account's ledger entries, in account version order" })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: EntryPage })
   @ApiProblems(400, 401, 404)

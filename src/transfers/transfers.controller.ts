@@ -41,6 +41,7 @@ export class TransfersController {
   ) {}
 
   @Post()
+  @ApiOperation({ summary: 'Move money from one account to another' })
   @ApiIdempotencyKey()
   @Roles('operator')
   @ApiCreatedResponse({ type: TransferView })
@@ -54,6 +55,7 @@ export class TransfersController {
   }
 
   @Post('batch')
+  @ApiOperation({ summary: 'Create 1 to 100 transfers atomically: all or none' })
   @ApiIdempotencyKey()
   @Roles('operator')
   @ApiCreatedResponse({ type: BatchView })
@@ -107,6 +109,7 @@ export class TransfersController {
   }
 
   @Post(':id/reverse')
+  @ApiOperation({ summary: 'Reverse all or part of a posted transfer' })
   @ApiIdempotencyKey()
   @Roles('operator')
   @ApiCreatedResponse({ type: TransferView })
@@ -141,6 +144,7 @@ export class TransfersController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'List transfers' })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: TransferPage })
   @ApiProblems(400, 401)
@@ -149,6 +153,7 @@ export class TransfersController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'Get a transfer' })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: TransferView })
   @ApiProblems(400, 401, 404)
