@@ -2,16 +2,16 @@ import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
 import type { Config } from './config/config.js';
 import { runMigrations } from './database/migrations.js';
-import { ProblemDoc } from './http/api-problems.js';
 import { BodyBudget, bodyBytes } from './http/body-budget.js';
 import { drainBody } from './http/oversized-body.js';
 import { problemBody, ProblemFilter } from './http/problem.filter.js';
+import { buildOpenApiDocument } from './http/openapi.js';
 import { requestIdOf } from './http/request-id.js';
 import { type FieldError, serviceUnavailable, ValidationFailed } from './http/problem.js';
 import { inspectInput } from './http/body-guard.js';
@@ -92,30 +92,7 @@ export async function createApp(config: Config & { databaseUrl: string }): Promi
       .observe(reply.elapsedTime / 1000);
   });
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Ledger service')
-      .setDescription(
-        'A double-entry ledger: accounts, transfers (single, batch, two-phase, reversals) and an append-only, ' +
-          'hash-chained journal. Money is a decimal string of minor units. Errors are application/problem+json.',
-      )
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-      .build(),
-    { extraModels: [ProblemDoc] },
-  );
-  // Any request with a body may be turned away while too many bodies are in flight (BodyBudget).
-  for (const path of Object.values(document.paths)) {
-    for (const operation of [path.post, path.patch, path.put]) {
-      if (operation?.requestBody === undefined) continue;
-      operation.responses['503'] ??= {
-        description:
-          'SERVICE_UNAVAILABLE (with Retry-After): too many request bodies in flight, or the database is busy or away; nothing was written',
-        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDoc' } } },
-      };
-    }
-  }
+  const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
 
   // Before init: start-up hooks (the admin bootstrap, the expiry sweeper) need the schema.

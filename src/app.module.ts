@@ -5,6 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AccountsModule } from './accounts/accounts.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { logTransport } from './common/log-output.js';
 import { CONFIG, type Config } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { WritesModule } from './writes/writes.module.js';
@@ -25,6 +26,7 @@ export class AppModule {
         LoggerModule.forRoot({
           pinoHttp: {
             level: config.logLevel,
+            transport: logTransport(config.prettyLogs),
             genReqId: (req) => requestIdOf(req),
             customProps: (req) => ({ requestId: requestIdOf(req) }),
             redact: {

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { createApp } from './app.factory.js';
+import { lineFormatter } from './common/log-output.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { jwtSecretFromDataDir } from './config/jwt-secret.js';
 import { startEmbeddedPostgres } from './database/embedded-postgres.js';
@@ -7,9 +8,10 @@ import { startEmbeddedPostgres } from './database/embedded-postgres.js';
 const DRAIN_DEADLINE_MS = 15_000;
 
 async function main(): Promise<void> {
-  const config = loadConfig(process.env);
+  const config = loadConfig(process.env, process.stdout);
+  const format = await lineFormatter(config.prettyLogs);
   const say = (message: string): void => {
-    process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), msg: message })}\n`);
+    process.stdout.write(format({ level: 30, time: Date.now(), msg: message }));
   };
   const embedded =
     config.databaseUrl === undefined

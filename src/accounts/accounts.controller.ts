@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/roles.decorator.js';
 import type { Page } from '../common/pagination.js';
@@ -28,6 +28,7 @@ export class AccountsController {
   constructor(private readonly accounts: AccountsService) {}
 
   @Post()
+  @ApiOperation({ summary: 'Open an account' })
   @ApiIdempotencyKey()
   @Roles('admin', 'operator')
   @ApiCreatedResponse({ type: AccountView })
@@ -41,6 +42,7 @@ export class AccountsController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'List accounts' })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: AccountPage })
   @ApiProblems(400, 401)
@@ -49,6 +51,7 @@ export class AccountsController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'Get an account with its balances' })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: AccountView })
   @ApiProblems(400, 401, 404)
@@ -57,6 +60,7 @@ export class AccountsController {
   }
 
   @Patch(':id')
+  @ApiOperation({ summary: 'Freeze, reactivate or close an account, or change its name or metadata' })
   @Roles('admin')
   @ApiOkResponse({ type: AccountView })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415, 503)
@@ -70,6 +74,7 @@ export class AccountsController {
   }
 
   @Get(':id/balance')
+  @ApiOperation({ summary: "An account's posted balance as of an instant" })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: BalanceAsOfView })
   @ApiProblems(400, 401, 404)
@@ -78,6 +83,7 @@ export class AccountsController {
   }
 
   @Get(':id/statement')
+  @ApiOperation({ summary: "An account's statement over a period" })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: StatementView })
   @ApiProblems(400, 401, 404)
@@ -89,6 +95,7 @@ export class AccountsController {
   }
 
   @Get(':id/entries')
+  @ApiOperation({ summary: "An account's ledger entries, in account version order" })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: EntryPage })
   @ApiProblems(400, 401, 404)

@@ -1,5 +1,5 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/roles.decorator.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { noFields } from '../http/validation.js';
@@ -15,6 +15,7 @@ export class AuditController {
   constructor(private readonly audit: AuditService) {}
 
   @Get('trial-balance')
+  @ApiOperation({ summary: 'Trial balance per currency as of an instant' })
   @ApiOkResponse({ type: TrialBalanceView })
   @ApiProblems(400, 401, 403)
   trialBalance(@Query() q: AsOfQuery): Promise<TrialBalanceView> {
@@ -22,6 +23,7 @@ export class AuditController {
   }
 
   @Get('verify')
+  @ApiOperation({ summary: 'Verify hash chains, balances and double entry' })
   @ApiOkResponse({ type: VerifyView })
   @ApiProblems(401, 403)
   verify(@Query(noFields) _: unknown): Promise<VerifyView> {

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ApiProblems } from '../http/api-problems.js';
 import { noFields } from '../http/validation.js';
@@ -15,6 +15,7 @@ export class AuthController {
 
   @Public()
   @Post('token')
+  @ApiOperation({ summary: 'Exchange a username and password for an access token' })
   @HttpCode(200)
   @ApiOkResponse({ type: TokenView })
   @ApiProblems(400, 401, 413, 415, 429)
@@ -25,6 +26,7 @@ export class AuthController {
   @Roles('admin', 'operator', 'auditor')
   @ApiBearerAuth()
   @Get('me')
+  @ApiOperation({ summary: 'The authenticated user, with roles' })
   @ApiOkResponse({ type: MeView })
   @ApiProblems(401)
   me(@CurrentUser() user: AuthenticatedUser, @Query(noFields) _: unknown): MeView {

@@ -39,13 +39,16 @@ export interface Config {
   appName: string;
   /** Request body bytes held at once; a request beyond it is answered 503 before its body is read. */
   inFlightBodyBytes: number;
+  /** Log lines for a person (pino-pretty) rather than JSON: only when stdout is a terminal, never from the env. */
+  prettyLogs: boolean;
 }
 
 type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export function loadConfig(env: Env): Config {
+/** `stdout` is where the logs go; anything but a terminal (a pipe, a file, a collector, the tests) gets JSON. */
+export function loadConfig(env: Env, stdout: { isTTY?: boolean } = {}): Config {
   const databaseUrl = optional(env, 'DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL', '<redacted>');
@@ -96,6 +99,7 @@ export function loadConfig(env: Env): Config {
     logLevel: logLevel as Config['logLevel'],
     appName: optional(env, 'DB_APPLICATION_NAME') ?? 'ledger-service',
     inFlightBodyBytes: integer(env, 'IN_FLIGHT_BODY_BYTES', 8 * 1024 * 1024, 1024 * 1024, 1024 * 1024 * 1024),
+    prettyLogs: stdout.isTTY === true,
   };
 }
 

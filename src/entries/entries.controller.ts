@@ -1,5 +1,5 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/roles.decorator.js';
 import type { Page } from '../common/pagination.js';
@@ -16,6 +16,7 @@ export class EntriesController {
   constructor(private readonly service: EntriesService) {}
 
   @Get('entries')
+  @ApiOperation({ summary: 'The journal: ledger entries in seq order, up to its horizon' })
   @ApiOkResponse({ type: EntryPage })
   @ApiProblems(400, 401, 403)
   entries(@Query() q: JournalQuery): Promise<Page<EntryView>> {
@@ -23,6 +24,7 @@ export class EntriesController {
   }
 
   @Get('export')
+  @ApiOperation({ summary: 'Export the journal as CSV or NDJSON, streamed' })
   @ApiProduces('text/csv', 'application/x-ndjson')
   @ApiOkResponse({ description: 'every matching entry in seq order, streamed; CSV starts with a header row' })
   @ApiProblems(400, 401, 403)

@@ -28,6 +28,7 @@ export class TransfersController {
   constructor(private readonly transfers: TransfersService) {}
 
   @Post()
+  @ApiOperation({ summary: 'Move money from one account to another' })
   @ApiIdempotencyKey()
   @Roles('operator')
   @ApiCreatedResponse({ type: TransferView })
@@ -41,6 +42,7 @@ export class TransfersController {
   }
 
   @Post('batch')
+  @ApiOperation({ summary: 'Create 1 to 100 transfers atomically: all or none' })
   @ApiIdempotencyKey()
   @Roles('operator')
   @ApiCreatedResponse({ type: BatchView })
@@ -93,6 +95,7 @@ export class TransfersController {
   }
 
   @Post(':id/reverse')
+  @ApiOperation({ summary: 'Reverse all or part of a posted transfer' })
   @ApiIdempotencyKey()
   @Roles('operator')
   @ApiCreatedResponse({ type: TransferView })
@@ -107,6 +110,7 @@ export class TransfersController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'List transfers' })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: TransferPage })
   @ApiProblems(400, 401)
@@ -115,6 +119,7 @@ export class TransfersController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'Get a transfer' })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: TransferView })
   @ApiProblems(400, 401, 404)

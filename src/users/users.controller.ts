@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/roles.decorator.js';
 import { type Page, PageQuery } from '../common/pagination.js';
@@ -19,6 +19,7 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Post()
+  @ApiOperation({ summary: 'Create a user' })
   @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: UserView })
   @ApiProblems(400, 401, 403, 409, 422)
@@ -31,6 +32,7 @@ export class UsersController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'List users' })
   @ApiOkResponse({ type: UserPage })
   @ApiProblems(400, 401, 403)
   list(@Query() q: PageQuery): Promise<Page<UserView>> {
@@ -38,6 +40,7 @@ export class UsersController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'Get a user' })
   @ApiOkResponse({ type: UserView })
   @ApiProblems(400, 401, 403, 404)
   get(@Param('id', uuidParam) id: string, @Query(noFields) _: unknown): Promise<UserView> {
@@ -45,6 +48,7 @@ export class UsersController {
   }
 
   @Patch(':id')
+  @ApiOperation({ summary: "Change a user's roles, password or disabled flag" })
   @ApiOkResponse({ type: UserView })
   @ApiProblems(400, 401, 403, 404)
   async update(
