@@ -16,6 +16,62 @@ export default tseslint.config(
     },
   },
   {
+    // Layers point down only: the core knows money, the write module knows transactions and domain errors, and
+    // only the HTTP edge knows statuses and problem+json.
+    files: ['src/core/**/*.ts'],
+    ignores: ['src/**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@nestjs/*', 'typeorm', 'pg', 'fastify', '@fastify/*'],
+              message: 'core/ is pure: no framework, database or HTTP.',
+            },
+            { group: ['../*'], message: 'core/ imports only core/ (and node:crypto).' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/writes/**/*.ts'],
+    ignores: ['src/**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../http/*', '**/http/*'],
+              message: 'the write module raises domain errors; only the HTTP edge renders them.',
+            },
+            {
+              group: ['fastify', '@fastify/*', '@nestjs/platform-*'],
+              message: 'the write module knows nothing of HTTP.',
+            },
+          ],
+          paths: [
+            {
+              name: '@nestjs/common',
+              importNames: [
+                'HttpException',
+                'HttpStatus',
+                'BadRequestException',
+                'NotFoundException',
+                'ConflictException',
+                'ServiceUnavailableException',
+                'UnprocessableEntityException',
+              ],
+              message: 'the write module raises domain errors, not HTTP exceptions.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests read JSON bodies whose shape the assertions themselves check.
     files: ['test/**/*.ts', 'src/**/*.spec.ts'],
     rules: {

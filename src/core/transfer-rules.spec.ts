@@ -9,7 +9,16 @@ import {
 } from './balances.js';
 import { LedgerError } from './errors.js';
 import { INT64_MAX } from './money.js';
-import { planTransfer, type TransferRequest } from './transfer-rules.js';
+import {
+  amountToPost,
+  amountToReverse,
+  assertAccountChange,
+  assertSettleable,
+  isExpired,
+  planTransfer,
+  type TransferRequest,
+  type TransferState,
+} from './transfer-rules.js';
 
 function account(id: string, p: Partial<AccountState> = {}): AccountState {
   return {
@@ -279,3 +288,110 @@ function planRelease(r: TransferRequest, d: AccountState, c: AccountState): { de
     credit: applyMovement(c, { kind: 'release', side: 'credit', amount: r.amount }),
   };
 }
+
+describe('settling a pending transfer (post, void)', () => {
+  const now = new Date('2026-12-04T10:00:00.000Z');
+  const pending = (p: Partial<TransferState> = {}): TransferState => ({
+    id: 'T',
+    status: 'pending',
+    amount: 500n,
+    postedAmount: 0n,
+    reversedAmount: 0n,
+    expiresAt: null,
+    ...p,
+  });
+  const past = new Date(now.getTime() - 1);
+
+  it('posts the whole reservation by default, or part of it, never more', () => {
+    expect(amountToPost(pending(), undefined, now)).toBe(500n);
+    expect(amountToPost(pending(), 1n, now)).toBe(1n);
+    expect(amountToPost(pending(), 500n, now)).toBe(500n);
+    expect(refusal(() => amountToPost(pending(), 501n, now)).code).toBe('AMOUNT_EXCEEDS_PENDING');
+  });
+
+  it.each(['posted', 'voided'] as const)('refuses to settle a %s transfer', (status) => {
+    expect(refusal(() => assertSettleable(pending({ status }), now)).code).toBe('TRANSFER_NOT_PENDING');
+    expect(refusal(() => amountToPost(pending({ status }), 1n, now)).code).toBe('TRANSFER_NOT_PENDING');
+  });
+
+  it('calls a reservation expired from its expiresAt on, swept or not, before any other refusal', () => {
+    expect(isExpired(pending({ expiresAt: now }), now)).toBe(true);
+    expect(isExpired(pending({ expiresAt: new Date(now.getTime() + 1) }), now)).toBe(false);
+    expect(isExpired(pending({ expiresAt: null }), now)).toBe(false);
+    expect(isExpired(pending({ status: 'posted', expiresAt: past }), now)).toBe(false);
+    expect(refusal(() => assertSettleable(pending({ expiresAt: past }), now)).code).toBe('TRANSFER_EXPIRED');
+    expect(refusal(() => assertSettleable(pending({ status: 'expired', expiresAt: past }), now)).code).toBe(
+      'TRANSFER_EXPIRED',
+    );
+    // Expiry outranks an amount over the reservation.
+    expect(refusal(() => amountToPost(pending({ expiresAt: past }), 10_000n, now)).code).toBe('TRANSFER_EXPIRED');
+  });
+});
+
+describe('reversing a posted transfer', () => {
+  const posted = (postedAmount: bigint, reversedAmount: bigint): TransferState => ({
+    id: 'T',
+    status: 'posted',
+    amount: 1000n,
+    postedAmount,
+    reversedAmount,
+    expiresAt: null,
+  });
+
+  it('reverses all that is left by default, or part of it', () => {
+    expect(amountToReverse(posted(800n, 0n), undefined)).toBe(800n);
+    expect(amountToReverse(posted(800n, 300n), undefined)).toBe(500n);
+    expect(amountToReverse(posted(800n, 300n), 500n)).toBe(500n);
+  });
+
+  it('never lets the total reversed pass the posted amount', () => {
+    expect(refusal(() => amountToReverse(posted(800n, 300n), 501n)).code).toBe('REVERSAL_EXCEEDS_AMOUNT');
+    expect(refusal(() => amountToReverse(posted(800n, 800n), undefined)).code).toBe('REVERSAL_EXCEEDS_AMOUNT');
+    // A voided or still pending transfer posted nothing, so there is nothing to reverse.
+    expect(refusal(() => amountToReverse(posted(0n, 0n), undefined)).code).toBe('REVERSAL_EXCEEDS_AMOUNT');
+  });
+
+  it('holds for any amounts: a reversal allowed never takes the reversed total past the posted amount', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt(0n, INT64_MAX),
+        fc.bigInt(0n, INT64_MAX),
+        fc.option(fc.bigInt(1n, INT64_MAX)),
+        (a, b, r) => {
+          const postedAmount = a > b ? a : b;
+          const reversedAmount = a > b ? b : a;
+          let amount: bigint;
+          try {
+            amount = amountToReverse(posted(postedAmount, reversedAmount), r ?? undefined);
+          } catch (e) {
+            expect((e as LedgerError).code).toBe('REVERSAL_EXCEEDS_AMOUNT');
+            return;
+          }
+          expect(amount).toBeGreaterThan(0n);
+          expect(reversedAmount + amount).toBeLessThanOrEqual(postedAmount);
+        },
+      ),
+    );
+  });
+});
+
+describe('changing an account', () => {
+  it('lets an active or frozen account change, and closes one only at zero with nothing pending', () => {
+    expect(() => assertAccountChange(account('A'), 'closed')).not.toThrow();
+    expect(() => assertAccountChange(account('A', { status: 'frozen' }), 'active')).not.toThrow();
+    expect(() => assertAccountChange(funded('A', 10n), 'frozen')).not.toThrow();
+    expect(refusal(() => assertAccountChange(funded('A', 10n), 'closed')).code).toBe('ACCOUNT_BALANCE_NOT_ZERO');
+    const reserved = account('A', { counters: { ...ZERO_COUNTERS, creditsPending: 5n } });
+    expect(refusal(() => assertAccountChange(reserved, 'closed')).code).toBe('ACCOUNT_BALANCE_NOT_ZERO');
+    // Posted activity that nets to zero does not stop a close.
+    const netZero = account('A', { counters: { ...ZERO_COUNTERS, debitsPosted: 7n, creditsPosted: 7n } });
+    expect(() => assertAccountChange(netZero, 'closed')).not.toThrow();
+  });
+
+  it('treats closed as final: any change to a closed account is refused first', () => {
+    const closed = account('A', { status: 'closed' });
+    for (const status of [undefined, 'active', 'frozen', 'closed'] as const) {
+      expect(refusal(() => assertAccountChange(closed, status)).code).toBe('ACCOUNT_CLOSED');
+    }
+  });
+});
