@@ -1,6 +1,9 @@
 /**
  * Fixed-window counters of login attempts per username and per client address. In memory: with several
  * instances each enforces its own limit, which still bounds guessing to limit × instances per window.
+ *
+ * Not @nestjs/throttler's storage: its only operation, `increment`, counts the attempt it checks, whereas a
+ * login must be refused before its password is checked yet counted per username only once it has failed.
  */
 export class LoginRateLimiter {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
