@@ -82,9 +82,10 @@ export async function createApp(config: Config & { databaseUrl: string }): Promi
     reply.raw.once('close', () => bodies.give(bytes));
   });
   // The rest of a body refused as too large is read (up to a bound) before its 413 goes out: drainBody says why.
-  fastify.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode === 413) await drainBody(request.raw);
-    return payload;
+  // A callback hook, not an async one: it runs for every answer, and only a 413 has anything to wait for.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (reply.statusCode !== 413) return done(null, payload);
+    void drainBody(request.raw).then(() => done(null, payload));
   });
   fastify.addHook('onResponse', async (request, reply) => {
     metrics.httpDuration
