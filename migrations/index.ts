@@ -3,6 +3,7 @@ import { Ledger1763700000001 } from './1763700000001-ledger.js';
 import { PartialTransferIndexes1764600000000 } from './1764600000000-partial-transfer-indexes.js';
 import { ReferenceChecks1764800000000 } from './1764800000000-reference-checks.js';
 import { IdempotencyRefusals1765000000000 } from './1765000000000-idempotency-refusals.js';
+import { Ledgers1765100000000 } from './1765100000000-ledgers.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
 export const MIGRATIONS: Function[] = [
@@ -11,4 +12,5 @@ export const MIGRATIONS: Function[] = [
   PartialTransferIndexes1764600000000,
   ReferenceChecks1764800000000,
   IdempotencyRefusals1765000000000,
+  Ledgers1765100000000,
 ];

@@ -10,6 +10,7 @@ import { CONFIG, type Config } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { WritesModule } from './writes/writes.module.js';
 import { HealthController } from './health/health.controller.js';
+import { LedgersModule } from './ledgers/ledgers.module.js';
 import { requestIdOf } from './http/request-id.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { MetricsService } from './metrics/metrics.service.js';
@@ -54,6 +55,7 @@ export class AppModule {
         TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }),
         WritesModule,
         AuthModule,
+        LedgersModule,
         AccountsModule,
         TransfersModule,
         AuditModule,

@@ -318,6 +318,7 @@ describe('auditor API', () => {
       expect(now.status).toBe(200);
       const eurNow = now.body.currencies.find((c: any) => c.currency === 'EUR');
       expect(eurNow).toEqual({
+        ledgerId: '00000000-0000-4000-8000-000000000001',
         currency: 'EUR',
         totalDebits: '77',
         totalCredits: '77',
@@ -428,14 +429,15 @@ describe('auditor API', () => {
       await db.query('BEGIN');
       await db.query(`SELECT 1 FROM accounts WHERE id = ANY($1::uuid[]) FOR UPDATE`, [[x.id, y.id]]);
       await db.query(
-        `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, status, posted_amount, created_at, posted_at)
-         VALUES ($1, $2, $3, 5, 'USD', 'posted', 5, $4, $4)`,
+        `INSERT INTO transfers (id, ledger_id, debit_account_id, credit_account_id, amount, currency, status, posted_amount, created_at, posted_at)
+         VALUES ($1, '00000000-0000-4000-8000-000000000001', $2, $3, 5, 'USD', 'posted', 5, $4, $4)`,
         [transferId, x.id, y.id, createdAt],
       );
       await db.query(
-        `INSERT INTO ledger_entries (id, transfer_id, account_id, currency, direction, amount, account_version, balance_after,
+        `INSERT INTO ledger_entries (id, ledger_id, transfer_id, account_id, currency, direction, amount, account_version, balance_after,
            debits_after, credits_after, created_at, prev_hash, hash)
-         VALUES ($1, $2, $3, 'USD', 'debit', 5, 1, 5, 5, 0, $4, $5, $6), ($7, $2, $8, 'USD', 'credit', 5, 1, 5, 0, 5, $4, $5, $9)`,
+         VALUES ($1, '00000000-0000-4000-8000-000000000001', $2, $3, 'USD', 'debit', 5, 1, 5, 5, 0, $4, $5, $6),
+                ($7, '00000000-0000-4000-8000-000000000001', $2, $8, 'USD', 'credit', 5, 1, 5, 0, 5, $4, $5, $9)`,
         [
           randomUUID(),
           transferId,

@@ -24,6 +24,7 @@ const FIELDS = [
   'createdAt',
   'prevHash',
   'hash',
+  'ledgerId',
 ];
 const HEADER = `${FIELDS.join(',')}\n`;
 const ENTRIES = 100_000;
@@ -42,7 +43,7 @@ const MAX_RSS_GROWTH_MB = 64;
 /** The journal in SQL, formatted here (not by the service's code): bigints as text, createdAt as ISO 8601 UTC. */
 const JOURNAL_SELECT = `SELECT id::text, seq::text, transfer_id::text, account_id::text, currency, direction, amount::text,
   account_version::text, balance_after::text,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), prev_hash, hash FROM ledger_entries`;
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), prev_hash, hash, ledger_id::text FROM ledger_entries`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quote = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
@@ -218,17 +219,17 @@ describe('ledger export (issue #6)', () => {
       const transfers = [randomUUID(), randomUUID()];
       for (const [i, id] of transfers.entries()) {
         await db.query(
-          `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, status, posted_amount, created_at, posted_at)
-           VALUES ($1, $2, $3, 1, 'USD', 'posted', 1, '2020-01-01T00:00:00Z', '2020-01-01T00:00:00Z')`,
+          `INSERT INTO transfers (id, ledger_id, debit_account_id, credit_account_id, amount, currency, status, posted_amount, created_at, posted_at)
+           VALUES ($1, '00000000-0000-4000-8000-000000000001', $2, $3, 1, 'USD', 'posted', 1, '2020-01-01T00:00:00Z', '2020-01-01T00:00:00Z')`,
           [id, accounts[2 * i], accounts[2 * i + 1]],
         );
       }
       // Straight into the journal (the hash chain is not the point here): varied millisecond timestamps from 2020,
       // negative balances and amounts above 2^53, which must come out digit for digit.
       await db.query(
-        `INSERT INTO ledger_entries (id, transfer_id, account_id, currency, direction, amount, account_version,
+        `INSERT INTO ledger_entries (id, ledger_id, transfer_id, account_id, currency, direction, amount, account_version,
            balance_after, debits_after, credits_after, created_at, prev_hash, hash)
-         SELECT gen_random_uuid(), ($1::uuid[])[1 + g % 2], ($2::uuid[])[1 + g % 4], 'USD',
+         SELECT gen_random_uuid(), '00000000-0000-4000-8000-000000000001', ($1::uuid[])[1 + g % 2], ($2::uuid[])[1 + g % 4], 'USD',
            CASE WHEN g % 2 = 0 THEN 'debit' ELSE 'credit' END,
            CASE WHEN g % 9973 = 0 THEN 9007199254740993 ELSE 1 + (g * 7919) % 1000000 END,
            g / 4 + 1, (g * 31) % 2000001 - 1000000, g * 3, g * 5,

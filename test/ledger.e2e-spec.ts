@@ -7,6 +7,9 @@ import { balances, createAccount, fundingSource, newKey, transfer } from './supp
 
 const MAX = '9223372036854775807';
 
+/** The ledger of everything made without naming one (migrations/1765100000000-ledgers.ts). */
+const DEFAULT_LEDGER = '00000000-0000-4000-8000-000000000001';
+
 describe('the double-entry core', () => {
   let t: TestApp;
   let op: string;
@@ -47,6 +50,7 @@ describe('the double-entry core', () => {
       expect(res.status).toBe(201);
       expect(res.body).toEqual({
         id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        ledgerId: DEFAULT_LEDGER,
         currency: 'USD',
         normalBalance: 'credit',
         allowNegative: false,
@@ -640,12 +644,14 @@ describe('the double-entry core', () => {
           `UPDATE accounts SET debits_posted = debits_posted + 100 WHERE id = '${a.id}'`,
           `UPDATE accounts SET currency = 'EUR' WHERE id = '${a.id}'`,
           `DELETE FROM accounts WHERE id = '${b.id}'`,
-          `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, status, created_at)
-             VALUES (gen_random_uuid(), '${a.id}', '${a.id}', 1, 'USD', 'pending', now())`,
-          `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, status, created_at)
-             VALUES (gen_random_uuid(), '${a.id}', '${b.id}', 0, 'USD', 'pending', now())`,
-          `INSERT INTO ledger_entries (id, transfer_id, account_id, currency, direction, amount, account_version, balance_after, created_at, prev_hash, hash)
-             VALUES (gen_random_uuid(), '${tr.body.id}', '${a.id}', 'USD', 'debit', 1, 2, 0, now(), '', '')`,
+          `INSERT INTO transfers (id, ledger_id, debit_account_id, credit_account_id, amount, currency, status, created_at)
+             VALUES (gen_random_uuid(), '${DEFAULT_LEDGER}', '${a.id}', '${a.id}', 1, 'USD', 'pending', now())`,
+          `INSERT INTO transfers (id, ledger_id, debit_account_id, credit_account_id, amount, currency, status, created_at)
+             VALUES (gen_random_uuid(), '${DEFAULT_LEDGER}', '${a.id}', '${b.id}', 0, 'USD', 'pending', now())`,
+          `INSERT INTO ledger_entries (id, ledger_id, transfer_id, account_id, currency, direction, amount, account_version, balance_after, created_at, prev_hash, hash)
+             VALUES (gen_random_uuid(), '${DEFAULT_LEDGER}', '${tr.body.id}', '${a.id}', 'USD', 'debit', 1, 2, 0, now(), '', '')`,
+          `UPDATE accounts SET ledger_id = gen_random_uuid() WHERE id = '${a.id}'`,
+          `UPDATE transfers SET ledger_id = gen_random_uuid() WHERE id = '${tr.body.id}'`,
         ];
         for (const sql of attempts) await expect(db.query(sql)).rejects.toThrow();
       } finally {
@@ -661,15 +667,18 @@ describe('the double-entry core', () => {
       const missing = `'${randomUUID()}'`;
       const quoted = (id: string): string => `'${id}'`;
       const [A, B, T] = [quoted(a.id), quoted(b.id), quoted(tr.body.id)];
-      const newTransfers = (rows: [debit: string, credit: string, reversalOf: string][]): string =>
-        `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, status, posted_amount,
-           reversal_of, created_at, posted_at)
-         SELECT gen_random_uuid(), d::uuid, c::uuid, 1, 'USD', 'posted', 1, r::uuid, now(), now()
+      const newTransfers = (
+        rows: [debit: string, credit: string, reversalOf: string][],
+        ledger = DEFAULT_LEDGER,
+      ): string =>
+        `INSERT INTO transfers (id, ledger_id, debit_account_id, credit_account_id, amount, currency, status,
+           posted_amount, reversal_of, created_at, posted_at)
+         SELECT gen_random_uuid(), '${ledger}', d::uuid, c::uuid, 1, 'USD', 'posted', 1, r::uuid, now(), now()
          FROM (VALUES ${rows.map((r) => `(${r.join(', ')})`).join(', ')}) AS x(d, c, r)`;
-      const newEntries = (rows: [transfer: string, account: string][]): string =>
-        `INSERT INTO ledger_entries (id, transfer_id, account_id, currency, direction, amount, account_version,
-           balance_after, debits_after, credits_after, created_at, prev_hash, hash)
-         SELECT gen_random_uuid(), t::uuid, a::uuid, 'USD', 'debit', 1, 100 + n, 0, 0, 0, now(), 'p', 'h'
+      const newEntries = (rows: [transfer: string, account: string][], ledger = DEFAULT_LEDGER): string =>
+        `INSERT INTO ledger_entries (id, ledger_id, transfer_id, account_id, currency, direction, amount,
+           account_version, balance_after, debits_after, credits_after, created_at, prev_hash, hash)
+         SELECT gen_random_uuid(), '${ledger}', t::uuid, a::uuid, 'USD', 'debit', 1, 100 + n, 0, 0, 0, now(), 'p', 'h'
          FROM (VALUES ${rows.map((r, i) => `(${r.join(', ')}, ${i})`).join(', ')}) AS x(t, a, n)`;
       const db = await connect(t.databaseUrl);
       const code = (sql: string): Promise<unknown> =>
@@ -711,6 +720,14 @@ describe('the double-entry core', () => {
         const both = (entries: [string, string][]): string =>
           `WITH new_transfer AS (${newTransfers([[A, B, T]])} RETURNING id) ${newEntries(entries)}`;
         expect(await code(both([['(SELECT id FROM new_transfer)', missing]]))).toBe('23503');
+        // Every reference must also be in the row's own ledger (invariant 10).
+        const other = (
+          await db.query<{ id: string }>(
+            `INSERT INTO ledgers (id, name) VALUES (gen_random_uuid(), 'elsewhere-${randomUUID().slice(0, 8)}') RETURNING id`,
+          )
+        ).rows[0]!.id;
+        expect(await code(newTransfers([[A, B, 'NULL']], other))).toBe('23503');
+        expect(await code(newEntries([[T, A]], other))).toBe('23503');
         await db.query('BEGIN');
         expect(await code(both([['(SELECT id FROM new_transfer)', A]]))).toBe('accepted');
         await db.query('ROLLBACK');

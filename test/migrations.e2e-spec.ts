@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { runMigrations } from '../src/database/migrations.js';
+import { DEFAULT_LEDGER_ID } from '../migrations/1765100000000-ledgers.js';
 import { createDatabase } from './support/database.js';
 
 /** Like `typeorm migration:generate`: what the entities would still change after every migration ran. */
@@ -27,15 +29,14 @@ describe('migrations', () => {
     expect(await dataSource.showMigrations()).toBe(false);
   });
 
-  it('reverts the latest two migrations and applies them again, ending where it started', async () => {
+  it('reverts the latest migrations back past the reference checks and applies them again, ending where it started', async () => {
     const foreignKeys = (): Promise<{ n: number }[]> =>
       dataSource.query(`SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f'`);
-    // The one before the latest replaces the five foreign keys with reference-check triggers.
+    // 1764800000000 replaces the five foreign keys with reference-check triggers; two migrations came after it.
     expect(await foreignKeys()).toEqual([{ n: 0 }]);
-    await dataSource.undoLastMigration();
-    await dataSource.undoLastMigration();
+    for (let i = 0; i < 3; i++) await dataSource.undoLastMigration();
     expect(await foreignKeys()).toEqual([{ n: 5 }]);
-    expect((await runMigrations(dataSource)).length).toBe(2);
+    expect((await runMigrations(dataSource)).length).toBe(3);
     expect(await foreignKeys()).toEqual([{ n: 0 }]);
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);
@@ -55,13 +56,15 @@ describe('migrations', () => {
     const notFound = { ...refusal, title: 'Not found', status: 404, code: 'NOT_FOUND', detail: 'gone' };
     delete (notFound as Partial<typeof refusal>).index;
     const created = { id: 'a', amount: '1000', metadata: { b: '1', a: '2' } };
+    // Back to before this migration: the ledgers one came after it.
+    await dataSource.undoLastMigration();
     await dataSource.undoLastMigration();
     await dataSource.query(
       `INSERT INTO idempotency_keys (user_id, key, request_hash, status, response) VALUES
          ($1, 'ok', 'h1', 201, $2), ($1, 'refused', 'h2', 422, $3), ($1, 'missing', 'h3', 404, $4)`,
       [user, JSON.stringify(created), JSON.stringify(refusal), JSON.stringify(notFound)],
     );
-    expect((await runMigrations(dataSource)).length).toBe(1);
+    expect((await runMigrations(dataSource)).length).toBe(2);
     const stored = async () =>
       Object.fromEntries(
         (
@@ -85,6 +88,7 @@ describe('migrations', () => {
     ).rejects.toThrow(/idempotency_keys_one_outcome/);
 
     await dataSource.undoLastMigration();
+    await dataSource.undoLastMigration();
     const back = await dataSource.query<{ key: string; status: number; response: unknown }[]>(
       `SELECT key, status, response FROM idempotency_keys WHERE user_id = $1 ORDER BY key`,
       [user],
@@ -94,8 +98,53 @@ describe('migrations', () => {
       { key: 'ok', status: 201, response: created },
       { key: 'refused', status: 422, response: refusal },
     ]);
-    expect((await runMigrations(dataSource)).length).toBe(1);
+    expect((await runMigrations(dataSource)).length).toBe(2);
     await dataSource.query(`DELETE FROM idempotency_keys WHERE user_id = $1`, [user]);
+  });
+
+  it('puts every account, transfer and entry made before ledgers into `default`, chains untouched', async () => {
+    await dataSource.undoLastMigration();
+    const [a, b, tr] = [randomUUID(), randomUUID(), randomUUID()];
+    await dataSource.query(
+      `INSERT INTO accounts (id, currency, normal_balance, allow_negative, external_id) VALUES
+         ($1, 'USD', 'debit', true, 'old-a'), ($2, 'USD', 'credit', false, 'old-b')`,
+      [a, b],
+    );
+    await dataSource.query(
+      `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, status, posted_amount,
+         external_id, created_at, posted_at) VALUES ($1, $2, $3, 5, 'USD', 'posted', 5, 'old-t', now(), now())`,
+      [tr, a, b],
+    );
+    await dataSource.query(
+      `INSERT INTO ledger_entries (id, transfer_id, account_id, currency, direction, amount, account_version,
+         balance_after, debits_after, credits_after, created_at, prev_hash, hash)
+       VALUES (gen_random_uuid(), $1, $2, 'USD', 'debit', 5, 1, 5, 5, 0, now(), 'p1', 'h1'),
+              (gen_random_uuid(), $1, $3, 'USD', 'credit', 5, 1, 5, 0, 5, now(), 'p2', 'h2')`,
+      [tr, a, b],
+    );
+    const entriesBefore = await dataSource.query(
+      `SELECT id, prev_hash, hash FROM ledger_entries WHERE transfer_id = $1 ORDER BY id`,
+      [tr],
+    );
+    expect((await runMigrations(dataSource)).length).toBe(1);
+    const ledgers = await dataSource.query<{ ledger_id: string }[]>(
+      `SELECT ledger_id FROM accounts WHERE id = ANY($1) UNION ALL SELECT ledger_id FROM transfers WHERE id = $2
+       UNION ALL SELECT ledger_id FROM ledger_entries WHERE transfer_id = $2`,
+      [[a, b], tr],
+    );
+    expect(ledgers.map((r) => r.ledger_id)).toEqual(Array(5).fill(DEFAULT_LEDGER_ID));
+    expect(await dataSource.query(`SELECT name FROM ledgers WHERE id = $1`, [DEFAULT_LEDGER_ID])).toEqual([
+      { name: 'default' },
+    ]);
+    expect(
+      await dataSource.query(`SELECT id, prev_hash, hash FROM ledger_entries WHERE transfer_id = $1 ORDER BY id`, [tr]),
+    ).toEqual(entriesBefore);
+    // New rows name their ledger: the column keeps no default.
+    await expect(
+      dataSource.query(
+        `INSERT INTO accounts (id, currency, normal_balance) VALUES (gen_random_uuid(), 'USD', 'debit')`,
+      ),
+    ).rejects.toThrow(/ledger_id/);
   });
 
   // TypeORM's schema diff does not compare an index's WHERE clause, so the drift test above cannot see it.

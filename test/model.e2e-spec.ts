@@ -125,6 +125,7 @@ async function verify(m: Model, r: Real, accountIds: string[], transferIds: stri
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       id,
+      ledgerId: '00000000-0000-4000-8000-000000000001',
       currency: a.currency,
       normalBalance: a.normalBalance,
       allowNegative: a.allowNegative,
@@ -211,6 +212,7 @@ class CreateAccount implements Cmd {
     };
     expect(res.body).toEqual({
       id: expect.stringMatching(UUID),
+      ledgerId: '00000000-0000-4000-8000-000000000001',
       currency: a.currency,
       normalBalance: a.normalBalance,
       allowNegative: a.allowNegative,

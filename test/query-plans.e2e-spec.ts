@@ -57,8 +57,8 @@ describe('the write path as its tables grow', () => {
     // The tables grow behind the service's back, and nothing analyzes them.
     await sql.query(`INSERT INTO idempotency_keys (user_id, key, request_hash, response)
       SELECT gen_random_uuid(), 'bulk-' || g, 'h', '{}' FROM generate_series(1, 40000) g`);
-    await sql.query(`INSERT INTO accounts (id, currency, normal_balance)
-      SELECT gen_random_uuid(), 'USD', 'credit' FROM generate_series(1, 20000) g`);
+    await sql.query(`INSERT INTO accounts (id, ledger_id, currency, normal_balance)
+      SELECT gen_random_uuid(), '00000000-0000-4000-8000-000000000001', 'USD', 'credit' FROM generate_series(1, 20000) g`);
     const tables = ['idempotency_keys', 'accounts', 'transfers'];
     // Table statistics reach pg_stat_user_tables once a backend publishes them (at most once a second).
     await sleep(1100);

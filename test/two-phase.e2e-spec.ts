@@ -100,6 +100,7 @@ describe('two-phase transfers and reversals', () => {
       expect(res.status).toBe(201);
       expect(res.body).toEqual({
         id: expect.stringMatching(UUID),
+        ledgerId: '00000000-0000-4000-8000-000000000001',
         debitAccountId: alice.id,
         creditAccountId: bob.id,
         amount: '300',
@@ -483,6 +484,7 @@ describe('two-phase transfers and reversals', () => {
       expect(res.status).toBe(201);
       expect(res.body).toEqual({
         id: expect.stringMatching(UUID),
+        ledgerId: '00000000-0000-4000-8000-000000000001',
         debitAccountId: bob.id,
         creditAccountId: alice.id,
         amount: '300',

@@ -6,6 +6,7 @@ import type { AccountView } from './accounts.dto.js';
 export interface AccountRow {
   id: string;
   seq: string;
+  ledger_id: string;
   currency: string;
   normal_balance: Side;
   allow_negative: boolean;
@@ -23,13 +24,14 @@ export interface AccountRow {
   updated_at: Date;
 }
 
-export const ACCOUNT_COLUMNS = `id, seq, currency, normal_balance, allow_negative, status, name, external_id, metadata,
+export const ACCOUNT_COLUMNS = `id, seq, ledger_id, currency, normal_balance, allow_negative, status, name, external_id, metadata,
   debits_posted, credits_posted, debits_pending, credits_pending, version, last_hash, created_at, updated_at`;
 
 /** What the write path reads of an account it locks: no names, metadata or timestamps to parse on every group. */
 export type LockedAccountRow = Pick<
   AccountRow,
   | 'id'
+  | 'ledger_id'
   | 'currency'
   | 'normal_balance'
   | 'allow_negative'
@@ -42,7 +44,7 @@ export type LockedAccountRow = Pick<
   | 'last_hash'
 >;
 
-const LOCKED_COLUMNS = `id, currency, normal_balance, allow_negative, status, debits_posted, credits_posted, debits_pending,
+const LOCKED_COLUMNS = `id, ledger_id, currency, normal_balance, allow_negative, status, debits_posted, credits_posted, debits_pending,
   credits_pending, version, last_hash`;
 
 export function countersOf(row: LockedAccountRow): Counters {
@@ -57,6 +59,7 @@ export function countersOf(row: LockedAccountRow): Counters {
 export function stateOf(row: LockedAccountRow): AccountState {
   return {
     id: row.id,
+    ledgerId: row.ledger_id,
     currency: row.currency,
     normalBalance: row.normal_balance,
     allowNegative: row.allow_negative,
@@ -68,6 +71,7 @@ export function stateOf(row: LockedAccountRow): AccountState {
 export function accountView(row: AccountRow): AccountView {
   return {
     id: row.id,
+    ledgerId: row.ledger_id,
     currency: row.currency,
     normalBalance: row.normal_balance,
     allowNegative: row.allow_negative,

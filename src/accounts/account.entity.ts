@@ -25,9 +25,14 @@ import { Check, Column, Entity, Generated, Index, PrimaryColumn } from 'typeorm'
 )
 @Index('accounts_currency_seq_idx', ['currency', 'seq'])
 @Index('accounts_status_seq_idx', ['status', 'seq'])
+@Index('accounts_ledger_seq_idx', ['ledgerId', 'seq'])
+@Index('accounts_external_id_key', ['externalId', 'ledgerId'], { unique: true })
 export class Account {
   @PrimaryColumn('uuid')
   id: string;
+
+  @Column('uuid', { name: 'ledger_id' })
+  ledgerId: string;
 
   /** Creation order, for stable list pagination. */
   @Column('bigint', { unique: true })
@@ -49,7 +54,7 @@ export class Account {
   @Column('text', { nullable: true })
   name: string | null;
 
-  @Column('text', { name: 'external_id', nullable: true, unique: true })
+  @Column('text', { name: 'external_id', nullable: true })
   externalId: string | null;
 
   @Column('jsonb', { default: {} })

@@ -1,13 +1,21 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageQuery } from '../common/pagination.js';
-import { IsCurrency, IsExternalId, IsMetadata } from '../common/validators.js';
+import { IsCurrency, IsExternalId, IsLedgerRef, IsMetadata } from '../common/validators.js';
 import type { AccountStatus, Side } from '../core/balances.js';
 
 const SIDES = ['debit', 'credit'] as const;
 const STATUSES = ['active', 'frozen', 'closed'] as const;
 
 export class CreateAccountDto {
+  @ApiPropertyOptional({
+    description: 'the ledger (id or name) the account belongs to; absent: `default`',
+    example: 'default',
+  })
+  @IsOptional()
+  @IsLedgerRef()
+  ledgerId?: string;
+
   @ApiProperty({ example: 'USD', pattern: '^[A-Z][A-Z0-9_]{2,15}$' })
   @IsCurrency()
   currency: string;
@@ -57,6 +65,10 @@ export class UpdateAccountDto {
 }
 
 export class AccountListQuery extends PageQuery {
+  @ApiPropertyOptional({ description: 'only the accounts of this ledger (id or name)' })
+  @IsOptional()
+  @IsLedgerRef()
+  ledgerId?: string;
   @ApiPropertyOptional() @IsOptional() @IsCurrency() currency?: string;
   @ApiPropertyOptional({ enum: STATUSES }) @IsOptional() @IsIn(STATUSES) status?: AccountStatus;
   @ApiPropertyOptional() @IsOptional() @IsExternalId() externalId?: string;
@@ -73,6 +85,7 @@ export class BalancesView {
 
 export class AccountView {
   @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) ledgerId: string;
   @ApiProperty() currency: string;
   @ApiProperty({ enum: SIDES }) normalBalance: Side;
   @ApiProperty() allowNegative: boolean;

@@ -12,6 +12,7 @@ import type { Tx } from '../writes/serializable.js';
 import type { WriteRequest } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
 import { ACCOUNT_COLUMNS, type AccountRow, accountView, lockAccounts, stateOf } from './account-rows.js';
+import { findLedgerIn, ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { AccountListQuery, AccountView, CreateAccountDto, UpdateAccountDto } from './accounts.dto.js';
 
 @Injectable()
@@ -38,12 +39,15 @@ export class AccountsService {
   create(dto: CreateAccountDto, w: WriteRequest): Promise<Outcome<AccountView>> {
     return this.writes.submit(w, {
       run: async (tx) => {
-        if (dto.externalId !== undefined) await assertExternalIdFree(tx, 'accounts', dto.externalId);
+        const ledger = await findLedgerIn(tx, dto.ledgerId ?? 'default');
+        if (ledger === undefined) throw new LedgerError('LEDGER_NOT_FOUND', `ledger ${dto.ledgerId} does not exist`);
+        if (dto.externalId !== undefined) await assertExternalIdFree(tx, ledger.id, dto.externalId);
         const [row] = await tx.query<AccountRow>(
-          `INSERT INTO accounts (id, currency, normal_balance, allow_negative, name, external_id, metadata)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${ACCOUNT_COLUMNS}`,
+          `INSERT INTO accounts (id, ledger_id, currency, normal_balance, allow_negative, name, external_id, metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${ACCOUNT_COLUMNS}`,
           [
             randomUUID(),
+            ledger.id,
             dto.currency,
             dto.normalBalance,
             dto.allowNegative ?? false,
@@ -63,8 +67,9 @@ export class AccountsService {
       `SELECT ${ACCOUNT_COLUMNS} FROM accounts
        WHERE ($1::bigint IS NULL OR seq > $1::bigint) AND ($2::text IS NULL OR currency = $2)
          AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR external_id = $4)
+         AND ($6::text IS NULL OR ledger_id = (${ledgerByRef(6)}))
        ORDER BY seq LIMIT $5`,
-      [after, q.currency ?? null, q.status ?? null, q.externalId ?? null, q.limit + 1],
+      [after, q.currency ?? null, q.status ?? null, q.externalId ?? null, q.limit + 1, q.ledgerId ?? null],
     );
     return toPage(rows, q.limit, accountView, (r) => [r.seq]);
   }
@@ -98,13 +103,13 @@ async function updateAccount(tx: Tx, id: string, dto: UpdateAccountDto): Promise
   return accountView(updated!);
 }
 
-/** externalId is unique per resource type; checked first so the refusal is a 409, not a constraint error. */
-export async function assertExternalIdFree(tx: Tx, table: 'accounts' | 'transfers', externalId: string): Promise<void> {
-  const taken = await tx.query(`SELECT 1 FROM ${table} WHERE external_id = $1`, [externalId]);
+/** An account's externalId is unique in its ledger; checked first so the refusal is a 409, not a constraint error. */
+async function assertExternalIdFree(tx: Tx, ledgerId: string, externalId: string): Promise<void> {
+  const taken = await tx.query(`SELECT 1 FROM accounts WHERE ledger_id = $1 AND external_id = $2`, [
+    ledgerId,
+    externalId,
+  ]);
   if (taken.length > 0) {
-    throw new LedgerError(
-      'DUPLICATE_EXTERNAL_ID',
-      `externalId ${externalId} is already used by another ${table.slice(0, -1)}`,
-    );
+    throw new LedgerError('DUPLICATE_EXTERNAL_ID', `externalId ${externalId} is already used by another account`);
   }
 }

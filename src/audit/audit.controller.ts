@@ -3,8 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swa
 import { Roles } from '../auth/roles.decorator.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { noFields } from '../http/validation.js';
-import { AsOfQuery } from '../entries/entries.dto.js';
-import { TrialBalanceView, VerifyView } from './audit.dto.js';
+import { TrialBalanceQuery, TrialBalanceView, VerifyView } from './audit.dto.js';
 import { AuditService } from './audit.service.js';
 
 @ApiTags('audit')
@@ -15,11 +14,11 @@ export class AuditController {
   constructor(private readonly audit: AuditService) {}
 
   @Get('trial-balance')
-  @ApiOperation({ summary: 'Trial balance per currency as of an instant' })
+  @ApiOperation({ summary: 'Trial balance per ledger and currency as of an instant' })
   @ApiOkResponse({ type: TrialBalanceView })
   @ApiProblems(400, 401, 403)
-  trialBalance(@Query() q: AsOfQuery): Promise<TrialBalanceView> {
-    return this.audit.trialBalance(q.asOf === undefined ? new Date() : new Date(q.asOf));
+  trialBalance(@Query() q: TrialBalanceQuery): Promise<TrialBalanceView> {
+    return this.audit.trialBalance(q.asOf === undefined ? new Date() : new Date(q.asOf), q.ledgerId);
   }
 
   @Get('verify')

@@ -1,4 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional } from 'class-validator';
+import { IsLedgerRef } from '../common/validators.js';
+import { AsOfQuery } from '../entries/entries.dto.js';
+
+export class TrialBalanceQuery extends AsOfQuery {
+  @ApiPropertyOptional({ description: 'only this ledger (id or name); absent: a row per ledger and currency' })
+  @IsOptional()
+  @IsLedgerRef()
+  ledgerId?: string;
+}
 
 export const PROBLEM_CODES = [
   'HASH_MISMATCH',
@@ -10,6 +20,7 @@ export const PROBLEM_CODES = [
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
 export class CurrencyTotals {
+  @ApiProperty({ format: 'uuid' }) ledgerId: string;
   @ApiProperty() currency: string;
   @ApiProperty({ example: '0' }) totalDebits: string;
   @ApiProperty({ example: '0' }) totalCredits: string;

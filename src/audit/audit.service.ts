@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { PoolClient } from 'pg';
 import { checkout, poolOf } from '../database/pooled-client.js';
 import type { DataSource } from 'typeorm';
+import { ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { CurrencyTotals, ProblemCode, TrialBalanceView, VerifyProblem, VerifyView } from './audit.dto.js';
 
 const MAX_PROBLEMS = 100;
@@ -22,21 +23,24 @@ const RECOMPUTED_HASH = `encode(sha256(convert_to(prev_hash || E'\\n' || concat_
 export class AuditService {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Per currency, the posted debits and credits of all accounts as they stood at `asOf`. */
-  async trialBalance(asOf: Date): Promise<TrialBalanceView> {
-    const rows = await this.db.query<{ currency: string; debits: string; credits: string; accounts: number }[]>(
-      `SELECT a.currency, coalesce(sum(e.debits_after), 0)::text AS debits, coalesce(sum(e.credits_after), 0)::text AS credits,
-              count(*)::int AS accounts
+  /** Per ledger and currency, the posted debits and credits of its accounts as they stood at `asOf`. */
+  async trialBalance(asOf: Date, ledgerRef: string | undefined): Promise<TrialBalanceView> {
+    const rows = await this.db.query<
+      { ledger_id: string; currency: string; debits: string; credits: string; accounts: number }[]
+    >(
+      `SELECT a.ledger_id, a.currency, coalesce(sum(e.debits_after), 0)::text AS debits,
+              coalesce(sum(e.credits_after), 0)::text AS credits, count(*)::int AS accounts
        FROM accounts a
        LEFT JOIN LATERAL (
          SELECT debits_after, credits_after FROM ledger_entries
          WHERE account_id = a.id AND created_at <= $1 ORDER BY created_at DESC, account_version DESC LIMIT 1
        ) e ON true
-       WHERE a.created_at <= $1
-       GROUP BY a.currency ORDER BY a.currency`,
-      [asOf],
+       WHERE a.created_at <= $1 AND ($2::text IS NULL OR a.ledger_id = (${ledgerByRef(2)}))
+       GROUP BY a.ledger_id, a.currency ORDER BY a.ledger_id, a.currency`,
+      [asOf, ledgerRef ?? null],
     );
     const currencies: CurrencyTotals[] = rows.map((r) => ({
+      ledgerId: r.ledger_id,
       currency: r.currency,
       totalDebits: r.debits,
       totalCredits: r.credits,

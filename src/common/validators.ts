@@ -85,3 +85,10 @@ export function IsSeq(): PropertyDecorator {
       validator: { validate: isSeq },
     });
 }
+
+/** A ledger named by its id (a UUID) or its name (SPEC 9). */
+export function IsLedgerRef(): PropertyDecorator {
+  return Matches(/^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9][a-z0-9_-]{0,62})$/, {
+    message: 'must be a ledger id (UUID) or name',
+  });
+}

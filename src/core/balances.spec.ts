@@ -19,6 +19,7 @@ function counters(p: Partial<Counters> = {}): Counters {
 
 function account(p: Partial<AccountState> = {}): AccountState {
   return {
+    ledgerId: 'L',
     id: 'acc',
     currency: 'USD',
     normalBalance: 'credit',

@@ -21,6 +21,8 @@ export const ZERO_COUNTERS: Counters = Object.freeze({
 
 export interface AccountState {
   id: string;
+  /** The book it belongs to: money never moves between ledgers (SPEC 9). */
+  ledgerId: string;
   currency: string;
   normalBalance: Side;
   allowNegative: boolean;

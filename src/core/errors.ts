@@ -17,6 +17,9 @@ const CODES = [
   'ACCOUNT_BALANCE_NOT_ZERO',
   'ACCOUNT_CLOSED',
   'NOT_FOUND',
+  'DUPLICATE_LEDGER_NAME',
+  'LEDGER_NOT_FOUND',
+  'LEDGER_MISMATCH',
 ] as const;
 
 export type LedgerErrorCode = (typeof CODES)[number];
@@ -83,6 +86,16 @@ export class AccountNotActive extends LedgerError {
 export class AccountNotFound extends LedgerError {
   constructor(readonly accountId: string) {
     super('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`);
+  }
+}
+
+export class LedgerMismatch extends LedgerError {
+  constructor(
+    readonly accountId: string,
+    readonly accountLedgerId: string,
+    readonly ledgerId: string,
+  ) {
+    super('LEDGER_MISMATCH', `account ${accountId} is in ledger ${accountLedgerId}, not in ${ledgerId}`);
   }
 }
 

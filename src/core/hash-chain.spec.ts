@@ -29,6 +29,7 @@ const fields1: EntryFields = {
 
 function account(p: Partial<AccountState> = {}): AccountState {
   return {
+    ledgerId: 'L',
     id: 'acc',
     currency: 'USD',
     normalBalance: 'credit',

@@ -22,6 +22,7 @@ import {
 
 function account(id: string, p: Partial<AccountState> = {}): AccountState {
   return {
+    ledgerId: 'L',
     id,
     currency: 'USD',
     normalBalance: 'credit',

@@ -1,5 +1,12 @@
 import { applyMovement, type AccountState, type Counters, postedBalance } from './balances.js';
-import { AccountNotActive, AccountNotFound, CurrencyMismatch, LedgerError, SameAccount } from './errors.js';
+import {
+  AccountNotActive,
+  AccountNotFound,
+  CurrencyMismatch,
+  LedgerError,
+  LedgerMismatch,
+  SameAccount,
+} from './errors.js';
 
 /*
  * The rules of every movement and of closing an account, side by side. Each is a flat run of checks whose
@@ -13,6 +20,8 @@ export interface TransferRequest {
   amount: bigint;
   currency: string;
   pending: boolean;
+  /** The ledger the movement must stay in (a batch's, set by its first transfer); absent: the debit account's. */
+  ledgerId?: string;
 }
 
 export interface TransferPlan {
@@ -44,6 +53,11 @@ export function planTransfer(
   if (req.debitAccountId === req.creditAccountId) throw new SameAccount();
   if (!debit) throw new AccountNotFound(req.debitAccountId);
   if (!credit) throw new AccountNotFound(req.creditAccountId);
+  // Money never crosses ledgers; within a batch, every transfer is in the batch's one ledger.
+  const ledgerId = req.ledgerId ?? debit.ledgerId;
+  for (const a of [debit, credit]) {
+    if (a.ledgerId !== ledgerId) throw new LedgerMismatch(a.id, a.ledgerId, ledgerId);
+  }
   for (const a of [debit, credit]) {
     if (a.currency !== req.currency) throw new CurrencyMismatch(a.id, a.currency, req.currency);
   }

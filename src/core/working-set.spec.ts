@@ -21,6 +21,7 @@ const HEAD_HASH = 'ab'.repeat(32);
 
 function account(id: string, p: Partial<AccountState> = {}): AccountState {
   return {
+    ledgerId: 'L',
     id,
     currency: 'USD',
     normalBalance: 'credit',
@@ -126,6 +127,7 @@ describe('WorkingSet.open: posted transfer', () => {
     expect(set.entries).toHaveLength(2);
     expect(d).toEqual({
       accountId: 'A',
+      ledgerId: 'L',
       accountVersion: 1,
       transferId: 't1',
       direction: 'debit',
@@ -140,6 +142,7 @@ describe('WorkingSet.open: posted transfer', () => {
     });
     expect(c).toEqual({
       accountId: 'B',
+      ledgerId: 'L',
       accountVersion: 1,
       transferId: 't1',
       direction: 'credit',

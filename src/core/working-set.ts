@@ -9,6 +9,8 @@ export interface LockedAccount {
 }
 
 export interface PlannedEntry extends EntryFields {
+  /** Its account's ledger (not hashed: the chain is the account's, and the account never changes ledger). */
+  ledgerId: string;
   prevHash: string;
   hash: string;
   /** The account's posted counters after this entry, so balances as of any instant need one index lookup. */
@@ -112,6 +114,7 @@ export class WorkingSet {
     for (const { id, e, account } of sides) {
       this.entries.push({
         ...e.fields,
+        ledgerId: account.state.ledgerId,
         prevHash: e.prevHash,
         hash: e.hash,
         debitsAfter: e.counters.debitsPosted,

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
-import { IsCurrency, IsSeq, IsTimestamp } from '../common/validators.js';
+import { IsCurrency, IsLedgerRef, IsSeq, IsTimestamp } from '../common/validators.js';
 import { RangePageQuery, TimeRangeQuery } from '../common/pagination.js';
 import type { Side } from '../core/balances.js';
 
@@ -10,6 +10,7 @@ export class EntryListQuery extends RangePageQuery {}
 export class EntryView {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ example: '1042', description: 'global, strictly increasing' }) seq: string;
+  @ApiProperty({ format: 'uuid', description: "its account's ledger" }) ledgerId: string;
   @ApiProperty({ format: 'uuid' }) transferId: string;
   @ApiProperty({ format: 'uuid' }) accountId: string;
   @ApiProperty() currency: string;
@@ -33,6 +34,7 @@ export class EntryPage {
 }
 
 export class JournalQuery extends EntryListQuery {
+  @ApiPropertyOptional({ description: 'only this ledger (id or name)' }) @IsOptional() @IsLedgerRef() ledgerId?: string;
   @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() accountId?: string;
   @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() transferId?: string;
   @ApiPropertyOptional() @IsOptional() @IsCurrency() currency?: string;
@@ -48,6 +50,7 @@ export class JournalQuery extends EntryListQuery {
 
 export class ExportQuery extends TimeRangeQuery {
   @ApiProperty({ enum: ['csv', 'ndjson'] }) @IsIn(['csv', 'ndjson']) format: 'csv' | 'ndjson';
+  @ApiPropertyOptional({ description: 'only this ledger (id or name)' }) @IsOptional() @IsLedgerRef() ledgerId?: string;
   @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() accountId?: string;
   @ApiPropertyOptional() @IsOptional() @IsCurrency() currency?: string;
 }

@@ -8,6 +8,7 @@ import { checkout, poolOf } from '../database/pooled-client.js';
 import { serviceUnavailable } from '../http/problem.js';
 import { postedBalance } from '../core/balances.js';
 import { ENTRY_COLUMNS, type EntryRow, entryView } from './entry-rows.js';
+import { ledgerByRef } from '../ledgers/ledger-rows.js';
 import { journalHorizon } from './journal-horizon.js';
 import type {
   BalanceAsOfView,
@@ -31,6 +32,7 @@ const EXPORT_FIELDS = [
   'createdAt',
   'prevHash',
   'hash',
+  'ledgerId',
 ] as const;
 const FETCH_ROWS = 1000;
 // Each export holds a pooled connection for as long as its client reads: cap them so writes always have some.
@@ -73,6 +75,7 @@ export class EntriesService {
          AND ($3::uuid IS NULL OR account_id = $3) AND ($4::uuid IS NULL OR transfer_id = $4)
          AND ($5::text IS NULL OR currency = $5)
          AND ($6::timestamptz IS NULL OR created_at >= $6) AND ($7::timestamptz IS NULL OR created_at < $7)
+         AND ($9::text IS NULL OR ledger_id = (${ledgerByRef(9)}))
        ORDER BY seq LIMIT $8`,
       [
         after,
@@ -83,6 +86,7 @@ export class EntriesService {
         q.from ?? null,
         q.to ?? null,
         q.limit + 1,
+        q.ledgerId ?? null,
       ],
     );
     const page = rows.slice(0, q.limit);
@@ -103,7 +107,7 @@ export class EntriesService {
     this.exportsRunning++;
     const done = (): void => void this.exportsRunning--;
     const pool = poolOf(this.db);
-    const params = [q.accountId ?? null, q.currency ?? null, q.from ?? null, q.to ?? null];
+    const params = [q.accountId ?? null, q.currency ?? null, q.from ?? null, q.to ?? null, q.ledgerId ?? null];
     async function* lines(): AsyncGenerator<string> {
       const { client, release } = await checkout(pool);
       let finished = false;
@@ -116,6 +120,7 @@ export class EntriesService {
           `DECLARE export_cursor NO SCROLL CURSOR FOR SELECT ${ENTRY_COLUMNS} FROM ledger_entries
            WHERE ($1::uuid IS NULL OR account_id = $1) AND ($2::text IS NULL OR currency = $2)
              AND ($3::timestamptz IS NULL OR created_at >= $3) AND ($4::timestamptz IS NULL OR created_at < $4)
+             AND ($5::text IS NULL OR ledger_id = (${ledgerByRef(5)}))
            ORDER BY seq`,
           params,
         );

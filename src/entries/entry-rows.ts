@@ -4,6 +4,7 @@ import type { EntryView } from './entries.dto.js';
 export interface EntryRow {
   seq: string;
   id: string;
+  ledger_id: string;
   transfer_id: string;
   account_id: string;
   currency: string;
@@ -17,7 +18,7 @@ export interface EntryRow {
 }
 
 export const ENTRY_COLUMNS =
-  'seq, id, transfer_id, account_id, currency, direction, amount, account_version, balance_after, created_at, prev_hash, hash';
+  'seq, id, ledger_id, transfer_id, account_id, currency, direction, amount, account_version, balance_after, created_at, prev_hash, hash';
 
 export function entryView(row: EntryRow): EntryView {
   return {
@@ -33,5 +34,7 @@ export function entryView(row: EntryRow): EntryView {
     createdAt: row.created_at.toISOString(),
     prevHash: row.prev_hash,
     hash: row.hash,
+    // Last, as in the export's columns, so that a reader of the fields before ledgers finds them where they were.
+    ledgerId: row.ledger_id,
   };
 }

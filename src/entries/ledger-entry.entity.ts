@@ -33,6 +33,9 @@ export class LedgerEntry {
   @Column('uuid', { unique: true })
   id: string;
 
+  @Column('uuid', { name: 'ledger_id' })
+  ledgerId: string;
+
   @Column('uuid', { name: 'transfer_id' })
   transferId: string;
 

@@ -24,6 +24,7 @@ export const Write = createParamDecorator(
     if (request.user === undefined) throw new Error('a write route must be authenticated');
     return {
       userId: request.user.id,
+      actor: { type: 'user', id: request.user.id, name: request.user.username },
       key: header,
       requestHash: header === undefined ? '' : requestHash(request),
       requestId: requestIdOf(request.raw),

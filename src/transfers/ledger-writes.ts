@@ -18,6 +18,7 @@ export interface NewTransfer {
 
 export interface TransferInsert extends NewTransfer {
   id: string;
+  ledgerId: string;
   status: 'pending' | 'posted';
   batchId: string | null;
   reversalOf: string | null;
@@ -29,6 +30,7 @@ export function rowOf(t: TransferInsert): TransferRecord {
   const posted = t.status === 'posted';
   return {
     id: t.id,
+    ledger_id: t.ledgerId,
     debit_account_id: t.debitAccountId,
     credit_account_id: t.creditAccountId,
     amount: t.amount.toString(),
@@ -63,19 +65,20 @@ export function writeLedger(
   const { entries: e, changes } = w.set.take();
   const outcomes = w.outcomes ?? [];
   if (t.length === 0 && e.length === 0 && changes.length === 0 && outcomes.length === 0) return;
-  const keys = outcomesInsert(outcomes, 37);
+  const keys = outcomesInsert(outcomes, 39);
   tx.write(
     `WITH new_transfers AS (
        INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, status, posted_amount,
-         description, external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at)
+         description, external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at, ledger_id)
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::bigint[],
          $8::text[], $9::text[], $10::jsonb[], $11::uuid[], $12::uuid[], $13::timestamptz[], $14::timestamptz[],
-         $15::timestamptz[])
+         $15::timestamptz[], $16::uuid[])
      ), new_entries AS (
        INSERT INTO ledger_entries (id, transfer_id, account_id, currency, direction, amount, account_version,
-         balance_after, created_at, prev_hash, hash, debits_after, credits_after)
-       SELECT * FROM unnest($16::uuid[], $17::uuid[], $18::uuid[], $19::text[], $20::text[], $21::bigint[],
-         $22::bigint[], $23::bigint[], $24::timestamptz[], $25::text[], $26::text[], $27::bigint[], $28::bigint[])
+         balance_after, created_at, prev_hash, hash, debits_after, credits_after, ledger_id)
+       SELECT * FROM unnest($17::uuid[], $18::uuid[], $19::uuid[], $20::text[], $21::text[], $22::bigint[],
+         $23::bigint[], $24::bigint[], $25::timestamptz[], $26::text[], $27::text[], $28::bigint[], $29::bigint[],
+         $30::uuid[])
      ), new_keys AS (
        ${keys.sql}
      )
@@ -85,8 +88,8 @@ export function writeLedger(
        debits_pending = a.debits_pending + v.dq, credits_pending = a.credits_pending + v.cq,
        version = CASE WHEN a.version = v.from_version THEN v.to_version ELSE -1 END, last_hash = v.last_hash,
        updated_at = now()
-     FROM unnest($29::uuid[], $30::bigint[], $31::bigint[], $32::bigint[], $33::bigint[], $34::bigint[],
-       $35::bigint[], $36::text[]) AS v(id, dp, cp, dq, cq, from_version, to_version, last_hash)
+     FROM unnest($31::uuid[], $32::bigint[], $33::bigint[], $34::bigint[], $35::bigint[], $36::bigint[],
+       $37::bigint[], $38::text[]) AS v(id, dp, cp, dq, cq, from_version, to_version, last_hash)
      WHERE a.id = v.id`,
     [
       plain(t.map((x) => x.id)),
@@ -104,6 +107,7 @@ export function writeLedger(
       plain(t.map((x) => x.expires_at?.toISOString() ?? null)),
       plain(t.map((x) => x.created_at.toISOString())),
       plain(t.map((x) => x.posted_at?.toISOString() ?? null)),
+      plain(t.map((x) => x.ledger_id)),
       plain(e.map(() => randomUUID())),
       plain(e.map((x) => x.transferId)),
       plain(e.map((x) => x.accountId)),
@@ -117,6 +121,7 @@ export function writeLedger(
       plain(e.map((x) => x.hash)),
       plain(e.map((x) => x.debitsAfter.toString())),
       plain(e.map((x) => x.creditsAfter.toString())),
+      plain(e.map((x) => x.ledgerId)),
       plain(changes.map((c) => c.id)),
       plain(changes.map((c) => c.delta.debitsPosted.toString())),
       plain(changes.map((c) => c.delta.creditsPosted.toString())),

@@ -4,6 +4,7 @@ import type { TransferStatus, TransferView } from './transfers.dto.js';
 export interface TransferRow {
   id: string;
   seq: string;
+  ledger_id: string;
   debit_account_id: string;
   credit_account_id: string;
   amount: string;
@@ -24,7 +25,7 @@ export interface TransferRow {
 /** A transfer as the API shows it: everything but `seq`, so also a row not yet written. */
 export type TransferRecord = Omit<TransferRow, 'seq'>;
 
-export const TRANSFER_COLUMNS = `id, seq, debit_account_id, credit_account_id, amount, currency, status, posted_amount,
+export const TRANSFER_COLUMNS = `id, seq, ledger_id, debit_account_id, credit_account_id, amount, currency, status, posted_amount,
   reversed_amount, description, external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at`;
 
 /** What the transfer rules of the core judge. */
@@ -43,6 +44,7 @@ export function transferState(row: TransferRecord): TransferState {
 export function transferView(row: TransferRecord, now = new Date()): TransferView {
   return {
     id: row.id,
+    ledgerId: row.ledger_id,
     debitAccountId: row.debit_account_id,
     creditAccountId: row.credit_account_id,
     amount: row.amount,

@@ -29,7 +29,7 @@ export interface CreateRequest {
 
 interface GroupState {
   set: WorkingSet;
-  /** External ids already used, by earlier transactions or by this group's decided transfers. */
+  /** External ids already used (as `ledgerId\nexternalId`), by earlier transactions or by this group's decisions. */
   taken: Set<string>;
   createdAt: Date;
   /** Decided and not yet written. */
@@ -68,12 +68,17 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
   decide(state, request): TransferView | BatchView {
     const checkpoint = state.set.checkpoint();
     const mine: TransferInsert[] = [];
+    // A batch stays in one ledger: its first transfer's.
+    let batchLedger: string | undefined;
     try {
       request.items.forEach((item, i) => {
         try {
+          const ledgerId = batchLedger ?? state.set.state(item.debitAccountId)?.ledgerId;
+          const taken = (l: string | undefined, x: string) => l !== undefined && state.taken.has(`${l}\n${x}`);
           if (
             item.externalId !== null &&
-            (state.taken.has(item.externalId) || mine.some((m) => m.externalId === item.externalId))
+            (taken(ledgerId, item.externalId) ||
+              mine.some((m) => m.externalId === item.externalId && m.ledgerId === ledgerId))
           ) {
             throw new LedgerError(
               'DUPLICATE_EXTERNAL_ID',
@@ -81,9 +86,20 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
             );
           }
           const id = randomUUID();
-          state.set.open(item, id, state.createdAt.toISOString());
+          state.set.open({ ...item, ledgerId: batchLedger }, id, state.createdAt.toISOString());
+          // open() found both accounts, in one ledger.
+          const ledger = state.set.state(item.debitAccountId)!.ledgerId;
+          batchLedger ??= ledger;
           const status = item.pending ? 'pending' : 'posted';
-          mine.push({ ...item, id, status, batchId: request.batchId, reversalOf: null, createdAt: state.createdAt });
+          mine.push({
+            ...item,
+            id,
+            ledgerId: ledger,
+            status,
+            batchId: request.batchId,
+            reversalOf: null,
+            createdAt: state.createdAt,
+          });
         } catch (error) {
           // A refusal inside a batch names the position of the transfer refused.
           throw request.batchId !== null && error instanceof LedgerError ? withIndex(error, i) : error;
@@ -93,7 +109,7 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
       state.set.rollback(checkpoint);
       throw error;
     }
-    for (const t of mine) if (t.externalId !== null) state.taken.add(t.externalId);
+    for (const t of mine) if (t.externalId !== null) state.taken.add(`${t.ledgerId}\n${t.externalId}`);
     const created = mine.map(rowOf);
     state.rows.push(...created);
     return request.batchId === null
@@ -153,6 +169,7 @@ export function reverseTransfer(
     const set = await lockWorkingSet(tx, [t.debit_account_id, t.credit_account_id]);
     const reversal: TransferInsert = {
       id: randomUUID(),
+      ledgerId: t.ledger_id,
       debitAccountId: t.credit_account_id,
       creditAccountId: t.debit_account_id,
       amount,
@@ -220,9 +237,9 @@ async function lockWorkingSet(tx: Tx, accountIds: string[]): Promise<WorkingSet>
 async function takenExternalIds(tx: Tx, wanted: (string | null)[]): Promise<Set<string>> {
   const ids = wanted.filter((id): id is string => id !== null);
   if (ids.length === 0) return new Set();
-  const rows = await tx.query<{ external_id: string }>(
-    'SELECT external_id FROM transfers WHERE external_id = ANY($1::text[])',
+  const rows = await tx.query<{ ledger_id: string; external_id: string }>(
+    'SELECT ledger_id, external_id FROM transfers WHERE external_id = ANY($1::text[])',
     [ids],
   );
-  return new Set(rows.map((r) => r.external_id));
+  return new Set(rows.map((r) => `${r.ledger_id}\n${r.external_id}`));
 }

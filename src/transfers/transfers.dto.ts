@@ -17,7 +17,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { RangePageQuery } from '../common/pagination.js';
-import { IsAmount, IsCurrency, IsExternalId, IsMetadata } from '../common/validators.js';
+import { IsAmount, IsCurrency, IsExternalId, IsLedgerRef, IsMetadata } from '../common/validators.js';
 
 export const TRANSFER_STATUSES = ['pending', 'posted', 'voided', 'expired'] as const;
 export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
@@ -90,6 +90,7 @@ export class ReverseTransferDto {
 }
 
 export class TransferListQuery extends RangePageQuery {
+  @ApiPropertyOptional({ description: 'only this ledger (id or name)' }) @IsOptional() @IsLedgerRef() ledgerId?: string;
   @ApiPropertyOptional({ format: 'uuid', description: 'as debit or credit account' })
   @IsOptional()
   @IsUUID()
@@ -101,6 +102,7 @@ export class TransferListQuery extends RangePageQuery {
 
 export class TransferView {
   @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid', description: "its accounts' ledger" }) ledgerId: string;
   @ApiProperty({ format: 'uuid' }) debitAccountId: string;
   @ApiProperty({ format: 'uuid' }) creditAccountId: string;
   @ApiProperty({ example: '1000' }) amount: string;

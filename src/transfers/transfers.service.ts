@@ -8,6 +8,7 @@ import { parseAmount } from '../core/money.js';
 import type { Outcome } from '../writes/idempotency.js';
 import type { WriteRequest } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
+import { ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { NewTransfer } from './ledger-writes.js';
 import { TRANSFER_COLUMNS, type TransferRow, transferView } from './transfer-rows.js';
 import { type CreateRequest, newTransfers, postTransfer, reverseTransfer, voidTransfer } from './transfer-writes.js';
@@ -72,8 +73,18 @@ export class TransfersService {
          AND ($3::text IS DISTINCT FROM 'pending' OR expires_at IS NULL OR expires_at > now())
          AND ($4::text IS NULL OR external_id = $4)
          AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
+         AND ($8::text IS NULL OR ledger_id = (${ledgerByRef(8)}))
        ORDER BY seq LIMIT $7`,
-      [after, q.accountId ?? null, q.status ?? null, q.externalId ?? null, q.from ?? null, q.to ?? null, q.limit + 1],
+      [
+        after,
+        q.accountId ?? null,
+        q.status ?? null,
+        q.externalId ?? null,
+        q.from ?? null,
+        q.to ?? null,
+        q.limit + 1,
+        q.ledgerId ?? null,
+      ],
     );
     return toPage(
       rows,

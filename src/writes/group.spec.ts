@@ -7,6 +7,7 @@ import type { WriteRequest } from './write-request.js';
 const USER = '6f1c0b1e-9a57-4f5e-8d1c-2a3b4c5d6e7f';
 const request = (key: string | undefined, requestHash = 'h', requestId = 'r1'): WriteRequest => ({
   userId: USER,
+  actor: { type: 'user', id: USER, name: 'tester' },
   key,
   requestHash,
   requestId,

@@ -7,6 +7,7 @@ export interface AccountOptions {
   allowNegative?: boolean;
   externalId?: string;
   name?: string;
+  ledgerId?: string;
 }
 
 export async function createAccount(t: TestApp, token: string, options: AccountOptions = {}): Promise<any> {
@@ -27,9 +28,10 @@ export function transfer(t: TestApp, token: string, body: Record<string, unknown
 }
 
 /** A funding account (allowNegative, debit-normal) and a helper to give any account money. */
-export async function fundingSource(t: TestApp, token: string, currency = 'USD') {
+export async function fundingSource(t: TestApp, token: string, currency = 'USD', ledgerId?: string) {
   const source = await createAccount(t, token, {
     currency,
+    ...(ledgerId === undefined ? {} : { ledgerId }),
     normalBalance: 'debit',
     allowNegative: true,
     name: 'funding',

@@ -230,6 +230,8 @@ export class Scratch {
 export function transferView(t: ModelTransfer): Record<string, unknown> {
   return {
     id: t.id,
+    // The model's ledger is `default`: it never names one.
+    ledgerId: '00000000-0000-4000-8000-000000000001',
     debitAccountId: t.debitAccountId,
     creditAccountId: t.creditAccountId,
     amount: t.amount.toString(),

@@ -1,0 +1,48 @@
+import type { Tx } from '../writes/serializable.js';
+import type { LedgerView } from './ledgers.dto.js';
+import { isUuidShaped } from './ledgers.dto.js';
+
+export interface LedgerRow {
+  id: string;
+  seq: string;
+  name: string;
+  description: string | null;
+  metadata: Record<string, string>;
+  closed_until: Date | null;
+  created_by: LedgerView['createdBy'];
+  created_at: Date;
+}
+
+export const LEDGER_COLUMNS = 'id, seq, name, description, metadata, closed_until, created_by, created_at';
+
+export function ledgerView(row: LedgerRow): LedgerView {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    metadata: row.metadata,
+    closedUntil: row.closed_until?.toISOString() ?? null,
+    createdBy: row.created_by,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+/** The ledger named by an id or a name (a name is never shaped like a UUID), or undefined. */
+export async function findLedger(
+  query: (text: string, values: unknown[]) => Promise<LedgerRow[]>,
+  idOrName: string,
+): Promise<LedgerRow | undefined> {
+  const column = isUuidShaped(idOrName) ? 'id' : 'name';
+  const [row] = await query(`SELECT ${LEDGER_COLUMNS} FROM ledgers WHERE ${column} = $1`, [idOrName]);
+  return row;
+}
+
+/** Inside a write: the ledger, read in the write's transaction. */
+export const findLedgerIn = (tx: Tx, idOrName: string): Promise<LedgerRow | undefined> =>
+  findLedger((text, values) => tx.query<LedgerRow>(text, values), idOrName);
+
+/**
+ * The id of the ledger that the text parameter `$n` names (by id or name), for a `?ledgerId=` filter: an unknown
+ * ledger matches nothing, as an unknown id in any other filter.
+ */
+export const ledgerByRef = (n: number): string => `SELECT id FROM ledgers WHERE id::text = $${n} OR name = $${n}`;

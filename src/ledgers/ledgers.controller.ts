@@ -1,0 +1,77 @@
+import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Roles } from '../auth/roles.decorator.js';
+import type { Page } from '../common/pagination.js';
+import { answer } from '../http/answer.js';
+import { ApiProblems } from '../http/api-problems.js';
+import { ValidationFailed } from '../http/problem.js';
+import { noFields } from '../http/validation.js';
+import { ApiIdempotencyKey, Write } from '../http/write-request.js';
+import type { WriteRequest } from '../writes/write-request.js';
+import { CreateLedgerDto, LedgerListQuery, LedgerPage, LedgerView, UpdateLedgerDto } from './ledgers.dto.js';
+import { LedgersService } from './ledgers.service.js';
+
+/** `:idOrName`: a UUID or a ledger name; anything else is a 400, never a database error. */
+const idOrNameParam = {
+  transform(value: string): string {
+    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) return value.toLowerCase();
+    if (/^[a-z0-9][a-z0-9_-]{0,62}$/.test(value)) return value;
+    throw new ValidationFailed([{ field: 'idOrName', message: 'must be a ledger id (UUID) or name' }]);
+  },
+};
+
+@ApiTags('ledgers')
+@ApiBearerAuth()
+@Controller('v1/ledgers')
+export class LedgersController {
+  constructor(private readonly ledgers: LedgersService) {}
+
+  @Post()
+  @Roles('admin')
+  @ApiOperation({ summary: 'Create a ledger', description: 'An independent book; money never moves between ledgers.' })
+  @ApiIdempotencyKey()
+  @ApiCreatedResponse({ type: LedgerView })
+  @ApiProblems(400, 401, 403, 409, 413, 415, 503)
+  async create(
+    @Body() dto: CreateLedgerDto,
+    @Write() w: WriteRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
+    return answer(reply, await this.ledgers.create(dto, w));
+  }
+
+  @Get()
+  @Roles('admin', 'operator', 'auditor')
+  @ApiOperation({ summary: 'List ledgers' })
+  @ApiOkResponse({ type: LedgerPage })
+  @ApiProblems(400, 401)
+  list(@Query() q: LedgerListQuery): Promise<Page<LedgerView>> {
+    return this.ledgers.list(q);
+  }
+
+  @Get(':idOrName')
+  @Roles('admin', 'operator', 'auditor')
+  @ApiOperation({ summary: 'Get a ledger by id or name' })
+  @ApiParam({ name: 'idOrName', description: 'the ledger id (UUID) or its name' })
+  @ApiOkResponse({ type: LedgerView })
+  @ApiProblems(400, 401, 404)
+  get(@Param('idOrName', idOrNameParam) idOrName: string, @Query(noFields) _: unknown): Promise<LedgerView> {
+    return this.ledgers.get(idOrName);
+  }
+
+  @Patch(':idOrName')
+  @Roles('admin')
+  @ApiOperation({ summary: "Change a ledger's description or metadata" })
+  @ApiParam({ name: 'idOrName', description: 'the ledger id (UUID) or its name' })
+  @ApiOkResponse({ type: LedgerView })
+  @ApiProblems(400, 401, 403, 404, 413, 415, 503)
+  async update(
+    @Param('idOrName', idOrNameParam) idOrName: string,
+    @Body() dto: UpdateLedgerDto,
+    @Write({ keyed: false }) w: WriteRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
+    return answer(reply, await this.ledgers.update(idOrName, dto, w));
+  }
+}

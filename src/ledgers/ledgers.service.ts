@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { decodeCursor, type Page, toPage } from '../common/pagination.js';
+import { LedgerError } from '../core/errors.js';
+import type { Outcome } from '../writes/idempotency.js';
+import type { WriteRequest } from '../writes/write-request.js';
+import { Writes } from '../writes/writes.js';
+import { findLedger, findLedgerIn, LEDGER_COLUMNS, type LedgerRow, ledgerView } from './ledger-rows.js';
+import type { CreateLedgerDto, LedgerListQuery, LedgerView, UpdateLedgerDto } from './ledgers.dto.js';
+
+@Injectable()
+export class LedgersService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly writes: Writes,
+  ) {}
+
+  create(dto: CreateLedgerDto, w: WriteRequest): Promise<Outcome<LedgerView>> {
+    return this.writes.submit(w, {
+      run: async (tx) => {
+        const [row] = await tx.query<LedgerRow>(
+          `INSERT INTO ledgers (id, name, description, metadata, created_by) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (name) DO NOTHING RETURNING ${LEDGER_COLUMNS}`,
+          [
+            randomUUID(),
+            dto.name,
+            dto.description ?? null,
+            JSON.stringify(dto.metadata ?? {}),
+            JSON.stringify(w.actor),
+          ],
+        );
+        if (row === undefined) throw new LedgerError('DUPLICATE_LEDGER_NAME', `a ledger named ${dto.name} exists`);
+        return ledgerView(row);
+      },
+    });
+  }
+
+  update(idOrName: string, dto: UpdateLedgerDto, w: WriteRequest): Promise<Outcome<LedgerView>> {
+    return this.writes.submit(w, {
+      run: async (tx) => {
+        const ledger = await findLedgerIn(tx, idOrName);
+        if (ledger === undefined) throw new LedgerError('NOT_FOUND', `ledger ${idOrName} does not exist`);
+        const [row] = await tx.query<LedgerRow>(
+          `UPDATE ledgers SET description = COALESCE($2, description), metadata = COALESCE($3::jsonb, metadata),
+             updated_at = now() WHERE id = $1 RETURNING ${LEDGER_COLUMNS}`,
+          [ledger.id, dto.description ?? null, dto.metadata === undefined ? null : JSON.stringify(dto.metadata)],
+        );
+        return ledgerView(row!);
+      },
+    });
+  }
+
+  async list(q: LedgerListQuery): Promise<Page<LedgerView>> {
+    const after = decodeCursor(q.cursor, ['seq'])?.[0] ?? null;
+    const rows = await this.db.query<LedgerRow[]>(
+      `SELECT ${LEDGER_COLUMNS} FROM ledgers WHERE ($1::bigint IS NULL OR seq > $1::bigint) ORDER BY seq LIMIT $2`,
+      [after, q.limit + 1],
+    );
+    return toPage(rows, q.limit, ledgerView, (r) => [r.seq]);
+  }
+
+  async get(idOrName: string): Promise<LedgerView> {
+    const row = await findLedger((text, values) => this.db.query<LedgerRow[]>(text, values), idOrName);
+    if (row === undefined) throw new LedgerError('NOT_FOUND', `ledger ${idOrName} does not exist`);
+    return ledgerView(row);
+  }
+}
