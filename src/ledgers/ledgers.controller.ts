@@ -2,14 +2,14 @@ import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/c
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/roles.decorator.js';
-import type { Page } from '../common/pagination.js';
+import { type Page, PageQuery } from '../common/pagination.js';
 import { answer } from '../http/answer.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { ValidationFailed } from '../http/problem.js';
 import { noFields } from '../http/validation.js';
 import { ApiIdempotencyKey, Write } from '../http/write-request.js';
 import type { WriteRequest } from '../writes/write-request.js';
-import { CreateLedgerDto, LedgerListQuery, LedgerPage, LedgerView, UpdateLedgerDto } from './ledgers.dto.js';
+import { CreateLedgerDto, LedgerPage, LedgerView, UpdateLedgerDto } from './ledgers.dto.js';
 import { LedgersService } from './ledgers.service.js';
 
 /** `:idOrName`: a UUID or a ledger name; anything else is a 400, never a database error. */
@@ -46,7 +46,7 @@ export class LedgersController {
   @ApiOperation({ summary: 'List ledgers' })
   @ApiOkResponse({ type: LedgerPage })
   @ApiProblems(400, 401)
-  list(@Query() q: LedgerListQuery): Promise<Page<LedgerView>> {
+  list(@Query() q: PageQuery): Promise<Page<LedgerView>> {
     return this.ledgers.list(q);
   }
 

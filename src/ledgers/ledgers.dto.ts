@@ -1,34 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength, NotContains } from 'class-validator';
-import { PageQuery } from '../common/pagination.js';
 import { IsMetadata } from '../common/validators.js';
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const UUID_SHAPED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-export class CreateLedgerDto {
-  @ApiProperty({
-    pattern: NAME.source,
-    example: 'payments-eu',
-    description:
-      'unique; lowercase letters, digits, `_` and `-`; never shaped like a UUID, so that a path can take either',
-  })
-  @Matches(NAME, { message: 'name must match ^[a-z0-9][a-z0-9_-]{0,62}$' })
-  @NotContains('\u0000')
-  @IsNotUuidShaped()
-  name: string;
-
-  @ApiPropertyOptional({ maxLength: 500 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(500)
-  description?: string;
-
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
-  @IsOptional()
-  @IsMetadata()
-  metadata?: Record<string, string>;
-}
 
 export class UpdateLedgerDto {
   @ApiPropertyOptional({ maxLength: 500 })
@@ -43,7 +18,19 @@ export class UpdateLedgerDto {
   metadata?: Record<string, string>;
 }
 
-export class LedgerListQuery extends PageQuery {}
+/** A new ledger: its name, and what `PATCH` may change later. */
+export class CreateLedgerDto extends UpdateLedgerDto {
+  @ApiProperty({
+    pattern: NAME.source,
+    example: 'payments-eu',
+    description:
+      'unique; lowercase letters, digits, `_` and `-`; never shaped like a UUID, so that a path can take either',
+  })
+  @Matches(NAME, { message: 'name must match ^[a-z0-9][a-z0-9_-]{0,62}$' })
+  @NotContains('\u0000')
+  @IsNotUuidShaped()
+  name: string;
+}
 
 export class ActorView {
   @ApiProperty({ enum: ['user', 'apiKey', 'external', 'system'] }) type: string;

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { decodeCursor, type Page, toPage } from '../common/pagination.js';
+import { decodeCursor, type Page, type PageQuery, toPage } from '../common/pagination.js';
 import { LedgerError } from '../core/errors.js';
 import type { Outcome } from '../writes/idempotency.js';
 import type { WriteRequest } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
 import { findLedger, findLedgerIn, LEDGER_COLUMNS, type LedgerRow, ledgerView } from './ledger-rows.js';
-import type { CreateLedgerDto, LedgerListQuery, LedgerView, UpdateLedgerDto } from './ledgers.dto.js';
+import type { CreateLedgerDto, LedgerView, UpdateLedgerDto } from './ledgers.dto.js';
 
 @Injectable()
 export class LedgersService {
@@ -52,7 +52,7 @@ export class LedgersService {
     });
   }
 
-  async list(q: LedgerListQuery): Promise<Page<LedgerView>> {
+  async list(q: PageQuery): Promise<Page<LedgerView>> {
     const after = decodeCursor(q.cursor, ['seq'])?.[0] ?? null;
     const rows = await this.db.query<LedgerRow[]>(
       `SELECT ${LEDGER_COLUMNS} FROM ledgers WHERE ($1::bigint IS NULL OR seq > $1::bigint) ORDER BY seq LIMIT $2`,
