@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { IsString, Matches, registerDecorator, type ValidationOptions } from 'class-validator';
+import { IsString, Matches, registerDecorator, ValidateBy, type ValidationOptions } from 'class-validator';
 import { INT64_MAX, isAmountString } from '../core/money.js';
 
 export const CURRENCY_PATTERN = /^[A-Z][A-Z0-9_]{2,15}$/;
@@ -86,9 +86,20 @@ export function IsSeq(): PropertyDecorator {
     });
 }
 
+/** A ledger's name (SPEC 9); never shaped like a UUID, so that one reference can hold either. */
+export const LEDGER_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const isUuidShaped = (s: string): boolean => UUID_SHAPE.test(s);
+export const isLedgerRef = (s: string): boolean => isUuidShaped(s) || LEDGER_NAME_PATTERN.test(s);
+
 /** A ledger named by its id (a UUID) or its name (SPEC 9). */
 export function IsLedgerRef(): PropertyDecorator {
-  return Matches(/^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9][a-z0-9_-]{0,62})$/, {
-    message: 'must be a ledger id (UUID) or name',
+  return ValidateBy({
+    name: 'isLedgerRef',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && isLedgerRef(value),
+      defaultMessage: () => 'must be a ledger id (UUID) or name',
+    },
   });
 }

@@ -1,6 +1,6 @@
 import type { Tx } from '../writes/serializable.js';
 import type { LedgerView } from './ledgers.dto.js';
-import { isUuidShaped } from './ledgers.dto.js';
+import { isUuidShaped } from '../common/validators.js';
 
 export interface LedgerRow {
   id: string;

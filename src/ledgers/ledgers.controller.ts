@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiPara
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/roles.decorator.js';
 import { type Page, PageQuery } from '../common/pagination.js';
+import { isLedgerRef, isUuidShaped } from '../common/validators.js';
 import { answer } from '../http/answer.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { ValidationFailed } from '../http/problem.js';
@@ -15,8 +16,8 @@ import { LedgersService } from './ledgers.service.js';
 /** `:idOrName`: a UUID or a ledger name; anything else is a 400, never a database error. */
 const idOrNameParam = {
   transform(value: string): string {
-    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) return value.toLowerCase();
-    if (/^[a-z0-9][a-z0-9_-]{0,62}$/.test(value)) return value;
+    const ref = isUuidShaped(value.toLowerCase()) ? value.toLowerCase() : value;
+    if (isLedgerRef(ref)) return ref;
     throw new ValidationFailed([{ field: 'idOrName', message: 'must be a ledger id (UUID) or name' }]);
   },
 };

@@ -1,9 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MaxLength, NotContains } from 'class-validator';
-import { IsMetadata } from '../common/validators.js';
-
-const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const UUID_SHAPED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { IsOptional, IsString, Matches, MaxLength, NotContains, ValidateBy } from 'class-validator';
+import { IsMetadata, isUuidShaped, LEDGER_NAME_PATTERN } from '../common/validators.js';
 
 export class UpdateLedgerDto {
   @ApiPropertyOptional({ maxLength: 500 })
@@ -21,12 +18,12 @@ export class UpdateLedgerDto {
 /** A new ledger: its name, and what `PATCH` may change later. */
 export class CreateLedgerDto extends UpdateLedgerDto {
   @ApiProperty({
-    pattern: NAME.source,
+    pattern: LEDGER_NAME_PATTERN.source,
     example: 'payments-eu',
     description:
       'unique; lowercase letters, digits, `_` and `-`; never shaped like a UUID, so that a path can take either',
   })
-  @Matches(NAME, { message: 'name must match ^[a-z0-9][a-z0-9_-]{0,62}$' })
+  @Matches(LEDGER_NAME_PATTERN, { message: 'name must match ^[a-z0-9][a-z0-9_-]{0,62}$' })
   @NotContains('\u0000')
   @IsNotUuidShaped()
   name: string;
@@ -57,9 +54,11 @@ export class LedgerPage {
 
 /** A ledger name is never shaped like a UUID, so `/v1/ledgers/:idOrName` and `ledgerId` read either without doubt. */
 function IsNotUuidShaped(): PropertyDecorator {
-  return Matches(/^(?![0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)/, {
-    message: 'name must not be shaped like a UUID',
+  return ValidateBy({
+    name: 'isNotUuidShaped',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && !isUuidShaped(value),
+      defaultMessage: () => 'name must not be shaped like a UUID',
+    },
   });
 }
-
-export const isUuidShaped = (s: string): boolean => UUID_SHAPED.test(s);

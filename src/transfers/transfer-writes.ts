@@ -74,10 +74,10 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
       request.items.forEach((item, i) => {
         try {
           const ledgerId = batchLedger ?? state.set.state(item.debitAccountId)?.ledgerId;
-          const taken = (l: string | undefined, x: string) => l !== undefined && state.taken.has(`${l}\n${x}`);
           if (
             item.externalId !== null &&
-            (taken(ledgerId, item.externalId) ||
+            ledgerId !== undefined &&
+            (state.taken.has(`${ledgerId}\n${item.externalId}`) ||
               mine.some((m) => m.externalId === item.externalId && m.ledgerId === ledgerId))
           ) {
             throw new LedgerError(
