@@ -4,6 +4,7 @@ import { PartialTransferIndexes1764600000000 } from './1764600000000-partial-tra
 import { ReferenceChecks1764800000000 } from './1764800000000-reference-checks.js';
 import { IdempotencyRefusals1765000000000 } from './1765000000000-idempotency-refusals.js';
 import { Ledgers1765100000000 } from './1765100000000-ledgers.js';
+import { UserLedgers1765200000000 } from './1765200000000-user-ledgers.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
 export const MIGRATIONS: Function[] = [
@@ -13,4 +14,5 @@ export const MIGRATIONS: Function[] = [
   ReferenceChecks1764800000000,
   IdempotencyRefusals1765000000000,
   Ledgers1765100000000,
+  UserLedgers1765200000000,
 ];

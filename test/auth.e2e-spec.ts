@@ -19,7 +19,7 @@ describe('authentication', () => {
       expect((claims.exp as number) - (claims.iat as number)).toBe(900);
       const me = await t.request('GET', '/v1/auth/me', { token: res.body.accessToken });
       expect(me.status).toBe(200);
-      expect(me.body).toEqual({ id: claims.sub, username: ADMIN.username, roles: ['admin'] });
+      expect(me.body).toEqual({ id: claims.sub, username: ADMIN.username, roles: ['admin'], ledgers: null });
     });
 
     it('refuses every forged, stale or foreign token with 401 UNAUTHENTICATED', async () => {
@@ -161,6 +161,7 @@ describe('users', () => {
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       username: 'Alice.Ops',
       roles: ['operator', 'auditor'],
+      ledgers: null,
       disabled: false,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updatedAt: expect.any(String),

@@ -17,6 +17,19 @@ describe('migrations', () => {
   });
   afterAll(() => dataSource.destroy());
 
+  /** Reverts the latest migrations down to and including `name`; resolves to how many were reverted. */
+  async function revertThrough(name: string): Promise<number> {
+    const applied = async (): Promise<string[]> =>
+      (await dataSource.query<{ name: string }[]>(`SELECT name FROM schema_migrations ORDER BY id`)).map((r) => r.name);
+    expect(await applied()).toContain(name);
+    let undone = 0;
+    while ((await applied()).includes(name)) {
+      await dataSource.undoLastMigration();
+      undone++;
+    }
+    return undone;
+  }
+
   it('applies every migration, and generating a migration from the entities then yields nothing', async () => {
     const applied = await runMigrations(dataSource);
     expect(applied.length).toBeGreaterThan(0);
@@ -32,11 +45,11 @@ describe('migrations', () => {
   it('reverts the latest migrations back past the reference checks and applies them again, ending where it started', async () => {
     const foreignKeys = (): Promise<{ n: number }[]> =>
       dataSource.query(`SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f'`);
-    // 1764800000000 replaces the five foreign keys with reference-check triggers; two migrations came after it.
+    // 1764800000000 replaces the five foreign keys with reference-check triggers.
     expect(await foreignKeys()).toEqual([{ n: 0 }]);
-    for (let i = 0; i < 3; i++) await dataSource.undoLastMigration();
+    const undone = await revertThrough('ReferenceChecks1764800000000');
     expect(await foreignKeys()).toEqual([{ n: 5 }]);
-    expect((await runMigrations(dataSource)).length).toBe(3);
+    expect((await runMigrations(dataSource)).length).toBe(undone);
     expect(await foreignKeys()).toEqual([{ n: 0 }]);
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);
@@ -56,15 +69,13 @@ describe('migrations', () => {
     const notFound = { ...refusal, title: 'Not found', status: 404, code: 'NOT_FOUND', detail: 'gone' };
     delete (notFound as Partial<typeof refusal>).index;
     const created = { id: 'a', amount: '1000', metadata: { b: '1', a: '2' } };
-    // Back to before this migration: the ledgers one came after it.
-    await dataSource.undoLastMigration();
-    await dataSource.undoLastMigration();
+    const undone = await revertThrough('IdempotencyRefusals1765000000000');
     await dataSource.query(
       `INSERT INTO idempotency_keys (user_id, key, request_hash, status, response) VALUES
          ($1, 'ok', 'h1', 201, $2), ($1, 'refused', 'h2', 422, $3), ($1, 'missing', 'h3', 404, $4)`,
       [user, JSON.stringify(created), JSON.stringify(refusal), JSON.stringify(notFound)],
     );
-    expect((await runMigrations(dataSource)).length).toBe(2);
+    expect((await runMigrations(dataSource)).length).toBe(undone);
     const stored = async () =>
       Object.fromEntries(
         (
@@ -87,8 +98,7 @@ describe('migrations', () => {
       dataSource.query(`INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, 'none', 'h4')`, [user]),
     ).rejects.toThrow(/idempotency_keys_one_outcome/);
 
-    await dataSource.undoLastMigration();
-    await dataSource.undoLastMigration();
+    expect(await revertThrough('IdempotencyRefusals1765000000000')).toBe(undone);
     const back = await dataSource.query<{ key: string; status: number; response: unknown }[]>(
       `SELECT key, status, response FROM idempotency_keys WHERE user_id = $1 ORDER BY key`,
       [user],
@@ -98,12 +108,12 @@ describe('migrations', () => {
       { key: 'ok', status: 201, response: created },
       { key: 'refused', status: 422, response: refusal },
     ]);
-    expect((await runMigrations(dataSource)).length).toBe(2);
+    expect((await runMigrations(dataSource)).length).toBe(undone);
     await dataSource.query(`DELETE FROM idempotency_keys WHERE user_id = $1`, [user]);
   });
 
   it('puts every account, transfer and entry made before ledgers into `default`, chains untouched', async () => {
-    await dataSource.undoLastMigration();
+    const undone = await revertThrough('Ledgers1765100000000');
     const [a, b, tr] = [randomUUID(), randomUUID(), randomUUID()];
     await dataSource.query(
       `INSERT INTO accounts (id, currency, normal_balance, allow_negative, external_id) VALUES
@@ -126,7 +136,7 @@ describe('migrations', () => {
       `SELECT id, prev_hash, hash FROM ledger_entries WHERE transfer_id = $1 ORDER BY id`,
       [tr],
     );
-    expect((await runMigrations(dataSource)).length).toBe(1);
+    expect((await runMigrations(dataSource)).length).toBe(undone);
     const ledgers = await dataSource.query<{ ledger_id: string }[]>(
       `SELECT ledger_id FROM accounts WHERE id = ANY($1) UNION ALL SELECT ledger_id FROM transfers WHERE id = $2
        UNION ALL SELECT ledger_id FROM ledger_entries WHERE transfer_id = $2`,
@@ -145,6 +155,21 @@ describe('migrations', () => {
         `INSERT INTO accounts (id, currency, normal_balance) VALUES (gen_random_uuid(), 'USD', 'debit')`,
       ),
     ).rejects.toThrow(/ledger_id/);
+  });
+
+  it('limits no user that existed before ledger scoping, and refuses an empty limit', async () => {
+    const undone = await revertThrough('UserLedgers1765200000000');
+    const id = randomUUID();
+    await dataSource.query(
+      `INSERT INTO users (id, username, username_key, password_hash, roles) VALUES ($1, 'old', 'old', 'x', '{operator}')`,
+      [id],
+    );
+    expect((await runMigrations(dataSource)).length).toBe(undone);
+    expect(await dataSource.query(`SELECT ledgers FROM users WHERE id = $1`, [id])).toEqual([{ ledgers: null }]);
+    await expect(dataSource.query(`UPDATE users SET ledgers = '{}' WHERE id = $1`, [id])).rejects.toThrow(
+      /users_ledgers_check/,
+    );
+    await dataSource.query(`DELETE FROM users WHERE id = $1`, [id]);
   });
 
   // TypeORM's schema diff does not compare an index's WHERE clause, so the drift test above cannot see it.

@@ -1,7 +1,9 @@
 import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Roles } from '../auth/roles.decorator.js';
+import { Scope } from '../auth/authenticated-user.js';
+import { Roles, Scoped } from '../auth/roles.decorator.js';
+import type { LedgerScope } from '../core/ledger-scope.js';
 import type { Page } from '../common/pagination.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { noFields, uuidParam } from '../http/validation.js';
@@ -23,6 +25,7 @@ import { AccountsService } from './accounts.service.js';
 
 @ApiTags('accounts')
 @ApiBearerAuth()
+@Scoped('ledgers')
 @Controller('v1/accounts')
 export class AccountsController {
   constructor(private readonly accounts: AccountsService) {}
@@ -46,8 +49,8 @@ export class AccountsController {
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: AccountPage })
   @ApiProblems(400, 401)
-  list(@Query() q: AccountListQuery): Promise<Page<AccountView>> {
-    return this.accounts.list(q);
+  list(@Query() q: AccountListQuery, @Scope() scope: LedgerScope): Promise<Page<AccountView>> {
+    return this.accounts.list(q, scope);
   }
 
   @Get(':id')
@@ -55,8 +58,12 @@ export class AccountsController {
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: AccountView })
   @ApiProblems(400, 401, 404)
-  get(@Param('id', uuidParam) id: string, @Query(noFields) _: unknown): Promise<AccountView> {
-    return this.accounts.get(id);
+  get(
+    @Param('id', uuidParam) id: string,
+    @Query(noFields) _: unknown,
+    @Scope() scope: LedgerScope,
+  ): Promise<AccountView> {
+    return this.accounts.get(id, scope);
   }
 
   @Patch(':id')
@@ -78,8 +85,12 @@ export class AccountsController {
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: BalanceAsOfView })
   @ApiProblems(400, 401, 404)
-  balance(@Param('id', uuidParam) id: string, @Query() q: AsOfQuery): Promise<BalanceAsOfView> {
-    return this.accounts.balance(id, q.asOf === undefined ? new Date() : new Date(q.asOf));
+  balance(
+    @Param('id', uuidParam) id: string,
+    @Query() q: AsOfQuery,
+    @Scope() scope: LedgerScope,
+  ): Promise<BalanceAsOfView> {
+    return this.accounts.balance(id, q.asOf === undefined ? new Date() : new Date(q.asOf), scope);
   }
 
   @Get(':id/statement')
@@ -87,11 +98,15 @@ export class AccountsController {
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: StatementView })
   @ApiProblems(400, 401, 404)
-  statement(@Param('id', uuidParam) id: string, @Query() q: StatementQuery): Promise<StatementView> {
+  statement(
+    @Param('id', uuidParam) id: string,
+    @Query() q: StatementQuery,
+    @Scope() scope: LedgerScope,
+  ): Promise<StatementView> {
     const from = new Date(q.from ?? 0);
     const to = q.to === undefined ? new Date() : new Date(q.to);
     if (from > to) throw new ValidationFailed([{ field: 'from', message: 'from must not be after to' }]);
-    return this.accounts.statement(id, from, to);
+    return this.accounts.statement(id, from, to, scope);
   }
 
   @Get(':id/entries')
@@ -99,7 +114,11 @@ export class AccountsController {
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: EntryPage })
   @ApiProblems(400, 401, 404)
-  entries(@Param('id', uuidParam) id: string, @Query() q: EntryListQuery): Promise<Page<EntryView>> {
-    return this.accounts.entries(id, q);
+  entries(
+    @Param('id', uuidParam) id: string,
+    @Query() q: EntryListQuery,
+    @Scope() scope: LedgerScope,
+  ): Promise<Page<EntryView>> {
+    return this.accounts.entries(id, q, scope);
   }
 }

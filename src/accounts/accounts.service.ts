@@ -12,7 +12,8 @@ import type { Tx } from '../writes/serializable.js';
 import type { WriteRequest } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
 import { ACCOUNT_COLUMNS, type AccountRow, accountView, lockAccounts, stateOf } from './account-rows.js';
-import { findLedgerIn, ledgerByRef } from '../ledgers/ledger-rows.js';
+import type { LedgerScope } from '../core/ledger-scope.js';
+import { findLedgerIn, inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { AccountListQuery, AccountView, CreateAccountDto, UpdateAccountDto } from './accounts.dto.js';
 
 @Injectable()
@@ -23,24 +24,28 @@ export class AccountsService {
     private readonly entryReads: EntriesService,
   ) {}
 
-  async balance(id: string, asOf: Date): Promise<BalanceAsOfView> {
-    return this.entryReads.balanceAsOf(await this.find(id), asOf);
+  async balance(id: string, asOf: Date, scope: LedgerScope): Promise<BalanceAsOfView> {
+    return this.entryReads.balanceAsOf(await this.find(id, scope), asOf);
   }
 
-  async statement(id: string, from: Date, to: Date): Promise<StatementView> {
-    return this.entryReads.statement(await this.find(id), from, to);
+  async statement(id: string, from: Date, to: Date, scope: LedgerScope): Promise<StatementView> {
+    return this.entryReads.statement(await this.find(id, scope), from, to);
   }
 
-  async entries(id: string, q: EntryListQuery): Promise<Page<EntryView>> {
-    await this.find(id);
+  async entries(id: string, q: EntryListQuery, scope: LedgerScope): Promise<Page<EntryView>> {
+    await this.find(id, scope);
     return this.entryReads.accountEntries(id, q);
   }
 
   create(dto: CreateAccountDto, w: WriteRequest): Promise<Outcome<AccountView>> {
     return this.writes.submit(w, {
       run: async (tx) => {
-        const ledger = await findLedgerIn(tx, dto.ledgerId ?? 'default');
-        if (ledger === undefined) throw new LedgerError('LEDGER_NOT_FOUND', `ledger ${dto.ledgerId} does not exist`);
+        const ref = dto.ledgerId ?? w.scope.implicitLedger ?? 'default';
+        const ledger = await findLedgerIn(tx, ref);
+        // A ledger outside the caller's is refused as one that does not exist.
+        if (ledger === undefined || !w.scope.sees(ledger.id)) {
+          throw new LedgerError('LEDGER_NOT_FOUND', `ledger ${ref} does not exist`);
+        }
         if (dto.externalId !== undefined) await assertExternalIdFree(tx, ledger.id, dto.externalId);
         const [row] = await tx.query<AccountRow>(
           `INSERT INTO accounts (id, ledger_id, currency, normal_balance, allow_negative, name, external_id, metadata)
@@ -61,38 +66,42 @@ export class AccountsService {
     });
   }
 
-  async list(q: AccountListQuery): Promise<Page<AccountView>> {
+  async list(q: AccountListQuery, scope: LedgerScope): Promise<Page<AccountView>> {
     const after = decodeCursor(q.cursor, ['seq'])?.[0] ?? null;
     const rows = await this.db.query<AccountRow[]>(
       `SELECT ${ACCOUNT_COLUMNS} FROM accounts
        WHERE ($1::bigint IS NULL OR seq > $1::bigint) AND ($2::text IS NULL OR currency = $2)
          AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR external_id = $4)
-         AND ($6::text IS NULL OR ledger_id = (${ledgerByRef(6)}))
+         AND ($6::text IS NULL OR ledger_id = (${ledgerByRef(6)})) AND ${inScope('ledger_id', 7)}
        ORDER BY seq LIMIT $5`,
-      [after, q.currency ?? null, q.status ?? null, q.externalId ?? null, q.limit + 1, q.ledgerId ?? null],
+      [after, q.currency ?? null, q.status ?? null, q.externalId ?? null, q.limit + 1, q.ledgerId ?? null, scope.ids],
     );
     return toPage(rows, q.limit, accountView, (r) => [r.seq]);
   }
 
-  async get(id: string): Promise<AccountView> {
-    return accountView(await this.find(id));
+  async get(id: string, scope: LedgerScope): Promise<AccountView> {
+    return accountView(await this.find(id, scope));
   }
 
-  async find(id: string): Promise<AccountRow> {
-    const [row] = await this.db.query<AccountRow[]>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, [id]);
+  private async find(id: string, scope: LedgerScope): Promise<AccountRow> {
+    const [row] = await this.db.query<AccountRow[]>(
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1 AND ${inScope('ledger_id', 2)}`,
+      [id, scope.ids],
+    );
     if (row === undefined) throw new LedgerError('NOT_FOUND', `account ${id} does not exist`);
     return row;
   }
 
   /** Status changes race with transfers, so they take the same write entrance and lock the row. */
   update(id: string, dto: UpdateAccountDto, w: WriteRequest): Promise<Outcome<AccountView>> {
-    return this.writes.submit(w, { run: (tx) => updateAccount(tx, id, dto) });
+    return this.writes.submit(w, { run: (tx) => updateAccount(tx, id, dto, w.scope) });
   }
 }
 
-async function updateAccount(tx: Tx, id: string, dto: UpdateAccountDto): Promise<AccountView> {
+async function updateAccount(tx: Tx, id: string, dto: UpdateAccountDto, scope: LedgerScope): Promise<AccountView> {
   const row = (await lockAccounts(tx, [id])).get(id);
-  if (row === undefined) throw new LedgerError('NOT_FOUND', `account ${id} does not exist`);
+  if (row === undefined || !scope.sees(row.ledger_id))
+    throw new LedgerError('NOT_FOUND', `account ${id} does not exist`);
   assertAccountChange(stateOf(row), dto.status);
   const [updated] = await tx.query<AccountRow>(
     `UPDATE accounts SET status = COALESCE($2, status), name = COALESCE($3, name),

@@ -10,6 +10,16 @@ export class TrialBalanceQuery extends AsOfQuery {
   ledgerId?: string;
 }
 
+export class VerifyQuery {
+  @ApiPropertyOptional({
+    description:
+      'only this ledger (id or name); absent: every ledger the caller sees. An unknown ledger checks nothing',
+  })
+  @IsOptional()
+  @IsLedgerRef()
+  ledgerId?: string;
+}
+
 export const PROBLEM_CODES = [
   'HASH_MISMATCH',
   'VERSION_GAP',
@@ -37,6 +47,7 @@ export class VerifyProblem {
   @ApiProperty({ enum: PROBLEM_CODES }) code: ProblemCode;
   @ApiPropertyOptional({ format: 'uuid' }) accountId?: string;
   @ApiPropertyOptional({ format: 'uuid' }) transferId?: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'the ledger of an UNBALANCED_CURRENCY' }) ledgerId?: string;
   @ApiPropertyOptional() accountVersion?: number;
   @ApiProperty() detail: string;
 }

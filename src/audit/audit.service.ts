@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { PoolClient } from 'pg';
 import { checkout, poolOf } from '../database/pooled-client.js';
 import type { DataSource } from 'typeorm';
-import { ledgerByRef } from '../ledgers/ledger-rows.js';
+import type { LedgerScope } from '../core/ledger-scope.js';
+import { inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { CurrencyTotals, ProblemCode, TrialBalanceView, VerifyProblem, VerifyView } from './audit.dto.js';
 
 const MAX_PROBLEMS = 100;
@@ -24,7 +25,7 @@ export class AuditService {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /** Per ledger and currency, the posted debits and credits of its accounts as they stood at `asOf`. */
-  async trialBalance(asOf: Date, ledgerRef: string | undefined): Promise<TrialBalanceView> {
+  async trialBalance(asOf: Date, ledgerRef: string | undefined, scope: LedgerScope): Promise<TrialBalanceView> {
     const rows = await this.db.query<
       { ledger_id: string; currency: string; debits: string; credits: string; accounts: number }[]
     >(
@@ -36,8 +37,9 @@ export class AuditService {
          WHERE account_id = a.id AND created_at <= $1 ORDER BY created_at DESC, account_version DESC LIMIT 1
        ) e ON true
        WHERE a.created_at <= $1 AND ($2::text IS NULL OR a.ledger_id = (${ledgerByRef(2)}))
+         AND ${inScope('a.ledger_id', 3)}
        GROUP BY a.ledger_id, a.currency ORDER BY a.ledger_id, a.currency`,
-      [asOf, ledgerRef ?? null],
+      [asOf, ledgerRef ?? null, scope.ids],
     );
     const currencies: CurrencyTotals[] = rows.map((r) => ({
       ledgerId: r.ledger_id,
@@ -51,14 +53,16 @@ export class AuditService {
   }
 
   /**
-   * Recomputes the whole ledger from the journal in one REPEATABLE READ READ ONLY snapshot: plain MVCC reads,
-   * so writers are never blocked, and each check is one sequential pass (linear in the journal's size).
+   * Recomputes the books from the journal in one REPEATABLE READ READ ONLY snapshot: plain MVCC reads, so
+   * writers are never blocked, and each check is one sequential pass (linear in the journal's size). It covers
+   * the ledger named (an unknown or unseen one: nothing), else every ledger the caller sees.
    */
-  async verify(): Promise<VerifyView> {
+  async verify(ledgerRef: string | undefined, scope: LedgerScope): Promise<VerifyView> {
     const { client, release } = await checkout(poolOf(this.db));
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await client.query(`SET LOCAL statement_timeout = '10min'`);
+      const ledgers = await ledgersToVerify(client, ledgerRef, scope);
       // Tampering in one account must not hide another's (SPEC section 14): every affected account's first problem
       // is listed before any account's second, its second before any third, and so on. Currencies and transfers
       // are subjects too, ranked the same way and listed after the accounts of the same rank (currencies first:
@@ -67,15 +71,17 @@ export class AuditService {
       // Each check hands over only its own first MAX_PROBLEMS by rank, so merging those is exact; the sort is
       // stable, keeping accounts, currencies, transfers in that order within a rank and each in its own order.
       const ranked = [
-        ...(await accountProblems(client)),
-        ...(await currencyProblems(client)),
-        ...(await transferProblems(client)),
+        ...(await accountProblems(client, ledgers)),
+        ...(await currencyProblems(client, ledgers)),
+        ...(await transferProblems(client, ledgers)),
       ].sort((a, b) => a.rank - b.rank);
       const problems = ranked.slice(0, MAX_PROBLEMS).map((r) => r.problem);
       const [counts] = (
         await client.query<{ accounts: number; entries: number; transfers: number }>(
-          `SELECT (SELECT count(*) FROM accounts)::int AS accounts, (SELECT count(*) FROM ledger_entries)::int AS entries,
-                  (SELECT count(*) FROM transfers)::int AS transfers`,
+          `SELECT (SELECT count(*) FROM accounts WHERE ${inScope('ledger_id', 1)})::int AS accounts,
+                  (SELECT count(*) FROM ledger_entries WHERE ${inScope('ledger_id', 1)})::int AS entries,
+                  (SELECT count(*) FROM transfers WHERE ${inScope('ledger_id', 1)})::int AS transfers`,
+          [ledgers],
         )
       ).rows;
       await client.query('COMMIT');
@@ -102,7 +108,7 @@ export class AuditService {
  * an altered entry comes before the balances that follow from it. Only the first `MAX_PROBLEMS` by rank, then
  * account, leave PostgreSQL, however many entries are wrong.
  */
-async function accountProblems(c: PoolClient): Promise<Ranked[]> {
+async function accountProblems(c: PoolClient, ledgers: readonly string[] | null): Promise<Ranked[]> {
   const { rows } = await c.query<{
     account_id: string;
     code: ProblemCode;
@@ -116,7 +122,8 @@ async function accountProblems(c: PoolClient): Promise<Ranked[]> {
               prev_hash = coalesce(lag(hash) OVER w, repeat('0', 64)) AS link_ok,
               debits_after = coalesce(sum(amount) FILTER (WHERE direction = 'debit') OVER w, 0)
                 AND credits_after = coalesce(sum(amount) FILTER (WHERE direction = 'credit') OVER w, 0) AS running_ok
-       FROM ledger_entries WINDOW w AS (PARTITION BY account_id ORDER BY account_version)
+       FROM ledger_entries WHERE ${inScope('ledger_id', 1)}
+       WINDOW w AS (PARTITION BY account_id ORDER BY account_version)
      ), bad_entries AS (
        SELECT *, count(*) FILTER (WHERE v <> expected_v) OVER u AS gaps, count(*) FILTER (WHERE NOT running_ok) OVER u AS runs
        FROM entries WHERE NOT hash_ok OR NOT link_ok OR NOT running_ok OR v <> expected_v
@@ -137,7 +144,7 @@ async function accountProblems(c: PoolClient): Promise<Ranked[]> {
        FROM accounts a LEFT JOIN (
          SELECT account_id, sum(amount) FILTER (WHERE direction = 'debit') AS d, sum(amount) FILTER (WHERE direction = 'credit') AS c,
                 count(*) AS n, max(account_version) AS maxv
-         FROM ledger_entries GROUP BY account_id) e ON e.account_id = a.id
+         FROM ledger_entries WHERE ${inScope('ledger_id', 1)} GROUP BY account_id) e ON e.account_id = a.id
        CROSS JOIN LATERAL (VALUES
          (1, 'BALANCE_MISMATCH', NULL::bigint,
           format('stored debits %s / credits %s, entries sum to %s / %s', a.debits_posted, a.credits_posted,
@@ -147,11 +154,12 @@ async function accountProblems(c: PoolClient): Promise<Ranked[]> {
           format('stored version %s, %s entries up to version %s', a.version, coalesce(e.n, 0), coalesce(e.maxv, 0)),
           a.version <> coalesce(e.maxv, 0) OR a.version <> coalesce(e.n, 0))
        ) AS p(kind, code, version, detail, listed)
-       WHERE p.listed
+       WHERE p.listed AND ${inScope('a.ledger_id', 1)}
      )
      SELECT account_id, code, version, detail, rank FROM (
        SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY step, at, kind) AS rank FROM problems) ranked
      ORDER BY rank, account_id LIMIT ${MAX_PROBLEMS}`,
+    [ledgers],
   );
   return rows.map((r) => ({
     rank: Number(r.rank),
@@ -165,15 +173,17 @@ async function accountProblems(c: PoolClient): Promise<Ranked[]> {
 }
 
 /** Each unbalanced transfer is a subject of its own with one problem: rank 1. */
-async function transferProblems(c: PoolClient): Promise<Ranked[]> {
+async function transferProblems(c: PoolClient, ledgers: readonly string[] | null): Promise<Ranked[]> {
   const { rows } = await c.query<{ id: string; posted: string; d: string; cr: string }>(
     `SELECT t.id, t.posted_amount AS posted, coalesce(sum(e.amount) FILTER (WHERE e.direction = 'debit'), 0) AS d,
             coalesce(sum(e.amount) FILTER (WHERE e.direction = 'credit'), 0) AS cr
      FROM transfers t LEFT JOIN ledger_entries e ON e.transfer_id = t.id
+     WHERE ${inScope('t.ledger_id', 1)}
      GROUP BY t.id, t.posted_amount
      HAVING coalesce(sum(e.amount) FILTER (WHERE e.direction = 'debit'), 0) <> coalesce(sum(e.amount) FILTER (WHERE e.direction = 'credit'), 0)
          OR coalesce(sum(e.amount) FILTER (WHERE e.direction = 'debit'), 0) <> t.posted_amount
      ORDER BY t.id LIMIT ${MAX_PROBLEMS}`,
+    [ledgers],
   );
   return rows.map((r) => ({
     rank: 1,
@@ -185,27 +195,53 @@ async function transferProblems(c: PoolClient): Promise<Ranked[]> {
   }));
 }
 
-/** Up to three problems per currency (posted and pending counters, entries), ranked within the currency. */
-async function currencyProblems(c: PoolClient): Promise<Ranked[]> {
-  const { rows } = await c.query<{ currency: string; source: string; d: string; cr: string; rank: string }>(
-    `SELECT *, row_number() OVER (PARTITION BY currency ORDER BY source) AS rank FROM (
-       SELECT currency, 'accounts (posted)' AS source, sum(debits_posted) AS d, sum(credits_posted) AS cr FROM accounts
-         GROUP BY currency HAVING sum(debits_posted) <> sum(credits_posted)
+/**
+ * Up to three problems per currency of a ledger (posted and pending counters, entries), ranked within it: money
+ * is conserved in each ledger on its own, as none moves between ledgers.
+ */
+async function currencyProblems(c: PoolClient, ledgers: readonly string[] | null): Promise<Ranked[]> {
+  const { rows } = await c.query<{
+    ledger_id: string;
+    currency: string;
+    source: string;
+    d: string;
+    cr: string;
+    rank: string;
+  }>(
+    `SELECT *, row_number() OVER (PARTITION BY ledger_id, currency ORDER BY source) AS rank FROM (
+       SELECT ledger_id, currency, 'accounts (posted)' AS source, sum(debits_posted) AS d, sum(credits_posted) AS cr
+         FROM accounts WHERE ${inScope('ledger_id', 1)}
+         GROUP BY ledger_id, currency HAVING sum(debits_posted) <> sum(credits_posted)
        UNION ALL
-       SELECT currency, 'accounts (pending)', sum(debits_pending), sum(credits_pending) FROM accounts
-         GROUP BY currency HAVING sum(debits_pending) <> sum(credits_pending)
+       SELECT ledger_id, currency, 'accounts (pending)', sum(debits_pending), sum(credits_pending)
+         FROM accounts WHERE ${inScope('ledger_id', 1)}
+         GROUP BY ledger_id, currency HAVING sum(debits_pending) <> sum(credits_pending)
        UNION ALL
-       SELECT currency, 'entries', sum(amount) FILTER (WHERE direction = 'debit'), sum(amount) FILTER (WHERE direction = 'credit')
-         FROM ledger_entries GROUP BY currency
+       SELECT ledger_id, currency, 'entries', sum(amount) FILTER (WHERE direction = 'debit'),
+              sum(amount) FILTER (WHERE direction = 'credit')
+         FROM ledger_entries WHERE ${inScope('ledger_id', 1)} GROUP BY ledger_id, currency
          HAVING sum(amount) FILTER (WHERE direction = 'debit') IS DISTINCT FROM sum(amount) FILTER (WHERE direction = 'credit')
      ) unbalanced
-     ORDER BY rank, currency, source LIMIT ${MAX_PROBLEMS}`,
+     ORDER BY rank, ledger_id, currency, source LIMIT ${MAX_PROBLEMS}`,
+    [ledgers],
   );
   return rows.map((r) => ({
     rank: Number(r.rank),
     problem: {
       code: 'UNBALANCED_CURRENCY',
+      ledgerId: r.ledger_id,
       detail: `${r.currency}: ${r.source} debits ${r.d ?? 0} ≠ credits ${r.cr ?? 0}`,
     },
   }));
+}
+
+/** The ids of the ledgers a verification covers: the one named if the caller sees it, else all the caller sees. */
+async function ledgersToVerify(
+  c: PoolClient,
+  ledgerRef: string | undefined,
+  scope: LedgerScope,
+): Promise<readonly string[] | null> {
+  if (ledgerRef === undefined) return scope.ids;
+  const { rows } = await c.query<{ id: string }>(ledgerByRef(1), [ledgerRef]);
+  return rows.filter((r) => scope.sees(r.id)).map((r) => r.id);
 }

@@ -6,7 +6,7 @@ import { noFields } from '../http/validation.js';
 import { MeView, TokenRequestDto, TokenView } from './auth.dto.js';
 import { AuthService } from './auth.service.js';
 import { type AuthenticatedUser, CurrentUser } from './authenticated-user.js';
-import { Public, Roles } from './roles.decorator.js';
+import { Public, Roles, Scoped } from './roles.decorator.js';
 
 @ApiTags('auth')
 @Controller('v1/auth')
@@ -24,12 +24,13 @@ export class AuthController {
   }
 
   @Roles('admin', 'operator', 'auditor')
+  @Scoped('caller')
   @ApiBearerAuth()
   @Get('me')
-  @ApiOperation({ summary: 'The authenticated user, with roles' })
+  @ApiOperation({ summary: 'The authenticated user, with its roles and ledgers' })
   @ApiOkResponse({ type: MeView })
   @ApiProblems(401)
   me(@CurrentUser() user: AuthenticatedUser, @Query(noFields) _: unknown): MeView {
-    return { id: user.id, username: user.username, roles: user.roles };
+    return { id: user.id, username: user.username, roles: user.roles, ledgers: user.ledgers };
   }
 }

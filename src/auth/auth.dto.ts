@@ -17,4 +17,11 @@ export class MeView {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty() username: string;
   @ApiProperty({ enum: ROLES, isArray: true }) roles: Role[];
+  @ApiProperty({
+    type: [String],
+    format: 'uuid',
+    nullable: true,
+    description: 'the ids of the ledgers the caller is limited to; null: every ledger',
+  })
+  ledgers: string[] | null;
 }

@@ -4,11 +4,12 @@ import { AuthGuard as PassportGuard } from '@nestjs/passport';
 import { Problem } from '../http/problem.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
 import { JwtStrategy } from './jwt.strategy.js';
-import { PUBLIC_KEY, type Role, ROLES_KEY } from './roles.decorator.js';
+import { PUBLIC_KEY, type Role, ROLES_KEY, type Scoping, SCOPING_KEY } from './roles.decorator.js';
 
 /**
- * The one global guard, deny by default: a route is reachable only when it is `@Public()` or names its
- * roles with `@Roles()`; a route with neither is refused for everyone, authenticated or not.
+ * The one global guard, deny by default: a route is reachable only when it is `@Public()` or names both its
+ * roles (`@Roles()`) and how the caller's ledgers limit it (`@Scoped()`); a route without them is refused for
+ * everyone, authenticated or not.
  */
 @Injectable()
 export class AuthGuard extends PassportGuard('jwt') {
@@ -24,6 +25,8 @@ export class AuthGuard extends PassportGuard('jwt') {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets) === true) return true;
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (roles === undefined) throw new Problem(403, 'FORBIDDEN', 'this route declares no roles');
+    const scoping = this.reflector.getAllAndOverride<Scoping | undefined>(SCOPING_KEY, targets);
+    if (scoping === undefined) throw new Problem(403, 'FORBIDDEN', 'this route declares no ledger scoping');
     const request = context.switchToHttp().getRequest<{ user: AuthenticatedUser; headers: object }>();
     // A token already verified skips passport (a third of a small request's CPU); any other goes through it.
     const known = await this.jwt.fromVerifiedToken(request);
@@ -32,6 +35,9 @@ export class AuthGuard extends PassportGuard('jwt') {
     const user = request.user;
     if (!user.roles.some((role) => roles.includes(role))) {
       throw new Problem(403, 'FORBIDDEN', 'your role may not do this');
+    }
+    if (scoping === 'unlimited' && user.ledgers !== null) {
+      throw new Problem(403, 'FORBIDDEN', 'a caller limited to some ledgers may not do this');
     }
     return true;
   }

@@ -1,4 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { LedgerScope } from '../core/ledger-scope.js';
 import type { Role } from './roles.decorator.js';
 
 /** The caller, as the JWT strategy found them in the database (not as the token claims). */
@@ -6,9 +7,19 @@ export interface AuthenticatedUser {
   id: string;
   username: string;
   roles: Role[];
+  /** The ids of the ledgers the caller is limited to (SPEC 9); null: every ledger. */
+  ledgers: string[] | null;
 }
 
 export const CurrentUser = createParamDecorator(
   (_: unknown, context: ExecutionContext): AuthenticatedUser =>
     context.switchToHttp().getRequest<{ user: AuthenticatedUser }>().user,
+);
+
+/**
+ * The caller's ledgers, for a route declared `@Scoped('ledgers')`: every read and write of ledger data takes it,
+ * and sees nothing outside it.
+ */
+export const Scope = createParamDecorator((_: unknown, context: ExecutionContext): LedgerScope =>
+  LedgerScope.of(context.switchToHttp().getRequest<{ user: AuthenticatedUser }>().user.ledgers),
 );

@@ -83,7 +83,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       if (error instanceof LedgerError && error.code === 'NOT_FOUND') return undefined;
       throw error;
     });
-    const user = row === undefined || row.disabled ? null : { id: row.id, username: row.username, roles: row.roles };
+    const user =
+      row === undefined || row.disabled
+        ? null
+        : { id: row.id, username: row.username, roles: row.roles, ledgers: row.ledgers };
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(id, { user, until: now + USER_CACHE_MS });
     return user;

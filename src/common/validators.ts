@@ -94,12 +94,15 @@ export const isUuidShaped = (s: string): boolean => UUID_SHAPE.test(s);
 export const isLedgerRef = (s: string): boolean => isUuidShaped(s) || LEDGER_NAME_PATTERN.test(s);
 
 /** A ledger named by its id (a UUID) or its name (SPEC 9). */
-export function IsLedgerRef(): PropertyDecorator {
-  return ValidateBy({
-    name: 'isLedgerRef',
-    validator: {
-      validate: (value: unknown) => typeof value === 'string' && isLedgerRef(value),
-      defaultMessage: () => 'must be a ledger id (UUID) or name',
+export function IsLedgerRef(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isLedgerRef',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && isLedgerRef(value),
+        defaultMessage: () => 'must be a ledger id (UUID) or name',
+      },
     },
-  });
+    options,
+  );
 }

@@ -8,6 +8,7 @@ import {
   type Side,
 } from './balances.js';
 import { LedgerError } from './errors.js';
+import { LedgerScope } from './ledger-scope.js';
 import { INT64_MAX } from './money.js';
 import {
   amountToPost,
@@ -110,6 +111,20 @@ describe('planTransfer: refusals and their order', () => {
     expect(e.code).toBe('ACCOUNT_NOT_FOUND');
     expect(e.message).toBe('account A does not exist');
     expect(refusal(() => planTransfer(req(), funded('A', 500n), undefined)).message).toBe('account B does not exist');
+  });
+
+  it("an account outside the caller's ledgers is refused exactly as one that does not exist", () => {
+    const scope = LedgerScope.of(['L']);
+    const unseen = (id: string): AccountState => funded(id, 500n, { ledgerId: 'M' });
+    const missing = refusal(() => planTransfer(req(), undefined, account('B')));
+    const hidden = refusal(() => planTransfer(req({ scope }), unseen('A'), account('B')));
+    expect([hidden.code, hidden.message]).toEqual([missing.code, missing.message]);
+    // Also where an unlimited caller would get LEDGER_MISMATCH: the other ledger is not there to mismatch.
+    expect(refusal(() => planTransfer(req(), funded('A', 500n), unseen('B'))).code).toBe('LEDGER_MISMATCH');
+    expect(refusal(() => planTransfer(req({ scope }), funded('A', 500n), unseen('B'))).message).toBe(
+      'account B does not exist',
+    );
+    expect(planTransfer(req({ scope }), funded('A', 500n), account('B')).debit.debitsPosted).toBe(100n);
   });
 
   it('ACCOUNT_NOT_FOUND before CURRENCY_MISMATCH', () => {

@@ -7,6 +7,7 @@ import {
   LedgerMismatch,
   SameAccount,
 } from './errors.js';
+import type { LedgerScope } from './ledger-scope.js';
 
 /*
  * The rules of every movement and of closing an account, side by side. Each is a flat run of checks whose
@@ -22,6 +23,8 @@ export interface TransferRequest {
   pending: boolean;
   /** The ledger the movement must stay in (a batch's, set by its first transfer); absent: the debit account's. */
   ledgerId?: string;
+  /** The caller's ledgers: an account outside them is refused exactly as an account that does not exist. */
+  scope?: LedgerScope;
 }
 
 export interface TransferPlan {
@@ -51,8 +54,9 @@ export function planTransfer(
   credit: AccountState | undefined,
 ): TransferPlan {
   if (req.debitAccountId === req.creditAccountId) throw new SameAccount();
-  if (!debit) throw new AccountNotFound(req.debitAccountId);
-  if (!credit) throw new AccountNotFound(req.creditAccountId);
+  // Unseen is unknown (SPEC 9): a caller limited to some ledgers cannot tell an account of another from no account.
+  if (!debit || req.scope?.sees(debit.ledgerId) === false) throw new AccountNotFound(req.debitAccountId);
+  if (!credit || req.scope?.sees(credit.ledgerId) === false) throw new AccountNotFound(req.creditAccountId);
   // Money never crosses ledgers; within a batch, every transfer is in the batch's one ledger.
   const ledgerId = req.ledgerId ?? debit.ledgerId;
   for (const a of [debit, credit]) {

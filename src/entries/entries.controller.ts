@@ -1,7 +1,9 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Roles } from '../auth/roles.decorator.js';
+import { Scope } from '../auth/authenticated-user.js';
+import { Roles, Scoped } from '../auth/roles.decorator.js';
+import type { LedgerScope } from '../core/ledger-scope.js';
 import type { Page } from '../common/pagination.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { ValidationFailed } from '../http/problem.js';
@@ -11,6 +13,7 @@ import { EntriesService } from './entries.service.js';
 @ApiTags('ledger')
 @ApiBearerAuth()
 @Roles('admin', 'auditor')
+@Scoped('ledgers')
 @Controller('v1/ledger')
 export class EntriesController {
   constructor(private readonly service: EntriesService) {}
@@ -19,8 +22,8 @@ export class EntriesController {
   @ApiOperation({ summary: 'The journal: ledger entries in seq order, up to its horizon' })
   @ApiOkResponse({ type: EntryPage })
   @ApiProblems(400, 401, 403)
-  entries(@Query() q: JournalQuery): Promise<Page<EntryView>> {
-    return this.service.entries(q);
+  entries(@Query() q: JournalQuery, @Scope() scope: LedgerScope): Promise<Page<EntryView>> {
+    return this.service.entries(q, scope);
   }
 
   @Get('export')
@@ -28,7 +31,7 @@ export class EntriesController {
   @ApiProduces('text/csv', 'application/x-ndjson')
   @ApiOkResponse({ description: 'every matching entry in seq order, streamed; CSV starts with a header row' })
   @ApiProblems(400, 401, 403)
-  export(@Query() q: ExportQuery, @Res() reply: FastifyReply): void {
+  export(@Query() q: ExportQuery, @Scope() scope: LedgerScope, @Res() reply: FastifyReply): void {
     if (q.from !== undefined && q.to !== undefined && new Date(q.from) > new Date(q.to)) {
       throw new ValidationFailed([{ field: 'from', message: 'from must not be after to' }]);
     }
@@ -36,6 +39,6 @@ export class EntriesController {
     void reply
       .header('content-type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
       .header('content-disposition', `attachment; filename="ledger-entries.${csv ? 'csv' : 'ndjson'}"`)
-      .send(this.service.export(q));
+      .send(this.service.export(q, scope));
   }
 }

@@ -8,7 +8,8 @@ import { checkout, poolOf } from '../database/pooled-client.js';
 import { serviceUnavailable } from '../http/problem.js';
 import { postedBalance } from '../core/balances.js';
 import { ENTRY_COLUMNS, type EntryRow, entryView } from './entry-rows.js';
-import { ledgerByRef } from '../ledgers/ledger-rows.js';
+import type { LedgerScope } from '../core/ledger-scope.js';
+import { inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import { journalHorizon } from './journal-horizon.js';
 import type {
   BalanceAsOfView,
@@ -65,7 +66,7 @@ export class EntriesService {
   }
 
   /** The whole journal in seq order, only up to the horizon, so paging (or tailing) never skips an entry. */
-  async entries(q: JournalQuery): Promise<Page<EntryView>> {
+  async entries(q: JournalQuery, scope: LedgerScope): Promise<Page<EntryView>> {
     const after = q.cursor ?? '0';
     const horizon = await journalHorizon(this.db);
     if (horizon === undefined) return { data: [], nextCursor: null };
@@ -75,7 +76,7 @@ export class EntriesService {
          AND ($3::uuid IS NULL OR account_id = $3) AND ($4::uuid IS NULL OR transfer_id = $4)
          AND ($5::text IS NULL OR currency = $5)
          AND ($6::timestamptz IS NULL OR created_at >= $6) AND ($7::timestamptz IS NULL OR created_at < $7)
-         AND ($9::text IS NULL OR ledger_id = (${ledgerByRef(9)}))
+         AND ($9::text IS NULL OR ledger_id = (${ledgerByRef(9)})) AND ${inScope('ledger_id', 10)}
        ORDER BY seq LIMIT $8`,
       [
         after,
@@ -87,6 +88,7 @@ export class EntriesService {
         q.to ?? null,
         q.limit + 1,
         q.ledgerId ?? null,
+        scope.ids,
       ],
     );
     const page = rows.slice(0, q.limit);
@@ -100,14 +102,21 @@ export class EntriesService {
    * Every matching entry, streamed from a server-side cursor inside one REPEATABLE READ snapshot. Rows are
    * fetched only as fast as the client reads them, so memory stays flat however large the journal is.
    */
-  export(q: ExportQuery): Readable {
+  export(q: ExportQuery, scope: LedgerScope): Readable {
     if (this.exportsRunning >= MAX_CONCURRENT_EXPORTS) {
       throw serviceUnavailable(`at most ${MAX_CONCURRENT_EXPORTS} exports run at once; retry shortly`, 5);
     }
     this.exportsRunning++;
     const done = (): void => void this.exportsRunning--;
     const pool = poolOf(this.db);
-    const params = [q.accountId ?? null, q.currency ?? null, q.from ?? null, q.to ?? null, q.ledgerId ?? null];
+    const params = [
+      q.accountId ?? null,
+      q.currency ?? null,
+      q.from ?? null,
+      q.to ?? null,
+      q.ledgerId ?? null,
+      scope.ids,
+    ];
     async function* lines(): AsyncGenerator<string> {
       const { client, release } = await checkout(pool);
       let finished = false;
@@ -120,7 +129,7 @@ export class EntriesService {
           `DECLARE export_cursor NO SCROLL CURSOR FOR SELECT ${ENTRY_COLUMNS} FROM ledger_entries
            WHERE ($1::uuid IS NULL OR account_id = $1) AND ($2::text IS NULL OR currency = $2)
              AND ($3::timestamptz IS NULL OR created_at >= $3) AND ($4::timestamptz IS NULL OR created_at < $4)
-             AND ($5::text IS NULL OR ledger_id = (${ledgerByRef(5)}))
+             AND ($5::text IS NULL OR ledger_id = (${ledgerByRef(5)})) AND ${inScope('ledger_id', 6)}
            ORDER BY seq`,
           params,
         );

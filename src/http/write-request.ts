@@ -3,6 +3,7 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import { LedgerScope } from '../core/ledger-scope.js';
 import type { WriteRequest } from '../writes/write-request.js';
 import { inspectInput } from './body-guard.js';
 import { ValidationFailed } from './problem.js';
@@ -25,6 +26,7 @@ export const Write = createParamDecorator(
     return {
       userId: request.user.id,
       actor: { type: 'user', id: request.user.id, name: request.user.username },
+      scope: LedgerScope.of(request.user.ledgers),
       key: header,
       requestHash: header === undefined ? '' : requestHash(request),
       requestId: requestIdOf(request.raw),

@@ -46,3 +46,10 @@ export const findLedgerIn = (tx: Tx, idOrName: string): Promise<LedgerRow | unde
  * ledger matches nothing, as an unknown id in any other filter.
  */
 export const ledgerByRef = (n: number): string => `SELECT id FROM ledgers WHERE id::text = $${n} OR name = $${n}`;
+
+/**
+ * The one condition by which every query over ledger data keeps to the caller's ledgers (SPEC 9): `$n` is the
+ * scope's `ids` (NULL: every ledger). Rows outside never leave the database, so no route can forget to drop them.
+ */
+export const inScope = (column: string, n: number): string =>
+  `($${n}::uuid[] IS NULL OR ${column} = ANY($${n}::uuid[]))`;

@@ -1,7 +1,9 @@
 import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Roles } from '../auth/roles.decorator.js';
+import { Scope } from '../auth/authenticated-user.js';
+import { Roles, Scoped } from '../auth/roles.decorator.js';
+import type { LedgerScope } from '../core/ledger-scope.js';
 import { type Page, PageQuery } from '../common/pagination.js';
 import { isLedgerRef, isUuidShaped } from '../common/validators.js';
 import { answer } from '../http/answer.js';
@@ -30,6 +32,7 @@ export class LedgersController {
 
   @Post()
   @Roles('admin')
+  @Scoped('unlimited')
   @ApiOperation({ summary: 'Create a ledger', description: 'An independent book; money never moves between ledgers.' })
   @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: LedgerView })
@@ -44,25 +47,32 @@ export class LedgersController {
 
   @Get()
   @Roles('admin', 'operator', 'auditor')
+  @Scoped('ledgers')
   @ApiOperation({ summary: 'List ledgers' })
   @ApiOkResponse({ type: LedgerPage })
   @ApiProblems(400, 401)
-  list(@Query() q: PageQuery): Promise<Page<LedgerView>> {
-    return this.ledgers.list(q);
+  list(@Query() q: PageQuery, @Scope() scope: LedgerScope): Promise<Page<LedgerView>> {
+    return this.ledgers.list(q, scope);
   }
 
   @Get(':idOrName')
   @Roles('admin', 'operator', 'auditor')
+  @Scoped('ledgers')
   @ApiOperation({ summary: 'Get a ledger by id or name' })
   @ApiParam({ name: 'idOrName', description: 'the ledger id (UUID) or its name' })
   @ApiOkResponse({ type: LedgerView })
   @ApiProblems(400, 401, 404)
-  get(@Param('idOrName', idOrNameParam) idOrName: string, @Query(noFields) _: unknown): Promise<LedgerView> {
-    return this.ledgers.get(idOrName);
+  get(
+    @Param('idOrName', idOrNameParam) idOrName: string,
+    @Query(noFields) _: unknown,
+    @Scope() scope: LedgerScope,
+  ): Promise<LedgerView> {
+    return this.ledgers.get(idOrName, scope);
   }
 
   @Patch(':idOrName')
   @Roles('admin')
+  @Scoped('ledgers')
   @ApiOperation({ summary: "Change a ledger's description or metadata" })
   @ApiParam({ name: 'idOrName', description: 'the ledger id (UUID) or its name' })
   @ApiOkResponse({ type: LedgerView })

@@ -7,7 +7,8 @@ import { LedgerError } from '../core/errors.js';
 import type { Outcome } from '../writes/idempotency.js';
 import type { WriteRequest } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
-import { findLedger, findLedgerIn, LEDGER_COLUMNS, type LedgerRow, ledgerView } from './ledger-rows.js';
+import type { LedgerScope } from '../core/ledger-scope.js';
+import { findLedger, findLedgerIn, inScope, LEDGER_COLUMNS, type LedgerRow, ledgerView } from './ledger-rows.js';
 import type { CreateLedgerDto, LedgerView, UpdateLedgerDto } from './ledgers.dto.js';
 
 @Injectable()
@@ -41,7 +42,8 @@ export class LedgersService {
     return this.writes.submit(w, {
       run: async (tx) => {
         const ledger = await findLedgerIn(tx, idOrName);
-        if (ledger === undefined) throw new LedgerError('NOT_FOUND', `ledger ${idOrName} does not exist`);
+        if (ledger === undefined || !w.scope.sees(ledger.id))
+          throw new LedgerError('NOT_FOUND', `ledger ${idOrName} does not exist`);
         const [row] = await tx.query<LedgerRow>(
           `UPDATE ledgers SET description = COALESCE($2, description), metadata = COALESCE($3::jsonb, metadata),
              updated_at = now() WHERE id = $1 RETURNING ${LEDGER_COLUMNS}`,
@@ -52,18 +54,20 @@ export class LedgersService {
     });
   }
 
-  async list(q: PageQuery): Promise<Page<LedgerView>> {
+  async list(q: PageQuery, scope: LedgerScope): Promise<Page<LedgerView>> {
     const after = decodeCursor(q.cursor, ['seq'])?.[0] ?? null;
     const rows = await this.db.query<LedgerRow[]>(
-      `SELECT ${LEDGER_COLUMNS} FROM ledgers WHERE ($1::bigint IS NULL OR seq > $1::bigint) ORDER BY seq LIMIT $2`,
-      [after, q.limit + 1],
+      `SELECT ${LEDGER_COLUMNS} FROM ledgers WHERE ($1::bigint IS NULL OR seq > $1::bigint) AND ${inScope('id', 3)}
+       ORDER BY seq LIMIT $2`,
+      [after, q.limit + 1, scope.ids],
     );
     return toPage(rows, q.limit, ledgerView, (r) => [r.seq]);
   }
 
-  async get(idOrName: string): Promise<LedgerView> {
+  async get(idOrName: string, scope: LedgerScope): Promise<LedgerView> {
     const row = await findLedger((text, values) => this.db.query<LedgerRow[]>(text, values), idOrName);
-    if (row === undefined) throw new LedgerError('NOT_FOUND', `ledger ${idOrName} does not exist`);
+    if (row === undefined || !scope.sees(row.id))
+      throw new LedgerError('NOT_FOUND', `ledger ${idOrName} does not exist`);
     return ledgerView(row);
   }
 }

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { type LockedAccountRow, lockAccounts, stateOf } from '../accounts/account-rows.js';
 import { LedgerError, withIndex } from '../core/errors.js';
 import { amountToPost, amountToReverse, assertSettleable } from '../core/transfer-rules.js';
+import type { LedgerScope } from '../core/ledger-scope.js';
 import { WorkingSet } from '../core/working-set.js';
+import { inScope } from '../ledgers/ledger-rows.js';
 import type { BulkUseCase, UseCase } from '../writes/group.js';
 import type { Tx } from '../writes/serializable.js';
 import { type NewTransfer, rowOf, type TransferInsert, writeLedger } from './ledger-writes.js';
@@ -25,6 +27,8 @@ import type { BatchView, TransferView } from './transfers.dto.js';
 export interface CreateRequest {
   items: NewTransfer[];
   batchId: string | null;
+  /** The caller's ledgers: an account outside them is an unknown account. */
+  scope: LedgerScope;
 }
 
 interface GroupState {
@@ -86,7 +90,7 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
             );
           }
           const id = randomUUID();
-          state.set.open({ ...item, ledgerId: batchLedger }, id, state.createdAt.toISOString());
+          state.set.open({ ...item, ledgerId: batchLedger, scope: request.scope }, id, state.createdAt.toISOString());
           // open() found both accounts, in one ledger.
           const ledger = state.set.state(item.debitAccountId)!.ledgerId;
           batchLedger ??= ledger;
@@ -124,10 +128,10 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
 };
 
 /** Posts all or part of a pending transfer (its accounts still active): the reservation released, the amount entered. */
-export function postTransfer(id: string, requested: bigint | undefined): UseCase<TransferView> {
+export function postTransfer(id: string, requested: bigint | undefined, scope: LedgerScope): UseCase<TransferView> {
   return async (tx) => {
     const now = new Date();
-    const t = await lockTransfer(tx, id);
+    const t = await lockTransfer(tx, id, scope);
     const amount = amountToPost(transferState(t), requested, now);
     const set = await lockWorkingSet(tx, [t.debit_account_id, t.credit_account_id]);
     set.settle(t.debit_account_id, t.credit_account_id, BigInt(t.amount), amount, id, now.toISOString());
@@ -141,10 +145,10 @@ export function postTransfer(id: string, requested: bigint | undefined): UseCase
 }
 
 /** Releases a pending transfer's reservation. */
-export function voidTransfer(id: string): UseCase<TransferView> {
+export function voidTransfer(id: string, scope: LedgerScope): UseCase<TransferView> {
   return async (tx) => {
     const now = new Date();
-    const t = await lockTransfer(tx, id);
+    const t = await lockTransfer(tx, id, scope);
     assertSettleable(transferState(t), now);
     const set = await lockWorkingSet(tx, [t.debit_account_id, t.credit_account_id]);
     set.release(t.debit_account_id, t.credit_account_id, BigInt(t.amount));
@@ -162,9 +166,10 @@ export function reverseTransfer(
   id: string,
   requested: bigint | undefined,
   description: string | undefined,
+  scope: LedgerScope,
 ): UseCase<TransferView> {
   return async (tx) => {
-    const t = await lockTransfer(tx, id);
+    const t = await lockTransfer(tx, id, scope);
     const amount = amountToReverse(transferState(t), requested);
     const set = await lockWorkingSet(tx, [t.debit_account_id, t.credit_account_id]);
     const reversal: TransferInsert = {
@@ -218,8 +223,12 @@ export function expireDue(limit: number): UseCase<number> {
   };
 }
 
-async function lockTransfer(tx: Tx, id: string): Promise<TransferRow> {
-  const [t] = await tx.query<TransferRow>(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = $1 FOR UPDATE`, [id]);
+/** A transfer outside the caller's ledgers is not read at all, so it is refused as one that does not exist. */
+async function lockTransfer(tx: Tx, id: string, scope: LedgerScope): Promise<TransferRow> {
+  const [t] = await tx.query<TransferRow>(
+    `SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = $1 AND ${inScope('ledger_id', 2)} FOR UPDATE`,
+    [id, scope.ids],
+  );
   if (t === undefined) throw new LedgerError('NOT_FOUND', `transfer ${id} does not exist`);
   return t;
 }

@@ -1,7 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Roles } from '../auth/roles.decorator.js';
+import { Scope } from '../auth/authenticated-user.js';
+import { Roles, Scoped } from '../auth/roles.decorator.js';
+import type { LedgerScope } from '../core/ledger-scope.js';
 import type { Page } from '../common/pagination.js';
 import { answer } from '../http/answer.js';
 import { ApiProblems } from '../http/api-problems.js';
@@ -23,6 +25,7 @@ import { TransfersService } from './transfers.service.js';
 /** Where money moves: each route validates (DTOs), calls one method of `TransfersService`, and answers its outcome. */
 @ApiTags('transfers')
 @ApiBearerAuth()
+@Scoped('ledgers')
 @Controller('v1/transfers')
 export class TransfersController {
   constructor(private readonly transfers: TransfersService) {}
@@ -114,8 +117,8 @@ export class TransfersController {
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: TransferPage })
   @ApiProblems(400, 401)
-  list(@Query() q: TransferListQuery): Promise<Page<TransferView>> {
-    return this.transfers.list(q);
+  list(@Query() q: TransferListQuery, @Scope() scope: LedgerScope): Promise<Page<TransferView>> {
+    return this.transfers.list(q, scope);
   }
 
   @Get(':id')
@@ -123,7 +126,11 @@ export class TransfersController {
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: TransferView })
   @ApiProblems(400, 401, 404)
-  get(@Param('id', uuidParam) id: string, @Query(noFields) _: unknown): Promise<TransferView> {
-    return this.transfers.get(id);
+  get(
+    @Param('id', uuidParam) id: string,
+    @Query(noFields) _: unknown,
+    @Scope() scope: LedgerScope,
+  ): Promise<TransferView> {
+    return this.transfers.get(id, scope);
   }
 }

@@ -8,7 +8,8 @@ import { parseAmount } from '../core/money.js';
 import type { Outcome } from '../writes/idempotency.js';
 import type { WriteRequest } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
-import { ledgerByRef } from '../ledgers/ledger-rows.js';
+import type { LedgerScope } from '../core/ledger-scope.js';
+import { inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { NewTransfer } from './ledger-writes.js';
 import { TRANSFER_COLUMNS, type TransferRow, transferView } from './transfer-rows.js';
 import { type CreateRequest, newTransfers, postTransfer, reverseTransfer, voidTransfer } from './transfer-writes.js';
@@ -32,38 +33,41 @@ export class TransfersService {
 
   /** New transfers go in bulk: checked in memory and written with the whole group. */
   create(dto: CreateTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
-    return this.open(w, { items: [toNewTransfer(dto)], batchId: null });
+    return this.open(w, { items: [toNewTransfer(dto)], batchId: null, scope: w.scope });
   }
 
   batch(dto: CreateBatchDto, w: WriteRequest): Promise<Outcome<BatchView>> {
-    return this.open(w, { items: dto.transfers.map(toNewTransfer), batchId: randomUUID() });
+    return this.open(w, { items: dto.transfers.map(toNewTransfer), batchId: randomUUID(), scope: w.scope });
   }
 
   post(id: string, dto: PostTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
     const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
-    return this.writes.submit(w, { run: postTransfer(id, amount) });
+    return this.writes.submit(w, { run: postTransfer(id, amount, w.scope) });
   }
 
   void(id: string, w: WriteRequest): Promise<Outcome<TransferView>> {
-    return this.writes.submit(w, { run: voidTransfer(id) });
+    return this.writes.submit(w, { run: voidTransfer(id, w.scope) });
   }
 
   reverse(id: string, dto: ReverseTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
     const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
-    return this.writes.submit(w, { run: reverseTransfer(id, amount, dto.description) });
+    return this.writes.submit(w, { run: reverseTransfer(id, amount, dto.description, w.scope) });
   }
 
   private open<T>(w: WriteRequest, request: CreateRequest): Promise<Outcome<T>> {
     return this.writes.submit<T>(w, { bulk: newTransfers, input: request, weight: request.items.length });
   }
 
-  async get(id: string): Promise<TransferView> {
-    const [row] = await this.db.query<TransferRow[]>(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = $1`, [id]);
+  async get(id: string, scope: LedgerScope): Promise<TransferView> {
+    const [row] = await this.db.query<TransferRow[]>(
+      `SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = $1 AND ${inScope('ledger_id', 2)}`,
+      [id, scope.ids],
+    );
     if (row === undefined) throw new LedgerError('NOT_FOUND', `transfer ${id} does not exist`);
     return transferView(row);
   }
 
-  async list(q: TransferListQuery): Promise<Page<TransferView>> {
+  async list(q: TransferListQuery, scope: LedgerScope): Promise<Page<TransferView>> {
     const after = decodeCursor(q.cursor, ['seq'])?.[0] ?? null;
     const rows = await this.db.query<TransferRow[]>(
       `SELECT ${TRANSFER_COLUMNS} FROM transfers
@@ -73,7 +77,7 @@ export class TransfersService {
          AND ($3::text IS DISTINCT FROM 'pending' OR expires_at IS NULL OR expires_at > now())
          AND ($4::text IS NULL OR external_id = $4)
          AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
-         AND ($8::text IS NULL OR ledger_id = (${ledgerByRef(8)}))
+         AND ($8::text IS NULL OR ledger_id = (${ledgerByRef(8)})) AND ${inScope('ledger_id', 9)}
        ORDER BY seq LIMIT $7`,
       [
         after,
@@ -84,6 +88,7 @@ export class TransfersService {
         q.to ?? null,
         q.limit + 1,
         q.ledgerId ?? null,
+        scope.ids,
       ],
     );
     return toPage(

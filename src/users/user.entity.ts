@@ -2,6 +2,7 @@ import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
 import type { Role } from '../auth/roles.decorator.js';
 
 @Entity('users')
+@Check('users_ledgers_check', `ledgers IS NULL OR cardinality(ledgers) >= 1`)
 @Check('users_roles_check', `cardinality(roles) >= 1 AND roles <@ ARRAY['admin','operator','auditor']::text[]`)
 export class User {
   @PrimaryColumn('uuid')
@@ -20,6 +21,10 @@ export class User {
 
   @Column('text', { array: true })
   roles: Role[];
+
+  /** The ids of the ledgers the user is limited to (SPEC 9); null: every ledger. */
+  @Column('uuid', { array: true, nullable: true })
+  ledgers: string[] | null;
 
   @Column('boolean', { default: false })
   disabled: boolean;

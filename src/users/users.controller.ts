@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Roles } from '../auth/roles.decorator.js';
+import { Roles, Scoped } from '../auth/roles.decorator.js';
 import { type Page, PageQuery } from '../common/pagination.js';
 import { ApiProblems } from '../http/api-problems.js';
 import { noFields, uuidParam } from '../http/validation.js';
@@ -14,6 +14,8 @@ import { UsersService } from './users.service.js';
 @ApiTags('users')
 @ApiBearerAuth()
 @Roles('admin')
+// Users may be given any ledger, so only an admin who sees every ledger manages them.
+@Scoped('unlimited')
 @Controller('v1/users')
 export class UsersController {
   constructor(private readonly users: UsersService) {}

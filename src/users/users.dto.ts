@@ -12,6 +12,7 @@ import {
   Matches,
 } from 'class-validator';
 import { type Role, ROLES } from '../auth/roles.decorator.js';
+import { IsLedgerRef } from '../common/validators.js';
 
 export class CreateUserDto {
   @ApiProperty({ example: 'payments-service', pattern: '^[A-Za-z0-9._@-]{3,64}$' })
@@ -31,6 +32,22 @@ export class CreateUserDto {
   @ArrayUnique()
   @IsIn(ROLES, { each: true })
   roles: Role[];
+
+  @ApiPropertyOptional({
+    type: [String],
+    nullable: true,
+    minItems: 1,
+    maxItems: 100,
+    description:
+      'the ledgers (ids or names) the user is limited to; absent or null: every ledger. Outside them nothing exists for the user',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ArrayUnique()
+  @IsLedgerRef({ each: true })
+  ledgers?: string[] | null;
 }
 
 export class UpdateUserDto {
@@ -42,6 +59,22 @@ export class UpdateUserDto {
   @ArrayUnique()
   @IsIn(ROLES, { each: true })
   roles?: Role[];
+
+  @ApiPropertyOptional({
+    type: [String],
+    nullable: true,
+    minItems: 1,
+    maxItems: 100,
+    description:
+      'the ledgers (ids or names) the user is limited to; null: every ledger; absent: unchanged. Outside them nothing exists for the user',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ArrayUnique()
+  @IsLedgerRef({ each: true })
+  ledgers?: string[] | null;
 
   @ApiPropertyOptional()
   @IsOptional()
@@ -59,6 +92,8 @@ export class UserView {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty() username: string;
   @ApiProperty({ enum: ROLES, isArray: true }) roles: Role[];
+  @ApiProperty({ type: [String], format: 'uuid', nullable: true, description: 'null: every ledger' })
+  ledgers: string[] | null;
   @ApiProperty() disabled: boolean;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;

@@ -9,6 +9,7 @@ import { decodeCursor, type Page, toPage } from '../common/pagination.js';
 import { CONFIG, type Config } from '../config/config.js';
 import { LedgerError } from '../core/errors.js';
 import type { Outcome } from '../writes/idempotency.js';
+import type { Tx } from '../writes/serializable.js';
 import { SYSTEM_REQUEST, type WriteRequest } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
 import { hashPassword } from './passwords.js';
@@ -19,12 +20,13 @@ export interface UserRow {
   username: string;
   password_hash: string;
   roles: Role[];
+  ledgers: string[] | null;
   disabled: boolean;
   created_at: Date;
   updated_at: Date;
 }
 
-const COLUMNS = 'id, username, password_hash, roles, disabled, created_at, updated_at';
+const COLUMNS = 'id, username, password_hash, roles, ledgers, disabled, created_at, updated_at';
 
 @Injectable()
 export class UsersService implements OnApplicationBootstrap {
@@ -41,10 +43,11 @@ export class UsersService implements OnApplicationBootstrap {
     const passwordHash = await hashPassword(dto.password);
     return this.writes.submit(w, {
       run: async (tx) => {
+        const ledgers = await ledgerIds(tx, dto.ledgers ?? null);
         const [row] = await tx.query<UserRow>(
-          `INSERT INTO users (id, username, username_key, password_hash, roles) VALUES ($1, $2, lower($2), $3, $4)
-           ON CONFLICT (username_key) DO NOTHING RETURNING ${COLUMNS}`,
-          [randomUUID(), dto.username, passwordHash, dto.roles],
+          `INSERT INTO users (id, username, username_key, password_hash, roles, ledgers)
+           VALUES ($1, $2, lower($2), $3, $4, $5) ON CONFLICT (username_key) DO NOTHING RETURNING ${COLUMNS}`,
+          [randomUUID(), dto.username, passwordHash, dto.roles, ledgers],
         );
         if (row === undefined) throw new LedgerError('USERNAME_TAKEN', `username ${dto.username} is taken`);
         return view(row);
@@ -70,11 +73,14 @@ export class UsersService implements OnApplicationBootstrap {
     const passwordHash = dto.password === undefined ? null : await hashPassword(dto.password);
     return this.writes.submit(w, {
       run: async (tx) => {
+        // Absent leaves the ledgers as they are; null lifts the limit.
+        const ledgers = dto.ledgers === undefined ? undefined : await ledgerIds(tx, dto.ledgers);
         const [updated] = await tx.query<UserRow>(
           `UPDATE users SET roles = COALESCE($2, roles), disabled = COALESCE($3, disabled),
-             password_hash = COALESCE($4, password_hash), updated_at = now()
+             password_hash = COALESCE($4, password_hash),
+             ledgers = CASE WHEN $5 THEN $6::uuid[] ELSE ledgers END, updated_at = now()
            WHERE id = $1 RETURNING ${COLUMNS}`,
-          [id, dto.roles ?? null, dto.disabled ?? null, passwordHash],
+          [id, dto.roles ?? null, dto.disabled ?? null, passwordHash, ledgers !== undefined, ledgers ?? null],
         );
         if (updated === undefined) throw new LedgerError('NOT_FOUND', `user ${id} does not exist`);
         return view(updated);
@@ -140,8 +146,21 @@ export function view(row: UserRow): UserView {
     id: row.id,
     username: row.username,
     roles: row.roles,
+    ledgers: row.ledgers,
     disabled: row.disabled,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
+}
+
+/** The ids of the ledgers named (by id or name), sorted; a name or id that is no ledger is refused. */
+async function ledgerIds(tx: Tx, refs: string[] | null): Promise<string[] | null> {
+  if (refs === null) return null;
+  const rows = await tx.query<{ id: string; name: string }>(
+    `SELECT id, name FROM ledgers WHERE id::text = ANY($1::text[]) OR name = ANY($1::text[])`,
+    [refs],
+  );
+  const missing = refs.find((ref) => !rows.some((r) => r.id === ref || r.name === ref));
+  if (missing !== undefined) throw new LedgerError('LEDGER_NOT_FOUND', `ledger ${missing} does not exist`);
+  return [...new Set(rows.map((r) => r.id))].sort();
 }

@@ -1,5 +1,6 @@
 import { FakeTx } from '../../test/support/fake-tx.js';
 import { LedgerError } from '../core/errors.js';
+import { LedgerScope } from '../core/ledger-scope.js';
 import { type BulkUseCase, type GroupUnit, runGroup, type UseCase } from './group.js';
 import type { NewOutcome, Outcome } from './idempotency.js';
 import type { WriteRequest } from './write-request.js';
@@ -8,6 +9,7 @@ const USER = '6f1c0b1e-9a57-4f5e-8d1c-2a3b4c5d6e7f';
 const request = (key: string | undefined, requestHash = 'h', requestId = 'r1'): WriteRequest => ({
   userId: USER,
   actor: { type: 'user', id: USER, name: 'tester' },
+  scope: LedgerScope.ALL,
   key,
   requestHash,
   requestId,

@@ -1,3 +1,5 @@
+import { LedgerScope } from '../core/ledger-scope.js';
+
 /** Who made a write, as the resources it creates record it (SPEC 10). */
 export interface Actor {
   type: 'user' | 'system';
@@ -10,6 +12,8 @@ export interface WriteRequest {
   /** Whose idempotency keys these are. */
   userId: string;
   actor: Actor;
+  /** The caller's ledgers: the write sees nothing outside them. */
+  scope: LedgerScope;
   /** The caller's Idempotency-Key; undefined when the write is not keyed. */
   key: string | undefined;
   /** Of method, path and body; only computed (and only compared) when there is a key. */
@@ -21,6 +25,7 @@ export interface WriteRequest {
 export const SYSTEM_REQUEST: WriteRequest = {
   userId: '00000000-0000-0000-0000-000000000000',
   actor: { type: 'system', id: 'system', name: 'system' },
+  scope: LedgerScope.ALL,
   key: undefined,
   requestHash: '',
   requestId: 'system',
