@@ -51,6 +51,29 @@ export function explain(r: Results): TargetCheck[] {
   };
   return r.targets.map((t) => {
     if (t.met === null) return { ...t, why: 'Not measured in this run (see above).' };
+    if (t.name.startsWith('ledgers4 ≥ uniform')) {
+      const byClients = r.settings.clients
+        .map((c) => {
+          const u = r.points.find((q) => q.scenario === 'uniform' && q.clients === c);
+          const l = r.points.find((q) => q.scenario === 'ledgers4' && q.clients === c);
+          return u === undefined || l === undefined
+            ? undefined
+            : `${c} clients: ${n0(l.transfersPerSecond)} vs ${n0(u.transfersPerSecond)}/s ` +
+                `(${n2(l.transfersPerSecond / u.transfersPerSecond)}×)`;
+        })
+        .filter((x) => x !== undefined);
+      const p = bestOf('ledgers4');
+      return {
+        ...t,
+        why: `ledgers4 vs uniform at each client count: ${byClients.join('; ')}.${p === undefined ? '' : ` ${costText(p)}`}`,
+      };
+    }
+    if (t.name.startsWith('ledgers4 retries')) {
+      const rows = r.points
+        .filter((q) => q.scenario === 'ledgers4')
+        .map((q) => `${q.clients} clients: ${retriesText(q)} over ${n0(q.requests)} requests`);
+      return { ...t, why: `Serialization retries of each ledgers4 point: ${rows.join('; ')}.` };
+    }
     const scenario = /^(uniform|hot|batch)\b/.exec(t.name)?.[1];
     if (scenario !== undefined) {
       const p = bestOf(scenario);
@@ -102,7 +125,10 @@ function retriesText(p: Point): string {
   const states = Object.entries(p.retries)
     .map(([k, v]) => `${k}: ${n0(v)}`)
     .join(', ');
-  return `${n0(p.retriesTotal)}${states === '' ? '' : ` (${states})`}${p.retriesExhausted > 0 ? `, ${n0(p.retriesExhausted)} exhausted` : ''}`;
+  // Results written before the share was recorded have no retriesPercent: it is worked out from the requests.
+  const share = p.retriesPercent ?? (p.requests === 0 ? NaN : (p.retriesTotal / p.requests) * 100);
+  const parts = [`${n2(share)} %`, ...(states === '' ? [] : [states])].join('; ');
+  return `${n0(p.retriesTotal)} (${parts})${p.retriesExhausted > 0 ? `, ${n0(p.retriesExhausted)} exhausted` : ''}`;
 }
 
 export function markdown(r: Results, resultsFile: string, previous: string | undefined): string {
@@ -129,7 +155,13 @@ export function markdown(r: Results, resultsFile: string, previous: string | und
       '(undici `Pool` with one connection per client, a fresh `Idempotency-Key` on every request, closed loop: ' +
       'each client sends its next request when the previous one is answered). ' +
       `${n0(r.settings.accounts)} credit-normal accounts are each funded with 10,000,000.00 USD from one ` +
-      'funding account (`allowNegative: true`), 100 transfers per batch. Each point runs ' +
+      'funding account (`allowNegative: true`), 100 transfers per batch, all in the `default` ledger. ' +
+      (r.setup.ledgers4 === undefined
+        ? ''
+        : `For ledgers4, ${r.setup.ledgers4.ledgers.length} more ledgers (${r.setup.ledgers4.ledgers.map((l) => `\`${l}\``).join(', ')}) ` +
+          `each have a funding account and ${n0(r.setup.ledgers4.accountsCreated / r.setup.ledgers4.ledgers.length - 1)} ` +
+          'accounts funded the same way. ') +
+      'Each point runs ' +
       `${r.settings.warmupSeconds} s of warm-up, then ${r.settings.seconds} s measured.`,
     '',
   );
@@ -138,6 +170,8 @@ export function markdown(r: Results, resultsFile: string, previous: string | und
     '- **hot**: `POST /v1/transfers`, every one debiting the funding account and crediting a random account.',
     `- **batch**: \`POST /v1/transfers/batch\` with ${r.settings.batchSize} uniform transfers per call; ` +
       'transfers/s counts transfers, latency is per call.',
+    '- **ledgers4**: uniform spread over 4 ledgers of their own: each request picks a random ledger, then two ' +
+      'random distinct accounts of it; to compare with uniform (one ledger) at the same client count.',
     "- **pgbench**: PostgreSQL's built-in TPC-B-like script, `pgbench -M prepared -c N -j 2 -T " +
       `${r.settings.seconds} -n\` (after a ${r.settings.warmupSeconds} s warm-up run), scale ` +
       `${pgb?.scale ?? '-'}, in a database of its own on the same server, at the server's default isolation ` +
@@ -170,7 +204,12 @@ export function markdown(r: Results, resultsFile: string, previous: string | und
   );
   lines.push(
     `| set-up | ${n0(r.setup.accountsCreated)} accounts created in ${n1(r.setup.createSeconds)} s, funded in ` +
-      `${n1(r.setup.fundSeconds)} s${pgb === undefined ? '' : `; \`pgbench -i -s ${pgb.scale}\` ${n1(pgb.initSeconds)} s`} |`,
+      `${n1(r.setup.fundSeconds)} s` +
+      (r.setup.ledgers4 === undefined
+        ? ''
+        : `; ledgers4: ${n0(r.setup.ledgers4.accountsCreated)} accounts in ${r.setup.ledgers4.ledgers.length} ` +
+          `ledgers created in ${n1(r.setup.ledgers4.createSeconds)} s, funded in ${n1(r.setup.ledgers4.fundSeconds)} s`) +
+      `${pgb === undefined ? '' : `; \`pgbench -i -s ${pgb.scale}\` ${n1(pgb.initSeconds)} s`} |`,
   );
   lines.push('');
   lines.push(
@@ -211,7 +250,8 @@ export function markdown(r: Results, resultsFile: string, previous: string | und
   lines.push(
     'p50/p95/p99 are per request, measured by the client from sending the request to reading the whole answer ' +
       '(the open-loop row: from the instant the request was scheduled). Retries are the increase of ' +
-      '`ledger_transaction_retries_total` over the measured window. Groups are the group-commit transactions of ' +
+      '`ledger_transaction_retries_total` over the measured window, and (in brackets) that count as a share of ' +
+      'the requests completed in the window, then by SQLSTATE. Groups are the group-commit transactions of ' +
       'that window (`ledger_group_commit_units`, `ledger_group_commit_duration_seconds`): how many per second, ' +
       'how many units (transfers) each carried on average, how long each took from start to commit, and (in ' +
       'brackets) how many took over 50 ms: every request that arrives during such a stall waits it out. ' +
@@ -236,10 +276,11 @@ export function markdown(r: Results, resultsFile: string, previous: string | und
     lines.push(`- **${t.name}** — ${t.met === null ? 'not measured' : t.met ? 'met' : 'not met'}. ${t.why}`);
   }
   lines.push('');
+  const manyLedgers = new Set(r.trialBalanceAfter.currencies.map((c) => c.ledger)).size > 1;
   lines.push(
     `Trial balance after the run (\`GET /v1/audit/trial-balance\`): ` +
       (r.trialBalanceAfter.balanced ? 'balanced' : '**NOT balanced**') +
-      ` (${r.trialBalanceAfter.currencies.map((c) => `${c.currency}: total debits ${c.totalDebits}${c.balanced ? ' = total credits' : ' ≠ total credits'}`).join('; ')}).`,
+      ` (${r.trialBalanceAfter.currencies.map((c) => `${manyLedgers && c.ledger !== undefined ? `${c.ledger} ` : ''}${c.currency}: total debits ${c.totalDebits}${c.balanced ? ' = total credits' : ' ≠ total credits'}`).join('; ')}).`,
     '',
   );
   if (r.serviceLog.linesAtWarnOrAbove > 0) {

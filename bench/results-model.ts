@@ -3,7 +3,11 @@ import type { PgbenchResult } from './pgbench.js';
 
 /** The shape of bench/results/<timestamp>.json, and what BENCHMARKS.md is written from. */
 
-export const SCENARIOS = ['uniform', 'hot', 'batch'] as const;
+/**
+ * The measured scenarios, in the order a run measures them at each client count. `ledgers4` is `uniform` spread
+ * over 4 ledgers (accounts of its own in each); its accounts are only created when it is selected.
+ */
+export const SCENARIOS = ['uniform', 'hot', 'batch', 'ledgers4'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** CPU used during a point, in cores (CPU seconds per wall second); NaN when it could not be read. */
@@ -36,6 +40,11 @@ export interface Point extends LoadResult {
   targetRate?: number;
   retries: Record<string, number>;
   retriesTotal: number;
+  /**
+   * retriesTotal ÷ requests completed (answered, whatever the status) over the measured window, in percent
+   * (absent from results written before it was recorded)
+   */
+  retriesPercent?: number;
   retriesExhausted: number;
   /**
    * Group commit over the measured window: transactions per second, mean units and mean duration of each, and
@@ -97,8 +106,11 @@ export interface Results {
     dbPoolSize: number;
     batchSize: number;
   };
-  /** GET /v1/audit/trial-balance once the load is over */
-  trialBalanceAfter: { balanced: boolean; currencies: { currency: string; balanced: boolean; totalDebits: string }[] };
+  /** GET /v1/audit/trial-balance once the load is over: a row per ledger (its name, when known) and currency */
+  trialBalanceAfter: {
+    balanced: boolean;
+    currencies: { ledger?: string; currency: string; balanced: boolean; totalDebits: string }[];
+  };
   setup: {
     accountsCreated: number;
     createSeconds: number;
@@ -106,6 +118,11 @@ export interface Results {
     /** VmRSS of the service once ready, and once the accounts are created and funded */
     rssAfterStartMb: number;
     rssAfterSetupMb: number;
+    /**
+     * The accounts of the ledgers4 scenario, created and funded after the ones above (absent when ledgers4 was not
+     * selected): the ledgers' names, and a funding account plus accounts ÷ 4 wallets in each
+     */
+    ledgers4?: { ledgers: string[]; accountsCreated: number; createSeconds: number; fundSeconds: number };
   };
   points: Point[];
   pgbenchPoints: PgbenchPoint[];

@@ -3,8 +3,14 @@
  * transfers over keep-alive HTTP at several client counts, runs pgbench's TPC-B-like script on the same
  * PostgreSQL as the reference, and writes bench/results/<timestamp>.json and BENCHMARKS.md.
  *
+ * Scenarios: `uniform` (single transfers between two random wallets of the `default` ledger), `hot` (every one
+ * from the funding account to a random wallet), `batch` (100 uniform transfers per call) and `ledgers4` (uniform
+ * spread over 4 ledgers: each request picks a random ledger, then two distinct random wallets of it). The 4
+ * ledgers (`bench-<runId>-l0..l3`, made by the admin) and their accounts (a funding account and
+ * BENCH_ACCOUNTS ÷ 4 wallets each, funded like the uniform wallets) are only created when ledgers4 is selected.
+ *
  * Environment: BENCH_SECONDS (20), BENCH_WARMUP_SECONDS (5), BENCH_CLIENTS ("8,32,128"),
- * BENCH_SCENARIOS ("uniform,hot,batch"), BENCH_ACCOUNTS (10000), BENCH_DB_POOL_SIZE (4),
+ * BENCH_SCENARIOS ("uniform,hot,batch,ledgers4": all of them), BENCH_ACCOUNTS (10000), BENCH_DB_POOL_SIZE (4),
  * BENCH_PGBENCH_SCALE (10), BENCH_KEEP_DATA (unset: the temporary cluster is deleted),
  * BENCH_SERVICE_NODE_ARGS (extra node flags for the service, e.g. --cpu-prof), DATABASE_URL (and optionally
  * JWT_SECRET) to use an existing server instead of an embedded one.
@@ -36,6 +42,8 @@ const BATCH_SIZE = 100;
 const CURRENCY = 'USD';
 const PGBENCH_DATABASE = 'ledger_bench_pgbench';
 const OPERATOR_PASSWORD = 'bench-operator-password';
+/** The ledgers of the ledgers4 scenario. */
+const LEDGER_COUNT = 4;
 
 interface Settings {
   seconds: number;
@@ -161,12 +169,45 @@ async function main(): Promise<void> {
     const createSeconds = (performance.now() - t1) / 1000;
     say(`${wallets.length + 1} accounts created in ${createSeconds.toFixed(1)} s`);
     const t2 = performance.now();
-    await fund(setupPool, token, runId, funding!, wallets);
+    await fund(setupPool, token, `${runId}-fund`, funding!, wallets);
     const fundSeconds = (performance.now() - t2) / 1000;
+    say(`${wallets.length} accounts funded in ${fundSeconds.toFixed(1)} s`);
+
+    // ledgers4: its ledgers and their accounts, only when it is measured (other runs stay as they were).
+    const ledgerNames = new Map<string, string>();
+    const ledgerWallets: string[][] = [];
+    let ledgers4Setup: Results['setup']['ledgers4'];
+    if (s.scenarios.includes('ledgers4')) {
+      const made = await createLedgers(setupPool, adminToken, runId);
+      for (const l of made) ledgerNames.set(l.id, l.name);
+      const perLedger = Math.max(2, Math.floor(s.accounts / LEDGER_COUNT));
+      const t3 = performance.now();
+      const fundings: string[] = [];
+      for (const l of made) {
+        const [f] = await createAccounts(setupPool, token, runId, 'funding', 1, true, l);
+        fundings.push(f!);
+        ledgerWallets.push(await createAccounts(setupPool, token, runId, 'wallet', perLedger, false, l));
+      }
+      const createSeconds4 = (performance.now() - t3) / 1000;
+      const t4 = performance.now();
+      for (const [i, l] of made.entries()) {
+        await fund(setupPool, token, `${runId}-${l.name}-fund`, fundings[i]!, ledgerWallets[i]!);
+      }
+      const fundSeconds4 = (performance.now() - t4) / 1000;
+      ledgers4Setup = {
+        ledgers: made.map((l) => l.name),
+        accountsCreated: made.length * (perLedger + 1),
+        createSeconds: createSeconds4,
+        fundSeconds: fundSeconds4,
+      };
+      say(
+        `ledgers4: ledgers ${ledgers4Setup.ledgers.join(', ')}; ${ledgers4Setup.accountsCreated} accounts ` +
+          `(${perLedger} wallets and a funding account each) created in ${createSeconds4.toFixed(1)} s, ` +
+          `funded in ${fundSeconds4.toFixed(1)} s`,
+      );
+    }
     const rssAfterSetupMb = memoryOf(service.pid)?.rssMb ?? NaN;
-    say(
-      `${wallets.length} accounts funded in ${fundSeconds.toFixed(1)} s; service RSS ${rssAfterSetupMb.toFixed(0)} MB`,
-    );
+    say(`set-up done; service RSS ${rssAfterSetupMb.toFixed(0)} MB`);
 
     // The measured points.
     let peakRssMb = memoryOf(service.pid)?.hwmMb ?? NaN;
@@ -174,7 +215,7 @@ async function main(): Promise<void> {
     const pgbenchPoints: PgbenchPoint[] = [];
     const meter = new Meter(service.pid, postmaster);
     const probe = new RoundTripProbe(db);
-    const generators = shots(funding!, wallets);
+    const generators = shots(funding!, wallets, ledgerWallets);
     for (const clients of s.clients) {
       if (bin !== undefined && pgbenchTarget !== undefined) {
         const threads = Math.min(clients, cpus().length);
@@ -237,16 +278,23 @@ async function main(): Promise<void> {
     }
     peakRssMb = Math.max(peakRssMb, memoryOf(service.pid)?.hwmMb ?? NaN);
 
-    // The invariants after the load: debits equal credits per currency.
-    const trial = await expect<{ currencies: { currency: string; balanced: boolean; totalDebits: string }[] }>(
-      setupPool,
-      200,
-      'GET',
-      '/v1/audit/trial-balance',
-      { token: await login(setupPool, service.adminUsername, service.adminPassword) },
-    );
-    const balanced = trial.currencies.every((c) => c.balanced);
-    say(`trial balance after the run: ${balanced ? 'balanced' : 'NOT BALANCED'} (${JSON.stringify(trial.currencies)})`);
+    // The invariants after the load: debits equal credits per ledger and currency.
+    const auditToken = await login(setupPool, service.adminUsername, service.adminPassword);
+    const defaultLedger = await expect<{ id: string; name: string }>(setupPool, 200, 'GET', '/v1/ledgers/default', {
+      token: auditToken,
+    });
+    ledgerNames.set(defaultLedger.id, defaultLedger.name);
+    const trial = await expect<{
+      currencies: { ledgerId: string; currency: string; balanced: boolean; totalDebits: string }[];
+    }>(setupPool, 200, 'GET', '/v1/audit/trial-balance', { token: auditToken });
+    const trialRows = trial.currencies.map((c) => ({
+      ledger: ledgerNames.get(c.ledgerId) ?? c.ledgerId,
+      currency: c.currency,
+      balanced: c.balanced,
+      totalDebits: c.totalDebits,
+    }));
+    const balanced = trialRows.every((c) => c.balanced);
+    say(`trial balance after the run: ${balanced ? 'balanced' : 'NOT BALANCED'} (${JSON.stringify(trialRows)})`);
 
     const errorLines = service.logLines.filter((l) => /"level":\s*(50|60)\b/.test(l) || !l.startsWith('{'));
     const results: Results = {
@@ -282,8 +330,15 @@ async function main(): Promise<void> {
         dbPoolSize: s.dbPoolSize,
         batchSize: BATCH_SIZE,
       },
-      trialBalanceAfter: { balanced, currencies: trial.currencies },
-      setup: { accountsCreated: wallets.length + 1, createSeconds, fundSeconds, rssAfterStartMb, rssAfterSetupMb },
+      trialBalanceAfter: { balanced, currencies: trialRows },
+      setup: {
+        accountsCreated: wallets.length + 1,
+        createSeconds,
+        fundSeconds,
+        rssAfterStartMb,
+        rssAfterSetupMb,
+        ...(ledgers4Setup === undefined ? {} : { ledgers4: ledgers4Setup }),
+      },
       points,
       pgbenchPoints,
       paced,
@@ -325,7 +380,27 @@ async function setting(db: pg.Client, name: string): Promise<string> {
   return (await db.query<{ v: string }>('SELECT current_setting($1) AS v', [name])).rows[0]!.v;
 }
 
-/** Accounts created in parallel, each request with its own Idempotency-Key. */
+interface Ledger {
+  id: string;
+  name: string;
+}
+
+/** The ledgers of the ledgers4 scenario, made by the admin: `bench-<runId>-l0` … (names are lowercase). */
+async function createLedgers(pool: Pool, adminToken: string, runId: string): Promise<Ledger[]> {
+  const ledgers: Ledger[] = [];
+  for (let i = 0; i < LEDGER_COUNT; i++) {
+    const name = `bench-${runId.toLowerCase()}-l${i}`;
+    const body = await expect<Ledger>(pool, 201, 'POST', '/v1/ledgers', {
+      token: adminToken,
+      key: `${runId}-ledger-${i}`,
+      body: { name, description: 'bench: the ledgers4 scenario' },
+    });
+    ledgers.push({ id: body.id, name: body.name });
+  }
+  return ledgers;
+}
+
+/** Accounts created in parallel, each request with its own Idempotency-Key; in `default` unless a ledger is given. */
 async function createAccounts(
   pool: Pool,
   token: string,
@@ -333,15 +408,23 @@ async function createAccounts(
   kind: 'funding' | 'wallet',
   count: number,
   allowNegative: boolean,
+  ledger?: Ledger,
 ): Promise<string[]> {
   const ids: string[] = new Array<string>(count);
+  const label = ledger === undefined ? kind : `${ledger.name}-${kind}`;
   let next = 0;
   const worker = async (): Promise<void> => {
     for (let i = next++; i < count; i = next++) {
       const body = await expect<{ id: string }>(pool, 201, 'POST', '/v1/accounts', {
         token,
-        key: `${runId}-${kind}-${i}`,
-        body: { currency: CURRENCY, normalBalance: 'credit', allowNegative, name: `bench ${kind} ${i}` },
+        key: `${runId}-${label}-${i}`,
+        body: {
+          ...(ledger === undefined ? {} : { ledgerId: ledger.id }),
+          currency: CURRENCY,
+          normalBalance: 'credit',
+          allowNegative,
+          name: `bench ${label.replace(/-/g, ' ')} ${i}`,
+        },
       });
       ids[i] = body.id;
     }
@@ -351,7 +434,7 @@ async function createAccounts(
 }
 
 /** Every wallet gets 10,000,000.00 from the funding account, 100 transfers per batch. */
-async function fund(pool: Pool, token: string, runId: string, funding: string, wallets: string[]): Promise<void> {
+async function fund(pool: Pool, token: string, keyPrefix: string, funding: string, wallets: string[]): Promise<void> {
   const chunks: string[][] = [];
   for (let i = 0; i < wallets.length; i += BATCH_SIZE) chunks.push(wallets.slice(i, i + BATCH_SIZE));
   let next = 0;
@@ -366,7 +449,7 @@ async function fund(pool: Pool, token: string, runId: string, funding: string, w
       }));
       const body = await expect<{ transfers: unknown[] }>(pool, 201, 'POST', '/v1/transfers/batch', {
         token,
-        key: `${runId}-fund-${i}`,
+        key: `${keyPrefix}-${i}`,
         body: { transfers },
       });
       if (body.transfers.length !== transfers.length) throw new Error('a funding batch came back short');
@@ -375,18 +458,31 @@ async function fund(pool: Pool, token: string, runId: string, funding: string, w
   await Promise.all(Array.from({ length: 8 }, worker));
 }
 
-/** The request generators of the three scenarios. */
-function shots(funding: string, wallets: string[]): Record<Scenario, () => Shot> {
+/**
+ * The request generators of the scenarios: `wallets` are the default ledger's, `ledgerWallets` those of each of
+ * the ledgers4 scenario's ledgers (empty when it is not measured).
+ */
+function shots(funding: string, wallets: string[], ledgerWallets: string[][]): Record<Scenario, () => Shot> {
   const n = wallets.length;
   const pick = (): string => wallets[Math.floor(Math.random() * n)]!;
   const amount = (): string => String(1 + Math.floor(Math.random() * 100));
-  const pair = (): { debitAccountId: string; creditAccountId: string; amount: string; currency: string } => {
-    const debit = Math.floor(Math.random() * n);
-    const credit = (debit + 1 + Math.floor(Math.random() * (n - 1))) % n;
-    return { debitAccountId: wallets[debit]!, creditAccountId: wallets[credit]!, amount: amount(), currency: CURRENCY };
+  /** Two distinct random accounts of `among`. */
+  const pairIn = (
+    among: string[],
+  ): { debitAccountId: string; creditAccountId: string; amount: string; currency: string } => {
+    const m = among.length;
+    const debit = Math.floor(Math.random() * m);
+    const credit = (debit + 1 + Math.floor(Math.random() * (m - 1))) % m;
+    return { debitAccountId: among[debit]!, creditAccountId: among[credit]!, amount: amount(), currency: CURRENCY };
   };
+  const pair = (): ReturnType<typeof pairIn> => pairIn(wallets);
   return {
     uniform: () => ({ path: '/v1/transfers', body: JSON.stringify(pair()), transfers: 1 }),
+    ledgers4: () => {
+      const ledger = ledgerWallets[Math.floor(Math.random() * ledgerWallets.length)];
+      if (ledger === undefined) throw new Error('ledgers4: its ledgers were not set up');
+      return { path: '/v1/transfers', body: JSON.stringify(pairIn(ledger)), transfers: 1 };
+    },
     hot: () => ({
       path: '/v1/transfers',
       body: JSON.stringify({ debitAccountId: funding, creditAccountId: pick(), amount: amount(), currency: CURRENCY }),
@@ -521,13 +617,15 @@ async function measure(m: MeasureSpec): Promise<Point> {
       clearInterval(sampler);
     }
     const hwm = canReset ? (memoryOf(m.service.pid)?.hwmMb ?? NaN) : NaN;
+    const retriesTotal = Object.values(delta.retries).reduce((a, b) => a + b, 0);
     return {
       scenario: m.rate === undefined ? m.scenario : 'uniform-paced',
       clients: m.clients,
       ...(m.rate === undefined ? {} : { targetRate: m.rate }),
       ...load,
       retries: delta.retries,
-      retriesTotal: Object.values(delta.retries).reduce((a, b) => a + b, 0),
+      retriesTotal,
+      retriesPercent: load.requests === 0 ? NaN : (retriesTotal / load.requests) * 100,
       retriesExhausted: delta.exhausted,
       groups: {
         perSecond: delta.groups.count / load.seconds,
@@ -580,6 +678,35 @@ function targets(r: Results): TargetCheck[] {
   ratioCheck('hot', 0.4, () => r.points.filter((q) => q.scenario === 'hot').every((q) => q.failedRequests === 0));
   ratioCheck('batch', 3);
 
+  // ledgers4 beside uniform: the same load over 4 ledgers should go at least as fast, and rarely retry.
+  const uniform = bestOf('uniform');
+  const ledgers4 = bestOf('ledgers4');
+  if (uniform !== undefined && ledgers4 !== undefined) {
+    checks.push({
+      name: 'ledgers4 ≥ uniform (transfers/s)',
+      goal: 'the best ledgers4 transfers/s ≥ the best uniform transfers/s (the same load over 4 ledgers instead of 1)',
+      measured:
+        `ledgers4 ${fmt(ledgers4.transfersPerSecond)} transfers/s at ${ledgers4.clients} clients, uniform ` +
+        `${fmt(uniform.transfersPerSecond)} at ${uniform.clients} = ` +
+        `${(ledgers4.transfersPerSecond / uniform.transfersPerSecond).toFixed(2)}×`,
+      met: ledgers4.transfersPerSecond >= uniform.transfersPerSecond,
+      why: '',
+    });
+  }
+  const ledgers4Points = r.points.filter((q) => q.scenario === 'ledgers4');
+  if (ledgers4Points.length > 0) {
+    const worst = ledgers4Points.reduce((a, q) => (retriesShare(q) > retriesShare(a) ? q : a));
+    checks.push({
+      name: 'ledgers4 retries < 1 %',
+      goal: 'serialization retries < 1 % of the requests at every ledgers4 point',
+      measured:
+        `at most ${retriesShare(worst).toFixed(2)} % (${worst.retriesTotal} retries over ${worst.requests} ` +
+        `requests at ${worst.clients} clients)`,
+      met: ledgers4Points.every((q) => retriesShare(q) < 1),
+      why: '',
+    });
+  }
+
   const paced = r.paced;
   checks.push({
     name: 'p99 ≤ 25 ms at 70 % of the uniform peak',
@@ -601,6 +728,11 @@ function targets(r: Results): TargetCheck[] {
     why: '',
   });
   return checks;
+}
+
+/** Serialization retries per request, in percent (NaN without requests). */
+function retriesShare(p: Point): number {
+  return p.retriesPercent ?? (p.requests === 0 ? NaN : (p.retriesTotal / p.requests) * 100);
 }
 
 /** The point with the most transfers/s. */
@@ -637,7 +769,8 @@ function pointText(p: Point): string {
   return (
     `${p.scenario.padEnd(8)} c=${pad(p.clients, 3)} ${fmt(p.transfersPerSecond, 9)} transfers/s ` +
     `(${fmt(p.requestsPerSecond)} req/s)  p50 ${p.latencyMs.p50.toFixed(1)}  p95 ${p.latencyMs.p95.toFixed(1)}  ` +
-    `p99 ${p.latencyMs.p99.toFixed(1)} ms  errors ${errors || 'none'}  retries ${p.retriesTotal}` +
+    `p99 ${p.latencyMs.p99.toFixed(1)} ms  errors ${errors || 'none'}  ` +
+    `retries ${p.retriesTotal} (${Number.isNaN(retriesShare(p)) ? 'n/a' : retriesShare(p).toFixed(2)} %)` +
     `${p.retriesExhausted > 0 ? ` (exhausted ${p.retriesExhausted})` : ''}  groups ${fmt(p.groups.perSecond)}/s ` +
     `× ${p.groups.meanUnits.toFixed(1)} in ${p.groups.meanMs.toFixed(1)} ms (${p.groups.over50Ms} over 50 ms)  RSS ${p.peakRssMb.toFixed(0)} MB  ` +
     `${p.ratioToPgbench === null ? '' : `${p.ratioToPgbench.toFixed(2)}× pgbench  `}` +
