@@ -13,6 +13,7 @@ import type { WriteRequest } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
 import { ACCOUNT_COLUMNS, type AccountRow, accountView, lockAccounts, stateOf } from './account-rows.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
+import { LedgerLookup } from '../ledgers/ledger-lookup.js';
 import { findLedgerIn, inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { AccountListQuery, AccountView, CreateAccountDto, UpdateAccountDto } from './accounts.dto.js';
 
@@ -22,6 +23,7 @@ export class AccountsService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly writes: Writes,
     private readonly entryReads: EntriesService,
+    private readonly lookup: LedgerLookup,
   ) {}
 
   async balance(id: string, asOf: Date, scope: LedgerScope): Promise<BalanceAsOfView> {
@@ -37,33 +39,10 @@ export class AccountsService {
     return this.entryReads.accountEntries(id, q);
   }
 
-  create(dto: CreateAccountDto, w: WriteRequest): Promise<Outcome<AccountView>> {
-    return this.writes.submit(w, {
-      run: async (tx) => {
-        const ref = dto.ledgerId ?? w.scope.implicitLedger ?? 'default';
-        const ledger = await findLedgerIn(tx, ref);
-        // A ledger outside the caller's is refused as one that does not exist.
-        if (ledger === undefined || !w.scope.sees(ledger.id)) {
-          throw new LedgerError('LEDGER_NOT_FOUND', `ledger ${ref} does not exist`);
-        }
-        if (dto.externalId !== undefined) await assertExternalIdFree(tx, ledger.id, dto.externalId);
-        const [row] = await tx.query<AccountRow>(
-          `INSERT INTO accounts (id, ledger_id, currency, normal_balance, allow_negative, name, external_id, metadata)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${ACCOUNT_COLUMNS}`,
-          [
-            randomUUID(),
-            ledger.id,
-            dto.currency,
-            dto.normalBalance,
-            dto.allowNegative ?? false,
-            dto.name ?? null,
-            dto.externalId ?? null,
-            JSON.stringify(dto.metadata ?? {}),
-          ],
-        );
-        return accountView(row!);
-      },
-    });
+  async create(dto: CreateAccountDto, w: WriteRequest): Promise<Outcome<AccountView>> {
+    const ref = dto.ledgerId ?? w.scope.implicitLedger ?? 'default';
+    const run = (tx: Tx): Promise<AccountView> => createAccount(tx, dto, ref, w.scope);
+    return this.writes.submit(w, { run }, await this.lookup.ofRef(ref));
   }
 
   async list(q: AccountListQuery, scope: LedgerScope): Promise<Page<AccountView>> {
@@ -93,9 +72,34 @@ export class AccountsService {
   }
 
   /** Status changes race with transfers, so they take the same write entrance and lock the row. */
-  update(id: string, dto: UpdateAccountDto, w: WriteRequest): Promise<Outcome<AccountView>> {
-    return this.writes.submit(w, { run: (tx) => updateAccount(tx, id, dto, w.scope) });
+  async update(id: string, dto: UpdateAccountDto, w: WriteRequest): Promise<Outcome<AccountView>> {
+    const run = (tx: Tx): Promise<AccountView> => updateAccount(tx, id, dto, w.scope);
+    return this.writes.submit(w, { run }, await this.lookup.ofAccount(id));
   }
+}
+
+async function createAccount(tx: Tx, dto: CreateAccountDto, ref: string, scope: LedgerScope): Promise<AccountView> {
+  const ledger = await findLedgerIn(tx, ref);
+  // A ledger outside the caller's is refused as one that does not exist.
+  if (ledger === undefined || !scope.sees(ledger.id)) {
+    throw new LedgerError('LEDGER_NOT_FOUND', `ledger ${ref} does not exist`);
+  }
+  if (dto.externalId !== undefined) await assertExternalIdFree(tx, ledger.id, dto.externalId);
+  const [row] = await tx.query<AccountRow>(
+    `INSERT INTO accounts (id, ledger_id, currency, normal_balance, allow_negative, name, external_id, metadata)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${ACCOUNT_COLUMNS}`,
+    [
+      randomUUID(),
+      ledger.id,
+      dto.currency,
+      dto.normalBalance,
+      dto.allowNegative ?? false,
+      dto.name ?? null,
+      dto.externalId ?? null,
+      JSON.stringify(dto.metadata ?? {}),
+    ],
+  );
+  return accountView(row!);
 }
 
 async function updateAccount(tx: Tx, id: string, dto: UpdateAccountDto, scope: LedgerScope): Promise<AccountView> {

@@ -5,6 +5,8 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { SYSTEM_REQUEST } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
 import { expireDue } from './transfer-writes.js';
@@ -19,7 +21,10 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
-  constructor(private readonly writes: Writes) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly writes: Writes,
+  ) {}
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {
@@ -37,16 +42,24 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
     await this.running;
   }
 
+  /** Each ledger with something due is swept in its own lane, beside that ledger's other writes. */
   async sweep(): Promise<void> {
     try {
-      for (;;) {
-        const outcome = await this.writes.submit(SYSTEM_REQUEST, { run: expireDue(BATCH) });
-        // Expiring refuses nothing; a full batch means more may be due.
-        if ('refusal' in outcome || outcome.value < BATCH) break;
-      }
+      const due = await this.db.query<{ ledger_id: string }[]>(
+        `SELECT DISTINCT ledger_id FROM transfers WHERE status = 'pending' AND expires_at <= now()`,
+      );
+      await Promise.all(due.map((r) => this.sweepLedger(r.ledger_id)));
     } catch (error) {
       // The database may be away; the next tick tries again.
       this.logger.warn({ err: error }, 'expiry sweep failed');
+    }
+  }
+
+  private async sweepLedger(ledgerId: string): Promise<void> {
+    for (;;) {
+      const outcome = await this.writes.submit(SYSTEM_REQUEST, { run: expireDue(ledgerId, BATCH) }, ledgerId);
+      // Expiring refuses nothing; a full batch means more may be due.
+      if ('refusal' in outcome || outcome.value < BATCH) break;
     }
   }
 }

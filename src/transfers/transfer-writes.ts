@@ -201,15 +201,15 @@ export function reverseTransfer(
 }
 
 /**
- * Expires due pending transfers and releases their reservations; resolves to how many. SKIP LOCKED lets several
+ * Expires a ledger's due pending transfers and releases their reservations; resolves to how many. SKIP LOCKED lets several
  * instances sweep at once, each taking different rows, and never waits on a transfer that is being posted.
  */
-export function expireDue(limit: number): UseCase<number> {
+export function expireDue(ledgerId: string, limit: number): UseCase<number> {
   return async (tx) => {
     const due = await tx.query<TransferRow>(
-      `SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE status = 'pending' AND expires_at <= $1
+      `SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE ledger_id = $3 AND status = 'pending' AND expires_at <= $1
        ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
-      [new Date(), limit],
+      [new Date(), limit, ledgerId],
     );
     if (due.length === 0) return 0;
     const set = await lockWorkingSet(

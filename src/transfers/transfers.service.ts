@@ -9,6 +9,7 @@ import type { Outcome } from '../writes/idempotency.js';
 import type { WriteRequest } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
+import { LedgerLookup } from '../ledgers/ledger-lookup.js';
 import { inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { NewTransfer } from './ledger-writes.js';
 import { TRANSFER_COLUMNS, type TransferRow, transferView } from './transfer-rows.js';
@@ -29,6 +30,7 @@ export class TransfersService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly writes: Writes,
+    private readonly lookup: LedgerLookup,
   ) {}
 
   /** New transfers go in bulk: checked in memory and written with the whole group. */
@@ -40,22 +42,25 @@ export class TransfersService {
     return this.open(w, { items: dto.transfers.map(toNewTransfer), batchId: randomUUID(), scope: w.scope });
   }
 
-  post(id: string, dto: PostTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
+  async post(id: string, dto: PostTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
     const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
-    return this.writes.submit(w, { run: postTransfer(id, amount, w.scope) });
+    return this.writes.submit(w, { run: postTransfer(id, amount, w.scope) }, await this.lookup.ofTransfer(id));
   }
 
-  void(id: string, w: WriteRequest): Promise<Outcome<TransferView>> {
-    return this.writes.submit(w, { run: voidTransfer(id, w.scope) });
+  async void(id: string, w: WriteRequest): Promise<Outcome<TransferView>> {
+    return this.writes.submit(w, { run: voidTransfer(id, w.scope) }, await this.lookup.ofTransfer(id));
   }
 
-  reverse(id: string, dto: ReverseTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
+  async reverse(id: string, dto: ReverseTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
     const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
-    return this.writes.submit(w, { run: reverseTransfer(id, amount, dto.description, w.scope) });
+    const run = reverseTransfer(id, amount, dto.description, w.scope);
+    return this.writes.submit(w, { run }, await this.lookup.ofTransfer(id));
   }
 
-  private open<T>(w: WriteRequest, request: CreateRequest): Promise<Outcome<T>> {
-    return this.writes.submit<T>(w, { bulk: newTransfers, input: request, weight: request.items.length });
+  /** In the lane of the first transfer's debit account: a batch stays in that ledger. */
+  private async open<T>(w: WriteRequest, request: CreateRequest): Promise<Outcome<T>> {
+    const work = { bulk: newTransfers, input: request, weight: request.items.length };
+    return this.writes.submit<T>(w, work, await this.lookup.ofAccount(request.items[0]!.debitAccountId));
   }
 
   async get(id: string, scope: LedgerScope): Promise<TransferView> {

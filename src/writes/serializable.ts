@@ -25,8 +25,16 @@ export interface Tx {
 }
 
 const RETRYABLE = new Set(['40001', '40P01']);
-// Any constant: the same for every instance (the migration lock is another one).
+// Any constant: the same for every instance. With a lane's key it names that lane's writer lock (the two-key
+// advisory locks never collide with the one-key migration lock).
 const WRITER_LOCK = 7_105_002;
+/**
+ * Transactions in flight at once, at most (one per lane of `Writes`): each holds a connection of the writers'
+ * pool, which has one more for asking after a commit whose answer was lost.
+ */
+export const MAX_CONCURRENT_TRANSACTIONS = 4;
+/** The writer lock of the writes that belong to no ledger. */
+export const SHARED_LOCK = -1;
 export const MAX_ATTEMPTS = 25;
 export const MAX_TOTAL_MS = 5000;
 
@@ -46,8 +54,8 @@ export class Serializable {
   ) {
     // The money path has a small pool of its own: plain parameterised SQL, no entity hydration, and pipelined
     // connections (pg's `pipeline`), so that the writer lock, BEGIN and a group's first reads travel in one
-    // round trip, and its writes and COMMIT in one more. One transaction runs at a time; the second connection
-    // is for asking whether a commit whose answer was lost went through.
+    // round trip, and its writes and COMMIT in one more. One transaction runs per lane, a few lanes at once; the
+    // last connection is for asking whether a commit whose answer was lost went through.
     //
     // Its statements are prepared, and PostgreSQL caches a generic plan for each on the connection. One made
     // while a table was small (a fresh install, a test database) scans it whole, and keeps doing so as the table
@@ -58,7 +66,7 @@ export class Serializable {
     const options = {
       ...shared.options,
       password: shared.options.password,
-      max: 2,
+      max: MAX_CONCURRENT_TRANSACTIONS + 1,
       pipeline: true,
       options: [shared.options.options, '-c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off']
         .filter(Boolean)
@@ -75,11 +83,12 @@ export class Serializable {
     await this.pool.end();
   }
 
-  async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  /** Runs `work` under the writer lock `lock` (a lane's: one transaction per lane at a time, on every instance). */
+  async run<T>(work: (tx: Tx) => Promise<T>, lock = SHARED_LOCK): Promise<T> {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once(work);
+        return await this.once(work, lock);
       } catch (error) {
         const decision = retryDecision(error, attempt, Date.now() - started);
         if (decision === 'fail') throw error;
@@ -93,7 +102,8 @@ export class Serializable {
     }
   }
 
-  private async once<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  private async once<T>(work: (tx: Tx) => Promise<T>, lock: number): Promise<T> {
+    const writerLock = `${WRITER_LOCK}, ${lock | 0}`;
     const { client, release } = await checkout(this.pool);
     let broken = false;
     let xid: string | undefined;
@@ -106,13 +116,13 @@ export class Serializable {
       return sent;
     };
     try {
-      // One writing transaction at a time across every instance: the session lock is taken before BEGIN, so
-      // the transaction's snapshot is taken after the previous writer committed (the server runs pipelined
-      // statements in order, and BEGIN waits behind the lock). Without it, two instances' transactions look
-      // like rw-conflicts to SSI whenever their inserts share an index page (foreign-key checks read those
-      // pages), and abort each other. The lock dies with the connection if the process does. The transaction
-      // id lets a commit whose answer is lost still be told committed or not.
-      const locked = send(`SELECT pg_advisory_lock(${WRITER_LOCK})`);
+      // One writing transaction per lane at a time across every instance: the session lock is taken before
+      // BEGIN, so the transaction's snapshot is taken after the lane's previous writer committed (the server runs
+      // pipelined statements in order, and BEGIN waits behind the lock). Without it, two instances' transactions
+      // of one ledger look like rw-conflicts to SSI whenever their inserts share an index page (reference checks
+      // read those pages), and abort each other. The lock dies with the connection if the process does. The
+      // transaction id lets a commit whose answer is lost still be told committed or not.
+      const locked = send(`SELECT pg_advisory_lock(${writerLock})`);
       const begun = send('BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT pg_current_xact_id()::text AS xid');
       const ready = Promise.all([locked, begun]).then(([, b]) => {
         xid = (b as unknown as [unknown, { rows: { xid: string }[] }])[1].rows[0]?.xid;
@@ -139,7 +149,7 @@ export class Serializable {
       // COMMIT and unlock in one simple-protocol statement, sent behind the writes without waiting for them:
       // if one failed, the server turns the COMMIT into a ROLLBACK and the write's error is thrown here.
       committing = true;
-      const committed = send(`COMMIT; SELECT pg_advisory_unlock(${WRITER_LOCK})`);
+      const committed = send(`COMMIT; SELECT pg_advisory_unlock(${writerLock})`);
       await flush();
       const [commit] = (await committed) as unknown as [{ command: string }];
       if (commit.command !== 'COMMIT') throw new Error(`the transaction ended in ${commit.command}, not COMMIT`);
@@ -148,7 +158,7 @@ export class Serializable {
       // After a failed COMMIT there is no transaction left and ROLLBACK only warns; the unlock still runs. A
       // connection that cannot do this is destroyed, which also frees its lock. Being pipelined behind every
       // statement sent before, it also waits for all of them to be answered.
-      await client.query(`ROLLBACK; SELECT pg_advisory_unlock(${WRITER_LOCK})`).catch(() => {
+      await client.query(`ROLLBACK; SELECT pg_advisory_unlock(${writerLock})`).catch(() => {
         broken = true;
       });
       const code = sqlState(error);

@@ -3,10 +3,10 @@ import { LedgerError } from '../core/errors.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { UseCase } from './group.js';
 import type { Outcome } from './idempotency.js';
-import type { Serializable, Tx } from './serializable.js';
+import { MAX_CONCURRENT_TRANSACTIONS, type Serializable, SHARED_LOCK, type Tx } from './serializable.js';
 import { Unavailable } from './unavailable.js';
 import { SYSTEM_REQUEST } from './write-request.js';
-import { Writes } from './writes.js';
+import { lockKeyOf, Writes } from './writes.js';
 
 /**
  * Stands in for the SERIALIZABLE runner: each `run` is one transaction on a FakeTx, held open until the test
@@ -17,10 +17,13 @@ class FakeRunner {
   private gates: (() => void)[] = [];
   failWith: Error | undefined = undefined;
   readonly events: string[] = [];
+  /** The writer lock of each transaction, in the order they were asked for. */
+  readonly locks: number[] = [];
 
-  async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  async run<T>(work: (tx: Tx) => Promise<T>, lock: number): Promise<T> {
     const tx = new FakeTx();
     const n = this.transactions.push(tx);
+    this.locks.push(lock);
     const gate = new Promise<void>((resolve) => this.gates.push(resolve));
     // pg's pool hands out a connection on a later turn of the event loop, as here.
     await new Promise((resolve) => setImmediate(resolve));
@@ -119,6 +122,40 @@ describe('Writes (the entrance: group commit)', () => {
       expect.any(Unavailable),
       expect.any(Unavailable),
     ]);
+  });
+
+  it('runs the writes of different ledgers side by side, each ledger one group at a time, under its own lock', async () => {
+    const [a, b] = ['a0000001-0000-4000-8000-000000000000', 'b0000002-0000-4000-8000-000000000000'];
+    const inA = writes.submit(SYSTEM_REQUEST, { run: value('a1') }, a);
+    const inB = writes.submit(SYSTEM_REQUEST, { run: value('b1') }, b);
+    const nextInA = writes.submit(SYSTEM_REQUEST, { run: value('a2') }, a);
+    const shared = writes.submit(SYSTEM_REQUEST, { run: value('user') });
+    // One transaction per lane at once; a's second write waits for a's first group.
+    expect(runner.transactions).toHaveLength(3);
+    expect(runner.locks).toEqual([lockKeyOf(a), lockKeyOf(b), SHARED_LOCK]);
+    expect(new Set(runner.locks).size).toBe(3);
+    for (let i = 0; i < 3; i++) runner.release();
+    expect((await Promise.all([inA, inB, shared])).map(valueOf)).toEqual(['a1', 'b1', 'user']);
+    await tick();
+    expect(runner.locks).toEqual([lockKeyOf(a), lockKeyOf(b), SHARED_LOCK, lockKeyOf(a)]);
+    runner.release();
+    expect(valueOf(await nextInA)).toBe('a2');
+  });
+
+  it(`keeps at most ${MAX_CONCURRENT_TRANSACTIONS} transactions in flight, and starts waiting lanes in turn`, async () => {
+    const ledgers = Array.from(
+      { length: MAX_CONCURRENT_TRANSACTIONS + 2 },
+      (_, i) => `${i}0000000-0000-4000-8000-00000000000${i}`,
+    );
+    const all = ledgers.map((l, i) => writes.submit(SYSTEM_REQUEST, { run: value(i) }, l));
+    expect(runner.transactions).toHaveLength(MAX_CONCURRENT_TRANSACTIONS);
+    for (let i = 0; i < ledgers.length; i++) {
+      runner.release();
+      await tick();
+      await tick();
+    }
+    expect((await Promise.all(all)).map(valueOf)).toEqual(ledgers.map((_, i) => i));
+    expect(runner.locks).toEqual(ledgers.map(lockKeyOf));
   });
 
   it('starts the next group before the callers of the last one are answered', async () => {
