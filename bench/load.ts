@@ -6,6 +6,8 @@ export interface Shot {
   path: string;
   body: string;
   transfers: number;
+  /** Whose request it is, when not the load's own token's. */
+  token?: string;
 }
 
 export interface LoadSpec {
@@ -76,7 +78,7 @@ export async function drive(spec: LoadSpec): Promise<LoadResult> {
           path: shot.path,
           headers: {
             'content-type': 'application/json',
-            authorization: auth,
+            authorization: shot.token === undefined ? auth : `Bearer ${shot.token}`,
             'idempotency-key': `${spec.keyPrefix}-${seq++}`,
           },
           body: shot.body,

@@ -5,7 +5,8 @@
  *
  * Scenarios: `uniform` (single transfers between two random wallets of the `default` ledger), `hot` (every one
  * from the funding account to a random wallet), `batch` (100 uniform transfers per call) and `ledgers4` (uniform
- * spread over 4 ledgers: each request picks a random ledger, then two distinct random wallets of it). The 4
+ * spread over 4 ledgers: each request picks a random ledger, then two distinct random wallets of it, and is sent
+ * by that ledger's own operator, limited to it, as a service per ledger would be). The 4
  * ledgers (`bench-<runId>-l0..l3`, made by the admin) and their accounts (a funding account and
  * BENCH_ACCOUNTS ÷ 4 wallets each, funded like the uniform wallets) are only created when ledgers4 is selected.
  *
@@ -176,10 +177,25 @@ async function main(): Promise<void> {
     // ledgers4: its ledgers and their accounts, only when it is measured (other runs stay as they were).
     const ledgerNames = new Map<string, string>();
     const ledgerWallets: string[][] = [];
+    /** Each ledger's own operator, limited to it (as a service per ledger would be): logs in before each point. */
+    const ledgerOperators: string[] = [];
+    const ledgerTokens: string[] = [];
+    const refreshLedgerTokens = async (): Promise<void> => {
+      for (const [i, u] of ledgerOperators.entries()) ledgerTokens[i] = await login(setupPool, u, OPERATOR_PASSWORD);
+    };
     let ledgers4Setup: Results['setup']['ledgers4'];
     if (s.scenarios.includes('ledgers4')) {
       const made = await createLedgers(setupPool, adminToken, runId);
-      for (const l of made) ledgerNames.set(l.id, l.name);
+      for (const l of made) {
+        ledgerNames.set(l.id, l.name);
+        const username = `${operator}-${l.name.slice(l.name.lastIndexOf('-') + 1)}`;
+        await expect(setupPool, 201, 'POST', '/v1/users', {
+          token: adminToken,
+          key: `${runId}-user-${l.name}`,
+          body: { username, password: OPERATOR_PASSWORD, roles: ['operator'], ledgers: [l.id] },
+        });
+        ledgerOperators.push(username);
+      }
       const perLedger = Math.max(2, Math.floor(s.accounts / LEDGER_COUNT));
       const t3 = performance.now();
       const fundings: string[] = [];
@@ -215,7 +231,7 @@ async function main(): Promise<void> {
     const pgbenchPoints: PgbenchPoint[] = [];
     const meter = new Meter(service.pid, postmaster);
     const probe = new RoundTripProbe(db);
-    const generators = shots(funding!, wallets, ledgerWallets);
+    const generators = shots(funding!, wallets, ledgerWallets, ledgerTokens);
     for (const clients of s.clients) {
       if (bin !== undefined && pgbenchTarget !== undefined) {
         const threads = Math.min(clients, cpus().length);
@@ -232,6 +248,7 @@ async function main(): Promise<void> {
       }
       for (const scenario of s.scenarios) {
         token = await operatorToken();
+        if (scenario === 'ledgers4') await refreshLedgerTokens();
         peakRssMb = Math.max(peakRssMb, memoryOf(service.pid)?.hwmMb ?? NaN);
         const point = await measure({
           service,
@@ -462,7 +479,12 @@ async function fund(pool: Pool, token: string, keyPrefix: string, funding: strin
  * The request generators of the scenarios: `wallets` are the default ledger's, `ledgerWallets` those of each of
  * the ledgers4 scenario's ledgers (empty when it is not measured).
  */
-function shots(funding: string, wallets: string[], ledgerWallets: string[][]): Record<Scenario, () => Shot> {
+function shots(
+  funding: string,
+  wallets: string[],
+  ledgerWallets: string[][],
+  ledgerTokens: string[],
+): Record<Scenario, () => Shot> {
   const n = wallets.length;
   const pick = (): string => wallets[Math.floor(Math.random() * n)]!;
   const amount = (): string => String(1 + Math.floor(Math.random() * 100));
@@ -479,9 +501,10 @@ function shots(funding: string, wallets: string[], ledgerWallets: string[][]): R
   return {
     uniform: () => ({ path: '/v1/transfers', body: JSON.stringify(pair()), transfers: 1 }),
     ledgers4: () => {
-      const ledger = ledgerWallets[Math.floor(Math.random() * ledgerWallets.length)];
+      const i = Math.floor(Math.random() * ledgerWallets.length);
+      const ledger = ledgerWallets[i];
       if (ledger === undefined) throw new Error('ledgers4: its ledgers were not set up');
-      return { path: '/v1/transfers', body: JSON.stringify(pairIn(ledger)), transfers: 1 };
+      return { path: '/v1/transfers', body: JSON.stringify(pairIn(ledger)), transfers: 1, token: ledgerTokens[i] };
     },
     hot: () => ({
       path: '/v1/transfers',
