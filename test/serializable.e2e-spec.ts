@@ -108,25 +108,34 @@ describe('Serializable (the one transaction boundary)', () => {
     const firstMayCommit = new Promise<void>((resolve) => (openFirst = resolve));
     let signalIn!: () => void;
     const firstIsIn = new Promise<void>((resolve) => (signalIn = resolve));
-    const first = serializable.run(async (tx) => {
-      tx.write('INSERT INTO cells VALUES (1, 1)');
-      await tx.flush();
-      order.push('lane 1: first in');
-      signalIn();
-      await firstMayCommit;
-      order.push('lane 1: first out');
-    }, 1);
+    const first = serializable.run(
+      async (tx) => {
+        tx.write('INSERT INTO cells VALUES (1, 1)');
+        await tx.flush();
+        order.push('lane 1: first in');
+        signalIn();
+        await firstMayCommit;
+        order.push('lane 1: first out');
+      },
+      [1],
+    );
     // The other lane commits while the first transaction is still open.
     await firstIsIn;
-    await serializable.run(async (tx) => {
-      await tx.query('INSERT INTO cells VALUES (2, 2)');
-      order.push('lane 2');
-    }, 2);
+    await serializable.run(
+      async (tx) => {
+        await tx.query('INSERT INTO cells VALUES (2, 2)');
+        order.push('lane 2');
+      },
+      [2],
+    );
     // A second transaction of lane 1 waits for the first (behind its writer lock) before it even begins.
-    const second = serializable.run(async (tx) => {
-      await tx.query('INSERT INTO cells VALUES (3, 3)');
-      order.push('lane 1: second');
-    }, 1);
+    const second = serializable.run(
+      async (tx) => {
+        await tx.query('INSERT INTO cells VALUES (3, 3)');
+        order.push('lane 1: second');
+      },
+      [1],
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(order).toEqual(['lane 1: first in', 'lane 2']);
     openFirst();

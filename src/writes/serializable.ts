@@ -83,12 +83,16 @@ export class Serializable {
     await this.pool.end();
   }
 
-  /** Runs `work` under the writer lock `lock` (a lane's: one transaction per lane at a time, on every instance). */
-  async run<T>(work: (tx: Tx) => Promise<T>, lock = SHARED_LOCK): Promise<T> {
+  /**
+   * Runs `work` under the writer locks `locks` (its lanes': one transaction per lane at a time, on every
+   * instance). They are taken in ascending order, as every writer takes them, so writers never deadlock on them.
+   */
+  async run<T>(work: (tx: Tx) => Promise<T>, locks: readonly number[] = [SHARED_LOCK]): Promise<T> {
+    const sorted = [...new Set(locks.map((l) => l | 0))].sort((a, b) => a - b);
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once(work, lock);
+        return await this.once(work, sorted);
       } catch (error) {
         const decision = retryDecision(error, attempt, Date.now() - started);
         if (decision === 'fail') throw error;
@@ -102,8 +106,8 @@ export class Serializable {
     }
   }
 
-  private async once<T>(work: (tx: Tx) => Promise<T>, lock: number): Promise<T> {
-    const writerLock = `${WRITER_LOCK}, ${lock | 0}`;
+  private async once<T>(work: (tx: Tx) => Promise<T>, locks: readonly number[]): Promise<T> {
+    const unlock = `SELECT ${locks.map((l) => `pg_advisory_unlock(${WRITER_LOCK}, ${l})`).join(', ')}`;
     const { client, release } = await checkout(this.pool);
     let broken = false;
     let xid: string | undefined;
@@ -122,7 +126,8 @@ export class Serializable {
       // of one ledger look like rw-conflicts to SSI whenever their inserts share an index page (reference checks
       // read those pages), and abort each other. The lock dies with the connection if the process does. The
       // transaction id lets a commit whose answer is lost still be told committed or not.
-      const locked = send(`SELECT pg_advisory_lock(${writerLock})`);
+      // One statement per lock, run in order.
+      const locked = Promise.all(locks.map((l) => send(`SELECT pg_advisory_lock(${WRITER_LOCK}, ${l})`)));
       const begun = send('BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT pg_current_xact_id()::text AS xid');
       const ready = Promise.all([locked, begun]).then(([, b]) => {
         xid = (b as unknown as [unknown, { rows: { xid: string }[] }])[1].rows[0]?.xid;
@@ -149,7 +154,7 @@ export class Serializable {
       // COMMIT and unlock in one simple-protocol statement, sent behind the writes without waiting for them:
       // if one failed, the server turns the COMMIT into a ROLLBACK and the write's error is thrown here.
       committing = true;
-      const committed = send(`COMMIT; SELECT pg_advisory_unlock(${writerLock})`);
+      const committed = send(`COMMIT; ${unlock}`);
       await flush();
       const [commit] = (await committed) as unknown as [{ command: string }];
       if (commit.command !== 'COMMIT') throw new Error(`the transaction ended in ${commit.command}, not COMMIT`);
@@ -158,7 +163,7 @@ export class Serializable {
       // After a failed COMMIT there is no transaction left and ROLLBACK only warns; the unlock still runs. A
       // connection that cannot do this is destroyed, which also frees its lock. Being pipelined behind every
       // statement sent before, it also waits for all of them to be answered.
-      await client.query(`ROLLBACK; SELECT pg_advisory_unlock(${writerLock})`).catch(() => {
+      await client.query(`ROLLBACK; ${unlock}`).catch(() => {
         broken = true;
       });
       const code = sqlState(error);

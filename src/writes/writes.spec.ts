@@ -6,7 +6,7 @@ import type { Outcome } from './idempotency.js';
 import { MAX_CONCURRENT_TRANSACTIONS, type Serializable, SHARED_LOCK, type Tx } from './serializable.js';
 import { Unavailable } from './unavailable.js';
 import { SYSTEM_REQUEST } from './write-request.js';
-import { lockKeyOf, Writes } from './writes.js';
+import { lockKeyOf, PARALLEL_AFTER_MS, Writes } from './writes.js';
 
 /**
  * Stands in for the SERIALIZABLE runner: each `run` is one transaction on a FakeTx, held open until the test
@@ -17,10 +17,10 @@ class FakeRunner {
   private gates: (() => void)[] = [];
   failWith: Error | undefined = undefined;
   readonly events: string[] = [];
-  /** The writer lock of each transaction, in the order they were asked for. */
-  readonly locks: number[] = [];
+  /** The writer locks of each transaction, in the order they were asked for. */
+  readonly locks: number[][] = [];
 
-  async run<T>(work: (tx: Tx) => Promise<T>, lock: number): Promise<T> {
+  async run<T>(work: (tx: Tx) => Promise<T>, lock: number[]): Promise<T> {
     const tx = new FakeTx();
     const n = this.transactions.push(tx);
     this.locks.push(lock);
@@ -124,38 +124,53 @@ describe('Writes (the entrance: group commit)', () => {
     ]);
   });
 
-  it('runs the writes of different ledgers side by side, each ledger one group at a time, under its own lock', async () => {
-    const [a, b] = ['a0000001-0000-4000-8000-000000000000', 'b0000002-0000-4000-8000-000000000000'];
-    const inA = writes.submit(SYSTEM_REQUEST, { run: value('a1') }, a);
-    const inB = writes.submit(SYSTEM_REQUEST, { run: value('b1') }, b);
-    const nextInA = writes.submit(SYSTEM_REQUEST, { run: value('a2') }, a);
-    const shared = writes.submit(SYSTEM_REQUEST, { run: value('user') });
-    // One transaction per lane at once; a's second write waits for a's first group.
-    expect(runner.transactions).toHaveLength(3);
-    expect(runner.locks).toEqual([lockKeyOf(a), lockKeyOf(b), SHARED_LOCK]);
-    expect(new Set(runner.locks).size).toBe(3);
-    for (let i = 0; i < 3; i++) runner.release();
-    expect((await Promise.all([inA, inB, shared])).map(valueOf)).toEqual(['a1', 'b1', 'user']);
-    await tick();
-    expect(runner.locks).toEqual([lockKeyOf(a), lockKeyOf(b), SHARED_LOCK, lockKeyOf(a)]);
+  it('takes every ready ledger into the next group, and starts a waiting one beside a slow group', async () => {
+    const ledger = (c: string): string => `${c.repeat(8)}-0000-4000-8000-000000000000`;
+    const [a, b, c] = [ledger('a'), ledger('b'), ledger('c')];
+    const a1 = writes.submit(SYSTEM_REQUEST, { run: value('a1') }, a);
+    // Nothing was in flight: a starts at once. b and the shared lane wait for the next group, together.
+    const b1 = writes.submit(SYSTEM_REQUEST, { run: value('b1') }, b);
+    const user = writes.submit(SYSTEM_REQUEST, { run: value('user') });
+    expect(runner.locks).toEqual([[lockKeyOf(a)]]);
     runner.release();
-    expect(valueOf(await nextInA)).toBe('a2');
+    expect(valueOf(await a1)).toBe('a1');
+    expect(runner.locks).toEqual([[lockKeyOf(a)], [lockKeyOf(b), SHARED_LOCK]]);
+    // While that group is in flight, b's next write waits for b; c, whose lane is free, starts beside the group
+    // once the group has run PARALLEL_AFTER_MS.
+    const b2 = writes.submit(SYSTEM_REQUEST, { run: value('b2') }, b);
+    const c1 = writes.submit(SYSTEM_REQUEST, { run: value('c1') }, c);
+    expect(runner.transactions).toHaveLength(2);
+    await new Promise((resolve) => setTimeout(resolve, PARALLEL_AFTER_MS + 20));
+    expect(runner.locks.at(-1)).toEqual([lockKeyOf(c)]);
+    runner.release();
+    runner.release();
+    expect((await Promise.all([b1, user, c1])).map(valueOf)).toEqual(['b1', 'user', 'c1']);
+    await tick();
+    expect(runner.locks.at(-1)).toEqual([lockKeyOf(b)]);
+    runner.release();
+    expect(valueOf(await b2)).toBe('b2');
+    expect(runner.transactions).toHaveLength(4);
   });
 
-  it(`keeps at most ${MAX_CONCURRENT_TRANSACTIONS} transactions in flight, and starts waiting lanes in turn`, async () => {
-    const ledgers = Array.from(
-      { length: MAX_CONCURRENT_TRANSACTIONS + 2 },
-      (_, i) => `${i}0000000-0000-4000-8000-00000000000${i}`,
-    );
-    const all = ledgers.map((l, i) => writes.submit(SYSTEM_REQUEST, { run: value(i) }, l));
-    expect(runner.transactions).toHaveLength(MAX_CONCURRENT_TRANSACTIONS);
-    for (let i = 0; i < ledgers.length; i++) {
-      runner.release();
-      await tick();
-      await tick();
+  it(`keeps at most ${MAX_CONCURRENT_TRANSACTIONS} transactions in flight, however slow they are`, async () => {
+    const ledger = (i: number): string => `${i}0000000-0000-4000-8000-00000000000${i}`;
+    const all = [];
+    for (let i = 0; i < MAX_CONCURRENT_TRANSACTIONS + 2; i++) {
+      all.push(writes.submit(SYSTEM_REQUEST, { run: value(i) }, ledger(i)));
+      await new Promise((resolve) => setTimeout(resolve, PARALLEL_AFTER_MS + 10));
     }
-    expect((await Promise.all(all)).map(valueOf)).toEqual(ledgers.map((_, i) => i));
-    expect(runner.locks).toEqual(ledgers.map(lockKeyOf));
+    expect(runner.transactions).toHaveLength(MAX_CONCURRENT_TRANSACTIONS);
+    runner.release();
+    await tick();
+    await tick();
+    // The two that waited went together into the transaction the first one's end made room for.
+    expect(runner.transactions).toHaveLength(MAX_CONCURRENT_TRANSACTIONS + 1);
+    expect(runner.locks.at(-1)).toEqual([
+      lockKeyOf(ledger(MAX_CONCURRENT_TRANSACTIONS)),
+      lockKeyOf(ledger(MAX_CONCURRENT_TRANSACTIONS + 1)),
+    ]);
+    for (let i = 0; i < MAX_CONCURRENT_TRANSACTIONS; i++) runner.release();
+    expect((await Promise.all(all)).map(valueOf)).toEqual(all.map((_, i) => i));
   });
 
   it('starts the next group before the callers of the last one are answered', async () => {

@@ -8,6 +8,14 @@ import type { WriteRequest } from './write-request.js';
 
 /** Transfers (or other units) taken into one transaction at most, so groups stay short in time and memory. */
 const MAX_GROUP_WEIGHT = 1000;
+/**
+ * How long a ready ledger waits behind groups of other ledgers before a transaction of its own starts beside
+ * them. Groups are as large as they can be and run one at a time while they are quick: on two cores a second
+ * transaction in flight cost 37 % of the 4-ledger throughput and brought serialization retries to 0.8 %
+ * (BENCHMARKS.md), as PostgreSQL has no core to spare and smaller groups pay BEGIN to COMMIT more often. A slow
+ * group (a large batch, a slow disk) does not hold other ledgers up for longer than this.
+ */
+export const PARALLEL_AFTER_MS = 50;
 /** The lane of the writes that move no ledger's money (users, ledgers themselves): their own writer. */
 const SHARED_LANE = '';
 
@@ -18,7 +26,7 @@ interface Unit extends GroupUnit {
   reject: (error: unknown) => void;
 }
 
-/** One ledger's writer: its queue, and whether a group of it is in flight. */
+/** One ledger's writes: its queue, and whether a group with some of them is in flight. */
 interface Lane {
   key: string;
   queue: Unit[];
@@ -26,15 +34,16 @@ interface Lane {
 }
 
 /**
- * The one entrance for every write. `submit` queues a unit of work in its ledger's lane; each lane runs one
- * SERIALIZABLE transaction at a time (`Serializable`), taking every unit that arrived while the previous one was
- * in flight (group commit, as TigerBeetle batches), with idempotency, bulk decisions and savepoints as `runGroup`
- * does them. Lanes of different ledgers run side by side on separate connections, so a busy ledger never waits
- * for another. A refused unit is undone alone and its neighbours still commit; a unit that fails for another
- * reason is dropped and the rest run again without it. Each unit locks its accounts FOR UPDATE in id order; as
- * only one transaction per ledger runs at a time (the lane's advisory lock, across instances too), those locks
- * never wait on another writer, and a hot account costs one lock per group instead of a queue of transactions
- * failing with 40001. `Serializable` retries a group whole when it does fail.
+ * The one entrance for every write. `submit` queues a unit of work in its ledger's lane. A lane has at most one
+ * SERIALIZABLE transaction (`Serializable`) in flight, on every instance (its advisory lock); the next group takes
+ * every unit of every ready lane that arrived meanwhile (group commit, as TigerBeetle batches), with idempotency,
+ * bulk decisions and savepoints as `runGroup` does them. A ledger whose lane is free does not wait for a slow
+ * group of others: after PARALLEL_AFTER_MS its own transaction starts beside it, on another connection. A refused
+ * unit is undone alone and its neighbours still commit; a unit that fails for another reason is dropped and the
+ * rest run again without it. Each unit locks its accounts FOR UPDATE in id order; as a ledger's accounts are
+ * written by one transaction at a time, those locks never wait on another writer, and a hot account costs one
+ * lock per group instead of a queue of transactions failing with 40001. `Serializable` retries a group whole when
+ * it does fail.
  *
  * The lane is where a write queues, not what makes it correct: SERIALIZABLE does that whatever lane a write
  * takes, so a write named to the wrong lane (a refused cross-ledger transfer) is still exact, only less parallel.
@@ -44,7 +53,9 @@ export class Writes implements OnApplicationShutdown {
   private readonly lanes = new Map<string, Lane>();
   /** Lanes with work queued and no group in flight, in the order they became ready (fair between ledgers). */
   private ready: Lane[] = [];
-  private inFlight = new Set<Promise<void>>();
+  /** The groups in flight, with when each started. */
+  private readonly inFlight = new Map<Promise<void>, number>();
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly serializable: Serializable,
@@ -72,31 +83,62 @@ export class Writes implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight.keys());
     await this.serializable.close();
   }
 
   private next(): void {
-    while (this.inFlight.size < MAX_CONCURRENT_TRANSACTIONS && this.ready.length > 0) this.start(this.ready.shift()!);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.ready.length > 0 && this.inFlight.size < MAX_CONCURRENT_TRANSACTIONS) {
+      // Beside groups in flight only once the youngest of them has run PARALLEL_AFTER_MS.
+      const wait = Math.max(...this.inFlight.values()) + PARALLEL_AFTER_MS - Date.now();
+      if (wait > 0) {
+        this.timer = setTimeout(() => this.next(), wait);
+        return;
+      }
+      this.start();
+    }
   }
 
-  private start(lane: Lane): void {
-    let taken = 1;
-    let weight = lane.queue[0]!.weight;
-    while (taken < lane.queue.length && weight + lane.queue[taken]!.weight <= MAX_GROUP_WEIGHT) {
-      weight += lane.queue[taken]!.weight;
-      taken++;
+  /**
+   * Starts a group with every ready lane, oldest first, up to MAX_GROUP_WEIGHT. A group is as large as it can be
+   * (its fixed costs, BEGIN to COMMIT, shared by more transfers), so ledgers that are all busy take turns in one
+   * transaction at a time; a ledger whose lane is free starts at once beside a group of others in flight.
+   */
+  private start(): void {
+    const group: Unit[] = [];
+    const lanes: Lane[] = [];
+    let weight = 0;
+    while (this.ready.length > 0) {
+      const lane = this.ready[0]!;
+      let taken = 0;
+      while (
+        taken < lane.queue.length &&
+        (group.length + taken === 0 || weight + lane.queue[taken]!.weight <= MAX_GROUP_WEIGHT)
+      ) {
+        weight += lane.queue[taken]!.weight;
+        taken++;
+      }
+      if (taken === 0) break;
+      group.push(...lane.queue.splice(0, taken));
+      this.ready.shift();
+      lane.busy = true;
+      lanes.push(lane);
+      // Full: what is left of this lane waits for its group.
+      if (lane.queue.length > 0) break;
     }
-    const group = lane.queue.splice(0, taken);
-    lane.busy = true;
     const stopTimer = this.metrics.groupDuration.startTimer();
-    const running: Promise<void> = this.commit(group, lockKeyOf(lane.key)).then((settle) => {
+    const locks = lanes.map((lane) => lockKeyOf(lane.key));
+    const running: Promise<void> = this.commit(group, locks).then((settle) => {
       stopTimer();
       this.metrics.groupUnits.observe(weight);
       this.inFlight.delete(running);
-      lane.busy = false;
-      if (lane.queue.length > 0) this.ready.push(lane);
-      else this.lanes.delete(lane.key);
+      for (const lane of lanes) {
+        lane.busy = false;
+        if (lane.queue.length > 0) this.ready.push(lane);
+        else this.lanes.delete(lane.key);
+      }
       // The next group's first round trip leaves before this group's callers are answered: rendering and
       // sending their responses waits for a macrotask, so PostgreSQL works on the next group meanwhile instead
       // of idling while Node answers (pg's pool hands out a connection on a later tick, behind every promise
@@ -104,11 +146,11 @@ export class Writes implements OnApplicationShutdown {
       this.next();
       setImmediate(settle);
     });
-    this.inFlight.add(running);
+    this.inFlight.set(running, Date.now());
   }
 
   /** Runs the group; what it returns resolves or rejects each unit's promise. */
-  private async commit(group: Unit[], lock: number): Promise<() => void> {
+  private async commit(group: Unit[], locks: number[]): Promise<() => void> {
     const settled: (() => void)[] = [];
     const settle = (): void => settled.forEach((s) => s());
     let units = group;
@@ -118,7 +160,7 @@ export class Writes implements OnApplicationShutdown {
         const outcomes = await this.serializable.run((tx) => {
           culprits = [];
           return runGroup(tx, units, (c) => (culprits = c));
-        }, lock);
+        }, locks);
         for (const unit of units) {
           const outcome = outcomes.get(unit)!;
           settled.push(() => unit.resolve(outcome));
