@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startTestApp, type TestApp } from './support/app.js';
 import { tokensByRole } from './support/auth.js';
+import { connect } from './support/database.js';
 import { ledgerViolations, rowCounts } from './support/invariants.js';
 import { balances, createAccount, fundingSource, transfer } from './support/ledger.js';
 
@@ -220,6 +221,64 @@ describe('ledgers', () => {
       const ledgers = new Set(all.body.currencies.map((c: any) => c.ledgerId));
       expect(ledgers).toEqual(new Set([a.id, DEFAULT_LEDGER, ...ledgers]));
       expect(all.body.currencies.every((c: any) => c.balanced)).toBe(true);
+    });
+
+    it('verifies one ledger alone: its own counts, conservation per ledger, and tampering elsewhere not its concern', async () => {
+      const [a, b] = [await newLedger(), await newLedger()];
+      const fa = await fundingSource(t, op, 'USD', a.id);
+      const fb = await fundingSource(t, op, 'USD', b.id);
+      const xa = await createAccount(t, op, { ledgerId: a.id });
+      const xb = await createAccount(t, op, { ledgerId: b.id });
+      await fa.fund(xa.id, '10');
+      await fb.fund(xb.id, '20');
+      await fb.fund(xb.id, '5');
+      const verify = async (ref?: string): Promise<any> =>
+        (await t.request('GET', `/v1/audit/verify${ref === undefined ? '' : `?ledgerId=${ref}`}`, { token: auditor }))
+          .body;
+      expect(await verify(a.name)).toEqual({
+        ok: true,
+        checkedAccounts: 2,
+        checkedEntries: 2,
+        checkedTransfers: 1,
+        problems: [],
+      });
+      expect(await verify(b.id)).toMatchObject({
+        ok: true,
+        checkedAccounts: 2,
+        checkedEntries: 4,
+        checkedTransfers: 2,
+      });
+      const all = await verify();
+      expect(all.ok).toBe(true);
+      expect(all.checkedEntries).toBeGreaterThanOrEqual(6);
+      // An entry of b altered behind the service's back (triggers off): b's books and the whole fail, a's do not.
+      const db = await connect(t.databaseUrl);
+      try {
+        await db.query(`SET session_replication_role = replica`);
+        await db.query(`UPDATE ledger_entries SET amount = amount + 1 WHERE account_id = $1 AND account_version = 2`, [
+          xb.id,
+        ]);
+        expect(await verify(a.id)).toMatchObject({ ok: true, problems: [] });
+        const broken = await verify(b.id);
+        expect(broken.ok).toBe(false);
+        expect(broken.problems.map((p: any) => p.code)).toContain('HASH_MISMATCH');
+        const unbalanced = broken.problems.find((p: any) => p.code === 'UNBALANCED_CURRENCY');
+        expect(unbalanced).toMatchObject({ ledgerId: b.id });
+        expect((await verify()).ok).toBe(false);
+        await db.query(`UPDATE ledger_entries SET amount = amount - 1 WHERE account_id = $1 AND account_version = 2`, [
+          xb.id,
+        ]);
+      } finally {
+        await db.end();
+      }
+      expect((await verify(b.id)).ok).toBe(true);
+      // Conservation per ledger: each ledger's trial balance balances on its own.
+      for (const l of [a, b]) {
+        const tb = await t.request('GET', `/v1/audit/trial-balance?ledgerId=${l.id}`, { token: auditor });
+        expect(tb.body.currencies).toEqual([
+          expect.objectContaining({ ledgerId: l.id, currency: 'USD', balanced: true, accountCount: 2 }),
+        ]);
+      }
     });
 
     it('answers a filter naming an unknown ledger as any unknown id: with nothing', async () => {
