@@ -128,6 +128,22 @@ describe('scoped callers (SPEC 9)', () => {
       who: ['admin'],
       call: () => ({ method: 'PATCH', url: `/v1/users/${randomUUID()}`, body: {} }),
     },
+    'POST /v1/api-keys': {
+      kind: 'unlimited',
+      who: ['admin'],
+      call: () => ({ method: 'POST', url: '/v1/api-keys', body: {} }),
+    },
+    'GET /v1/api-keys': { kind: 'unlimited', who: ['admin'], call: () => ({ method: 'GET', url: '/v1/api-keys' }) },
+    'GET /v1/api-keys/:id': {
+      kind: 'unlimited',
+      who: ['admin'],
+      call: () => ({ method: 'GET', url: `/v1/api-keys/${randomUUID()}` }),
+    },
+    'DELETE /v1/api-keys/:id': {
+      kind: 'unlimited',
+      who: ['admin'],
+      call: () => ({ method: 'DELETE', url: `/v1/api-keys/${randomUUID()}` }),
+    },
     'POST /v1/ledgers': {
       kind: 'unlimited',
       who: ['admin'],

@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { Problem } from '../http/problem.js';
 import { AuthGuard } from './auth.guard.js';
 import type { JwtStrategy } from './jwt.strategy.js';
+import type { ApiKeysService } from '../api-keys/api-keys.service.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
 import { Public, Roles, Scoped } from './roles.decorator.js';
 
@@ -33,7 +34,7 @@ const contextFor = (cls: { prototype: { handler: () => void } }): ExecutionConte
 
 describe('AuthGuard', () => {
   // Neither case reaches the token: the strategy is never asked.
-  const guard = new AuthGuard(new Reflector(), {} as JwtStrategy);
+  const guard = new AuthGuard(new Reflector(), {} as JwtStrategy, {} as ApiKeysService);
 
   it('refuses a route that declares neither @Roles nor @Public, before looking at any token', async () => {
     await expect(guard.canActivate(contextFor(Undeclared))).rejects.toMatchObject({ status: 403, code: 'FORBIDDEN' });
@@ -47,13 +48,18 @@ describe('AuthGuard', () => {
 
 describe('AuthGuard: ledger scoping', () => {
   const admin = (ledgers: string[] | null): AuthenticatedUser => ({
+    kind: 'user',
     id: 'u',
     username: 'a',
     roles: ['admin'],
     ledgers,
   });
   const guardFor = (user: AuthenticatedUser): AuthGuard =>
-    new AuthGuard(new Reflector(), { fromVerifiedToken: () => Promise.resolve(user) } as unknown as JwtStrategy);
+    new AuthGuard(
+      new Reflector(),
+      { fromVerifiedToken: () => Promise.resolve(user) } as unknown as JwtStrategy,
+      {} as ApiKeysService,
+    );
 
   it('refuses a route that names its roles but not how ledgers limit it, even to an unlimited admin', async () => {
     await expect(guardFor(admin(null)).canActivate(contextFor(RolesOnly))).rejects.toMatchObject({

@@ -2,9 +2,12 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { LedgerScope } from '../core/ledger-scope.js';
 import type { Role } from './roles.decorator.js';
 
-/** The caller, as the JWT strategy found them in the database (not as the token claims). */
+/** The caller, as the database knows it (not as a token claims): a user, or a service's API key. */
 export interface AuthenticatedUser {
+  kind: 'user' | 'apiKey';
+  /** The user's or the key's id. */
   id: string;
+  /** The user's name, or the key's. */
   username: string;
   roles: Role[];
   /** The ids of the ledgers the caller is limited to (SPEC 9); null: every ledger. */

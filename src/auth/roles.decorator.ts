@@ -1,4 +1,5 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn } from 'class-validator';
 
 export const ROLES = ['admin', 'operator', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
@@ -23,3 +24,7 @@ export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC
 export type Scoping = 'ledgers' | 'caller' | 'unlimited';
 
 export const Scoped = (scoping: Scoping): MethodDecorator & ClassDecorator => SetMetadata(SCOPING_KEY, scoping);
+
+/** One or more distinct roles (of users, API keys). */
+export const IsRoles = (): PropertyDecorator =>
+  applyDecorators(IsArray(), ArrayMinSize(1), ArrayMaxSize(ROLES.length), ArrayUnique(), IsIn(ROLES, { each: true }));

@@ -1,5 +1,16 @@
 import { applyDecorators } from '@nestjs/common';
-import { IsString, Matches, registerDecorator, ValidateBy, type ValidationOptions } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsOptional,
+  IsString,
+  Matches,
+  registerDecorator,
+  ValidateBy,
+  type ValidationOptions,
+} from 'class-validator';
 import { INT64_MAX, isAmountString } from '../core/money.js';
 
 export const CURRENCY_PATTERN = /^[A-Z][A-Z0-9_]{2,15}$/;
@@ -106,3 +117,14 @@ export function IsLedgerRef(options?: ValidationOptions): PropertyDecorator {
     options,
   );
 }
+
+/** The ledgers a user or API key is limited to (SPEC 9): optional, null for every ledger, else 1-100 ids or names. */
+export const IsLedgerLimit = (): PropertyDecorator =>
+  applyDecorators(
+    IsOptional(),
+    IsArray(),
+    ArrayMinSize(1),
+    ArrayMaxSize(100),
+    ArrayUnique(),
+    IsLedgerRef({ each: true }),
+  );

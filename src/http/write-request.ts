@@ -25,7 +25,7 @@ export const Write = createParamDecorator(
     if (request.user === undefined) throw new Error('a write route must be authenticated');
     return {
       userId: request.user.id,
-      actor: { type: 'user', id: request.user.id, name: request.user.username },
+      actor: { type: request.user.kind, id: request.user.id, name: request.user.username },
       scope: LedgerScope.of(request.user.ledgers),
       key: header,
       requestHash: header === undefined ? '' : requestHash(request),

@@ -1,3 +1,4 @@
+import { LedgerError } from '../core/errors.js';
 import type { Tx } from '../writes/serializable.js';
 import type { LedgerView } from './ledgers.dto.js';
 import { isUuidShaped } from '../common/validators.js';
@@ -53,3 +54,15 @@ export const ledgerByRef = (n: number): string => `SELECT id FROM ledgers WHERE 
  */
 export const inScope = (column: string, n: number): string =>
   `($${n}::uuid[] IS NULL OR ${column} = ANY($${n}::uuid[]))`;
+
+/** The ids of the ledgers named (by id or name), sorted; a name or id that is no ledger is refused. */
+export async function ledgerIdsIn(tx: Tx, refs: string[] | null): Promise<string[] | null> {
+  if (refs === null) return null;
+  const rows = await tx.query<{ id: string; name: string }>(
+    `SELECT id, name FROM ledgers WHERE id::text = ANY($1::text[]) OR name = ANY($1::text[])`,
+    [refs],
+  );
+  const missing = refs.find((ref) => !rows.some((r) => r.id === ref || r.name === ref));
+  if (missing !== undefined) throw new LedgerError('LEDGER_NOT_FOUND', `ledger ${missing} does not exist`);
+  return [...new Set(rows.map((r) => r.id))].sort();
+}

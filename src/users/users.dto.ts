@@ -1,18 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  ArrayUnique,
-  IsArray,
-  IsBoolean,
-  IsIn,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-} from 'class-validator';
-import { type Role, ROLES } from '../auth/roles.decorator.js';
-import { IsLedgerRef } from '../common/validators.js';
+import { IsBoolean, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsRoles, type Role, ROLES } from '../auth/roles.decorator.js';
+import { IsLedgerLimit } from '../common/validators.js';
 
 export class CreateUserDto {
   @ApiProperty({ example: 'payments-service', pattern: '^[A-Za-z0-9._@-]{3,64}$' })
@@ -26,11 +15,7 @@ export class CreateUserDto {
   password: string;
 
   @ApiProperty({ enum: ROLES, isArray: true, minItems: 1 })
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(3)
-  @ArrayUnique()
-  @IsIn(ROLES, { each: true })
+  @IsRoles()
   roles: Role[];
 
   @ApiPropertyOptional({
@@ -41,23 +26,14 @@ export class CreateUserDto {
     description:
       'the ledgers (ids or names) the user is limited to; absent or null: every ledger. Outside them nothing exists for the user',
   })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(100)
-  @ArrayUnique()
-  @IsLedgerRef({ each: true })
+  @IsLedgerLimit()
   ledgers?: string[] | null;
 }
 
 export class UpdateUserDto {
   @ApiPropertyOptional({ enum: ROLES, isArray: true, minItems: 1 })
   @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(3)
-  @ArrayUnique()
-  @IsIn(ROLES, { each: true })
+  @IsRoles()
   roles?: Role[];
 
   @ApiPropertyOptional({
@@ -68,12 +44,7 @@ export class UpdateUserDto {
     description:
       'the ledgers (ids or names) the user is limited to; null: every ledger; absent: unchanged. Outside them nothing exists for the user',
   })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(100)
-  @ArrayUnique()
-  @IsLedgerRef({ each: true })
+  @IsLedgerLimit()
   ledgers?: string[] | null;
 
   @ApiPropertyOptional()

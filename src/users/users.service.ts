@@ -9,9 +9,9 @@ import { decodeCursor, type Page, toPage } from '../common/pagination.js';
 import { CONFIG, type Config } from '../config/config.js';
 import { LedgerError } from '../core/errors.js';
 import type { Outcome } from '../writes/idempotency.js';
-import type { Tx } from '../writes/serializable.js';
 import { SYSTEM_REQUEST, type WriteRequest } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
+import { ledgerIdsIn } from '../ledgers/ledger-rows.js';
 import { hashPassword } from './passwords.js';
 import type { CreateUserDto, UpdateUserDto, UserView } from './users.dto.js';
 
@@ -43,7 +43,7 @@ export class UsersService implements OnApplicationBootstrap {
     const passwordHash = await hashPassword(dto.password);
     return this.writes.submit(w, {
       run: async (tx) => {
-        const ledgers = await ledgerIds(tx, dto.ledgers ?? null);
+        const ledgers = await ledgerIdsIn(tx, dto.ledgers ?? null);
         const [row] = await tx.query<UserRow>(
           `INSERT INTO users (id, username, username_key, password_hash, roles, ledgers)
            VALUES ($1, $2, lower($2), $3, $4, $5) ON CONFLICT (username_key) DO NOTHING RETURNING ${COLUMNS}`,
@@ -74,7 +74,7 @@ export class UsersService implements OnApplicationBootstrap {
     return this.writes.submit(w, {
       run: async (tx) => {
         // Absent leaves the ledgers as they are; null lifts the limit.
-        const ledgers = dto.ledgers === undefined ? undefined : await ledgerIds(tx, dto.ledgers);
+        const ledgers = dto.ledgers === undefined ? undefined : await ledgerIdsIn(tx, dto.ledgers);
         const [updated] = await tx.query<UserRow>(
           `UPDATE users SET roles = COALESCE($2, roles), disabled = COALESCE($3, disabled),
              password_hash = COALESCE($4, password_hash),
@@ -151,16 +151,4 @@ export function view(row: UserRow): UserView {
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
-}
-
-/** The ids of the ledgers named (by id or name), sorted; a name or id that is no ledger is refused. */
-async function ledgerIds(tx: Tx, refs: string[] | null): Promise<string[] | null> {
-  if (refs === null) return null;
-  const rows = await tx.query<{ id: string; name: string }>(
-    `SELECT id, name FROM ledgers WHERE id::text = ANY($1::text[]) OR name = ANY($1::text[])`,
-    [refs],
-  );
-  const missing = refs.find((ref) => !rows.some((r) => r.id === ref || r.name === ref));
-  if (missing !== undefined) throw new LedgerError('LEDGER_NOT_FOUND', `ledger ${missing} does not exist`);
-  return [...new Set(rows.map((r) => r.id))].sort();
 }
