@@ -117,7 +117,7 @@ export class ApiKeysService {
     const row = hit.row;
     if (row === null || (row.expires_at !== null && row.expires_at.getTime() <= now)) return null;
     this.touch(row, now);
-    return { id: row.id, username: row.name, roles: row.roles, ledgers: row.ledgers, kind: 'apiKey' };
+    return { kind: 'apiKey', id: row.id, username: row.name, ownerId: row.id, roles: row.roles, ledgers: row.ledgers };
   }
 
   /** Records lastUsedAt through the write entrance, without making the request wait for it. */

@@ -5,6 +5,7 @@ import { AuthGuard } from './auth.guard.js';
 import type { JwtStrategy } from './jwt.strategy.js';
 import type { ApiKeysService } from '../api-keys/api-keys.service.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
+import type { ExternalTokens } from './external-tokens.js';
 import { Public, Roles, Scoped } from './roles.decorator.js';
 
 class Undeclared {
@@ -34,7 +35,7 @@ const contextFor = (cls: { prototype: { handler: () => void } }): ExecutionConte
 
 describe('AuthGuard', () => {
   // Neither case reaches the token: the strategy is never asked.
-  const guard = new AuthGuard(new Reflector(), {} as JwtStrategy, {} as ApiKeysService);
+  const guard = new AuthGuard(new Reflector(), {} as JwtStrategy, {} as ApiKeysService, {} as ExternalTokens);
 
   it('refuses a route that declares neither @Roles nor @Public, before looking at any token', async () => {
     await expect(guard.canActivate(contextFor(Undeclared))).rejects.toMatchObject({ status: 403, code: 'FORBIDDEN' });
@@ -50,6 +51,7 @@ describe('AuthGuard: ledger scoping', () => {
   const admin = (ledgers: string[] | null): AuthenticatedUser => ({
     kind: 'user',
     id: 'u',
+    ownerId: 'u',
     username: 'a',
     roles: ['admin'],
     ledgers,
@@ -59,6 +61,7 @@ describe('AuthGuard: ledger scoping', () => {
       new Reflector(),
       { fromVerifiedToken: () => Promise.resolve(user) } as unknown as JwtStrategy,
       {} as ApiKeysService,
+      { claimsExternal: () => false } as unknown as ExternalTokens,
     );
 
   it('refuses a route that names its roles but not how ledgers limit it, even to an unlimited admin', async () => {

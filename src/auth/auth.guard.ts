@@ -6,6 +6,7 @@ import { ExtractJwt } from 'passport-jwt';
 import { API_KEY_PREFIX } from '../api-keys/api-key-secret.js';
 import { ApiKeysService } from '../api-keys/api-keys.service.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
+import { ExternalTokens } from './external-tokens.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { PUBLIC_KEY, type Role, ROLES_KEY, type Scoping, SCOPING_KEY } from './roles.decorator.js';
 
@@ -22,6 +23,7 @@ export class AuthGuard extends PassportGuard('jwt') {
     private readonly reflector: Reflector,
     private readonly jwt: JwtStrategy,
     private readonly apiKeys: ApiKeysService,
+    private readonly external: ExternalTokens,
   ) {
     super();
   }
@@ -38,6 +40,9 @@ export class AuthGuard extends PassportGuard('jwt') {
     if (bearer?.startsWith(API_KEY_PREFIX) === true) {
       // A service's API key: found by its hash, never a JWT.
       request.user = this.handleRequest(null, (await this.apiKeys.authenticate(bearer)) ?? false);
+    } else if (bearer !== null && this.external.claimsExternal(bearer)) {
+      // The identity provider's token: its own keys and algorithms, never the service's secret.
+      request.user = this.handleRequest(null, (await this.external.authenticate(bearer)) ?? false);
     } else {
       // A token already verified skips passport (a third of a small request's CPU); any other goes through it.
       const known = await this.jwt.fromVerifiedToken(request);

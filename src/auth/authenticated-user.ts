@@ -4,11 +4,13 @@ import type { Role } from './roles.decorator.js';
 
 /** The caller, as the database knows it (not as a token claims): a user, or a service's API key. */
 export interface AuthenticatedUser {
-  kind: 'user' | 'apiKey';
-  /** The user's or the key's id. */
+  kind: 'user' | 'apiKey' | 'external';
+  /** The user's or the key's id; `<iss>#<sub>` for a token of the identity provider. */
   id: string;
-  /** The user's name, or the key's. */
+  /** The user's name, or the key's; the provider's `preferred_username` or `sub`. */
   username: string;
+  /** The UUID whose Idempotency-Keys the caller's are: its id, or one derived from an outside identity. */
+  ownerId: string;
   roles: Role[];
   /** The ids of the ledgers the caller is limited to (SPEC 9); null: every ledger. */
   ledgers: string[] | null;

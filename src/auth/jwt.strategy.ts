@@ -86,7 +86,14 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     const user =
       row === undefined || row.disabled
         ? null
-        : { kind: 'user' as const, id: row.id, username: row.username, roles: row.roles, ledgers: row.ledgers };
+        : {
+            kind: 'user' as const,
+            id: row.id,
+            username: row.username,
+            ownerId: row.id,
+            roles: row.roles,
+            ledgers: row.ledgers,
+          };
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(id, { user, until: now + USER_CACHE_MS });
     return user;

@@ -29,6 +29,18 @@ export interface Config {
   jwtIssuer: string;
   jwtAudience: string;
   jwtTtlSeconds: number;
+  /** The company's identity provider (SPEC 10): all three set, or none (its tokens are then refused). */
+  external:
+    | {
+        jwksUrl: string;
+        issuer: string;
+        audience: string;
+        rolesClaim: string;
+        ledgersClaim: string;
+        /** Least time between two fetches of the key set on an unknown `kid` (SPEC: 30 s). */
+        jwksCooldownMs: number;
+      }
+    | undefined;
   /** Failed logins allowed per username per window (five times that per client address). */
   loginRateLimit: number;
   loginRateWindowSeconds: number;
@@ -80,6 +92,23 @@ export function loadConfig(env: Env, stdout: { isTTY?: boolean } = {}): Config {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`, logLevel);
   }
   const dataDir = optional(env, 'LEDGER_DATA_DIR') ?? './.ledger-data';
+  const jwksUrl = optional(env, 'JWT_JWKS_URL');
+  const externalIssuer = optional(env, 'JWT_EXTERNAL_ISSUER');
+  const externalAudience = optional(env, 'JWT_EXTERNAL_AUDIENCE');
+  const externalSet = [jwksUrl, externalIssuer, externalAudience].filter((v) => v !== undefined).length;
+  if (externalSet !== 0 && externalSet !== 3) {
+    throw new ConfigError(
+      'JWT_JWKS_URL',
+      'JWT_JWKS_URL, JWT_EXTERNAL_ISSUER and JWT_EXTERNAL_AUDIENCE go together',
+      undefined,
+    );
+  }
+  if (jwksUrl !== undefined && !/^https?:\/\/\S+$/.test(jwksUrl)) {
+    throw new ConfigError('JWT_JWKS_URL', 'must be an http:// or https:// URL', jwksUrl);
+  }
+  if (externalIssuer !== undefined && externalIssuer === (optional(env, 'JWT_ISSUER') ?? 'ledger-service')) {
+    throw new ConfigError('JWT_EXTERNAL_ISSUER', "must differ from the service's own JWT_ISSUER", externalIssuer);
+  }
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: optional(env, 'HOST') ?? '0.0.0.0',
@@ -92,6 +121,17 @@ export function loadConfig(env: Env, stdout: { isTTY?: boolean } = {}): Config {
     jwtIssuer: optional(env, 'JWT_ISSUER') ?? 'ledger-service',
     jwtAudience: optional(env, 'JWT_AUDIENCE') ?? 'ledger-api',
     jwtTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 900, 1, 86_400),
+    external:
+      jwksUrl === undefined
+        ? undefined
+        : {
+            jwksUrl,
+            issuer: externalIssuer!,
+            audience: externalAudience!,
+            rolesClaim: optional(env, 'JWT_ROLES_CLAIM') ?? 'roles',
+            ledgersClaim: optional(env, 'JWT_LEDGERS_CLAIM') ?? 'ledgers',
+            jwksCooldownMs: integer(env, 'JWT_JWKS_COOLDOWN_MS', 30_000, 100, 3_600_000),
+          },
     loginRateLimit: integer(env, 'LOGIN_RATE_LIMIT', 10, 1, 100_000),
     loginRateWindowSeconds: integer(env, 'LOGIN_RATE_WINDOW_SECONDS', 60, 1, 86_400),
     adminUsername,

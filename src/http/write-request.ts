@@ -24,7 +24,7 @@ export const Write = createParamDecorator(
     }
     if (request.user === undefined) throw new Error('a write route must be authenticated');
     return {
-      userId: request.user.id,
+      userId: request.user.ownerId,
       actor: { type: request.user.kind, id: request.user.id, name: request.user.username },
       scope: LedgerScope.of(request.user.ledgers),
       key: header,

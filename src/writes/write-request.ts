@@ -2,7 +2,7 @@ import { LedgerScope } from '../core/ledger-scope.js';
 
 /** Who made a write, as the resources it creates record it (SPEC 10). */
 export interface Actor {
-  type: 'user' | 'apiKey' | 'system';
+  type: 'user' | 'apiKey' | 'external' | 'system';
   id: string;
   name: string;
 }
