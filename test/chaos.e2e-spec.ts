@@ -1,7 +1,9 @@
 import { runBank } from './chaos/bank.js';
 
 /**
- * The bank chaos test of issue #7 (the workload, the faults and the checks are in test/chaos/bank.ts).
+ * The bank chaos test of issues #7 and #23 (the workload, the faults and the checks are in test/chaos/bank.ts,
+ * the probes of ledger isolation in test/chaos/isolation.ts): several ledgers written at once, each by clients
+ * holding a token limited to it, checked per ledger for conservation and isolation.
  * `npm test` runs a small one (a few thousand operations, 8 faults, about a minute); `npm run test:chaos`
  * (CHAOS_SCALE=full) the full one: at least 20,000 operations and 32 faults. CHAOS_SEED replays a workload's
  * choices (not the timing of the faults); CHAOS_VERBOSE=1 prints progress; CHAOS_KEEP_LOGS=1 keeps the logs.
@@ -14,6 +16,7 @@ const OPTIONS = FULL
       label: 'full',
       operations: 20_000,
       minFaults: 32,
+      ledgers: 3,
       clients: 16,
       minFaultGapMs: 2000,
       maxFaultGapMs: 15_000,
@@ -25,6 +28,7 @@ const OPTIONS = FULL
       label: 'small',
       operations: 2500,
       minFaults: 8,
+      ledgers: 3,
       clients: 16,
       minFaultGapMs: 1000,
       maxFaultGapMs: 5000,
@@ -33,9 +37,9 @@ const OPTIONS = FULL
       replaySample: 200,
     };
 
-describe('bank chaos: two instances on one PostgreSQL, faults all along', () => {
+describe('bank chaos: two instances on one PostgreSQL, several ledgers, faults all along', () => {
   it(
-    `keeps every invariant through ${OPTIONS.operations}+ operations and ${OPTIONS.minFaults}+ faults (${OPTIONS.label})`,
+    `keeps every invariant, per ledger, through ${OPTIONS.operations}+ operations in ${OPTIONS.ledgers} ledgers and ${OPTIONS.minFaults}+ faults (${OPTIONS.label})`,
     async () => {
       const report = await runBank({
         ...OPTIONS,
@@ -48,6 +52,8 @@ describe('bank chaos: two instances on one PostgreSQL, faults all along', () => 
       expect(report.operations).toBeGreaterThanOrEqual(OPTIONS.operations);
       expect(report.faultsTotal).toBeGreaterThanOrEqual(OPTIONS.minFaults);
       expect(report.auditorReads).toBeGreaterThan(0);
+      expect(report.isolationViolations).toBe(0);
+      expect(report.isolationProbes).toBeGreaterThan(0);
     },
     FULL ? 60 * 60_000 : 240_000,
   );

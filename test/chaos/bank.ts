@@ -1,10 +1,13 @@
 /**
- * The bank workload of the chaos test (issue #7), in the spirit of Jepsen's bank test: two service instances
- * on one PostgreSQL, clients moving money between a few dozen accounts with every write under an
- * Idempotency-Key, an auditor reading all balances in a loop, and faults injected all along (connections
- * terminated, an instance SIGKILLed and restarted, PostgreSQL stopped and started). Clients retry an unknown
- * outcome with the same key until it is definite; the checks at the end tie every transfer row in the
- * database to a request, and every acknowledged request to its rows. Plain functions, no Jest in here.
+ * The bank workload of the chaos test (issues #7 and #23), in the spirit of Jepsen's bank test: two service
+ * instances on one PostgreSQL, several ledgers at once, each with a few dozen accounts, an operator and an
+ * auditor limited to it; clients moving money inside their ledger with its operator's token and every write
+ * under an Idempotency-Key, auditors reading all balances in a loop, scoped callers probing the other ledgers
+ * (test/chaos/isolation.ts), and faults injected all along (connections terminated, an instance SIGKILLed and
+ * restarted, PostgreSQL stopped and started). Clients retry an unknown outcome with the same key until it is
+ * definite; the checks at the end tie every transfer row in the database to a request, and every acknowledged
+ * request to its rows, and hold each ledger's books to what the acknowledged requests add up to. Plain
+ * functions, no Jest in here.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -14,6 +17,7 @@ import { ledgerViolations } from '../support/invariants.js';
 import { freePort } from '../support/process.js';
 import { ChaosPostgres, ServiceInstance } from './cluster.js';
 import { type Answer, type Call, NoAnswer, send, sleep } from './http.js';
+import { type Ask, probe, PROBE_NAMES } from './isolation.js';
 
 export interface BankOptions {
   label: string;
@@ -21,6 +25,8 @@ export interface BankOptions {
   operations: number;
   /** Faults injected, at least: the clients keep going until both targets are met. */
   minFaults: number;
+  /** Ledgers written at once, each by its share of the clients (client i writes in ledger i mod ledgers). */
+  ledgers: number;
   clients: number;
   /** Time between the end of one fault's recovery and the next fault, bounds. */
   minFaultGapMs: number;
@@ -58,6 +64,9 @@ export interface BankReport {
   auditorReads: number;
   auditorFailedReads: number;
   auditorViolations: number;
+  /** Scoped callers' requests about other ledgers (each: that ledger's thing, and one that exists nowhere). */
+  isolationProbes: number;
+  isolationViolations: number;
   replaysChecked: number;
   transfersInDb: number;
   entriesInDb: number;
@@ -75,6 +84,14 @@ const READY_WITHIN_MS = 60_000;
 const TOKEN_REFRESH_MS = 10 * 60_000;
 const POOL_CAP = 300;
 const INITIAL_FUNDS = 50_000n;
+/** Per ledger: constrained wallets and assets, funding accounts for each, and unconstrained wallets. */
+const LAYOUT: readonly [Account['role'], number, Account['normalBalance'], boolean][] = [
+  ['wallet', 12, 'credit', false], // customers: constrained, credit-normal
+  ['asset', 2, 'debit', false], // constrained, debit-normal: crediting them is what can overdraw them
+  ['cash', 2, 'debit', true], // funding for the wallets
+  ['equity', 2, 'credit', true], // funding for the assets
+  ['open', 2, 'credit', true], // unconstrained wallets, free to go negative
+];
 const ADMIN = { username: 'chaos-admin', password: `chaos-admin-${randomBytes(8).toString('hex')}` };
 const EXPECTED_REFUSALS = new Set([
   'INSUFFICIENT_FUNDS',
@@ -90,6 +107,8 @@ const CREATING: ReadonlySet<OpKind> = new Set(['setup', 'transfer', 'batch', 'pe
 interface Op {
   id: string;
   kind: OpKind;
+  /** The ledger it writes in, with its operator's token. */
+  ledger: Ledger;
   call: Call;
   /** The externalIds of the transfers it would create (one per batch leg). */
   externalIds: string[];
@@ -104,6 +123,7 @@ interface Op {
 
 interface Account {
   id: string;
+  ledgerId: string;
   role: 'wallet' | 'asset' | 'cash' | 'equity' | 'open';
   normalBalance: 'credit' | 'debit';
   allowNegative: boolean;
@@ -114,6 +134,20 @@ interface Known {
   amount: bigint;
   /** Posted: what is left to reverse, as far as this run knows. */
   left: bigint;
+}
+
+/** One ledger of the run: its users limited to it, its accounts, and what its clients know of its transfers. */
+interface Ledger {
+  index: number;
+  name: string;
+  /** Known once the ledger is created. */
+  id: string;
+  operator: Credentials;
+  auditor: Credentials;
+  accounts: Account[];
+  accountIds: Set<string>;
+  pending: Map<string, Known>;
+  posted: Map<string, Known>;
 }
 
 type Rng = () => number;
@@ -188,6 +222,25 @@ class Credentials {
   }
 }
 
+const newCredentials = (username: string): Credentials =>
+  new Credentials(username, `pw-${randomBytes(12).toString('hex')}`);
+
+/** The run's ledger `index`, before it is created (setup). */
+function newLedger(runId: string, index: number): Ledger {
+  const name = `${runId}-l${index}`;
+  return {
+    index,
+    name,
+    id: '',
+    operator: newCredentials(`${name}-operator`),
+    auditor: newCredentials(`${name}-auditor`),
+    accounts: [],
+    accountIds: new Set(),
+    pending: new Map(),
+    posted: new Map(),
+  };
+}
+
 interface Stats {
   retries: number;
   retriesByReason: Record<string, number>;
@@ -200,6 +253,8 @@ interface Stats {
   auditorReads: number;
   auditorFailedReads: number;
   auditorViolations: number;
+  isolationProbes: number;
+  isolationViolations: number;
 }
 
 interface World {
@@ -208,13 +263,11 @@ interface World {
   pg: ChaosPostgres;
   databaseUrl: string;
   instances: ServiceInstance[];
-  operator: Credentials;
+  ledgers: Ledger[];
+  /** An auditor of every ledger, for the checks across ledgers and the reads of one ledger by its id. */
   auditor: Credentials;
-  accounts: Account[];
   ops: Op[];
   started: number;
-  pending: Map<string, Known>;
-  posted: Map<string, Known>;
   stats: Stats;
   violations: string[];
   findings: string[];
@@ -243,6 +296,7 @@ async function perform(
   call: Call,
   who: Credentials,
   op?: { attempts: number },
+  patientTimeoutMs = REQUEST_TIMEOUT_MS,
 ): Promise<Answer | undefined> {
   const started = Date.now();
   let noAnswerBefore = false;
@@ -257,7 +311,7 @@ async function perform(
     // Now and then a client gives up on its first attempt almost at once and retries while the first is still
     // running: the surest way to have outcomes applied but unknown to the caller, and two attempts racing.
     const impatient = op !== undefined && attempt === 1 && Math.random() < w.opts.impatientShare;
-    const timeoutMs = impatient ? 20 + Math.floor(Math.random() * 230) : REQUEST_TIMEOUT_MS;
+    const timeoutMs = impatient ? 20 + Math.floor(Math.random() * 230) : patientTimeoutMs;
     let a: Answer;
     try {
       a = await send(instance.url, call, await who.current(w), timeoutMs);
@@ -298,61 +352,91 @@ const backoff = (attempt: number): Promise<void> =>
 // ---------------------------------------------------------------------------------------------------------------
 // Setup
 
+/** Sends `call` until its answer is definite, which must have the `expected` status. */
+async function definite(w: World, seat: Seat, call: Call, who: Credentials, expected: number): Promise<Answer> {
+  const a = await perform(w, seat, call, who);
+  if (a?.status !== expected) throw new Error(`setup ${call.path}: ${a?.status} ${a?.text}`);
+  return a;
+}
+
+/** The unlimited auditor, then every ledger at once. */
 async function setup(w: World): Promise<void> {
   const admin = new Credentials(ADMIN.username, ADMIN.password);
   const seat: Seat = { index: -1, instance: 0 };
-  const definite = async (call: Call, who: Credentials, expected: number): Promise<Answer> => {
-    const a = await perform(w, seat, call, who);
-    if (a?.status !== expected) throw new Error(`setup ${call.path}: ${a?.status} ${a?.text}`);
-    return a;
-  };
+  await definite(
+    w,
+    seat,
+    {
+      method: 'POST',
+      path: '/v1/users',
+      key: `${w.runId}-user-auditor`,
+      body: { username: w.auditor.username, password: w.auditor.password, roles: ['auditor'] },
+    },
+    admin,
+    201,
+  );
+  await Promise.all(w.ledgers.map((ledger) => setupLedger(w, admin, ledger)));
+}
+
+/** The ledger, its operator and auditor limited to it, its accounts (opened by its operator), and their funds. */
+async function setupLedger(w: World, admin: Credentials, ledger: Ledger): Promise<void> {
+  const seat: Seat = { index: -1, instance: ledger.index % w.instances.length };
+  const created = await definite(
+    w,
+    seat,
+    { method: 'POST', path: '/v1/ledgers', key: `${ledger.name}-ledger`, body: { name: ledger.name } },
+    admin,
+    201,
+  );
+  ledger.id = created.body.id as string;
   for (const [who, role] of [
-    [w.operator, 'operator'],
-    [w.auditor, 'auditor'],
+    [ledger.operator, 'operator'],
+    [ledger.auditor, 'auditor'],
   ] as const) {
     await definite(
+      w,
+      seat,
       {
         method: 'POST',
         path: '/v1/users',
-        key: `${w.runId}-user-${role}`,
-        body: { username: who.username, password: who.password, roles: [role] },
+        key: `${ledger.name}-user-${role}`,
+        body: { username: who.username, password: who.password, roles: [role], ledgers: [ledger.name] },
       },
       admin,
       201,
     );
   }
-  const layout: [Account['role'], number, Account['normalBalance'], boolean][] = [
-    ['wallet', 28, 'credit', false], // customers: constrained, credit-normal
-    ['asset', 2, 'debit', false], // constrained, debit-normal: crediting them is what can overdraw them
-    ['cash', 2, 'debit', true], // funding for the wallets
-    ['equity', 2, 'credit', true], // funding for the assets
-    ['open', 2, 'credit', true], // unconstrained wallets, free to go negative
-  ];
   let n = 0;
-  for (const [role, howMany, normalBalance, allowNegative] of layout) {
+  for (const [role, howMany, normalBalance, allowNegative] of LAYOUT) {
     for (let i = 0; i < howMany; i++, n++) {
       const a = await definite(
+        w,
+        seat,
         {
           method: 'POST',
           path: '/v1/accounts',
-          key: `${w.runId}-account-${n}`,
+          key: `${ledger.name}-account-${n}`,
           body: {
+            // The first ledger's accounts name no ledger: they open in the only one their operator sees.
+            ...(ledger.index === 0 ? {} : { ledgerId: ledger.name }),
             currency: CURRENCY,
             normalBalance,
             allowNegative,
             name: `chaos ${role} ${i}`,
-            externalId: `${w.runId}-account-${n}`,
+            externalId: `${ledger.name}-account-${n}`,
           },
         },
-        w.operator,
+        ledger.operator,
         201,
       );
-      w.accounts.push({ id: a.body.id as string, role, normalBalance, allowNegative });
+      if (a.body.ledgerId !== ledger.id) throw new Error(`account ${a.body.id} opened in ledger ${a.body.ledgerId}`);
+      ledger.accounts.push({ id: a.body.id as string, ledgerId: ledger.id, role, normalBalance, allowNegative });
+      ledger.accountIds.add(a.body.id as string);
     }
   }
-  const cash = w.accounts.filter((a) => a.role === 'cash');
-  const equity = w.accounts.filter((a) => a.role === 'equity');
-  const funded = w.accounts.filter((a) => !a.allowNegative);
+  const cash = ledger.accounts.filter((a) => a.role === 'cash');
+  const equity = ledger.accounts.filter((a) => a.role === 'equity');
+  const funded = ledger.accounts.filter((a) => !a.allowNegative);
   const legs = funded.map((a, i) => {
     const [debit, credit] =
       a.normalBalance === 'credit' ? [cash[i % cash.length]!, a] : [a, equity[i % equity.length]!];
@@ -363,21 +447,22 @@ async function setup(w: World): Promise<void> {
       currency: CURRENCY,
     };
   });
-  const externalIds = legs.map((_, i) => `${w.runId}-setup-${i}`);
+  const externalIds = legs.map((_, i) => `${ledger.name}-setup-${i}`);
   const op: Op = {
-    id: `${w.runId}-setup`,
+    id: `${ledger.name}-setup`,
     kind: 'setup',
+    ledger,
     call: {
       method: 'POST',
       path: '/v1/transfers/batch',
-      key: `${w.runId}-setup`,
+      key: `${ledger.name}-setup`,
       body: { transfers: legs.map((l, i) => ({ ...l, externalId: externalIds[i] })) },
     },
     externalIds,
     attempts: 0,
   };
   w.ops.push(op);
-  op.answer = await definite(op.call, w.operator, 201);
+  op.answer = await definite(w, seat, op.call, ledger.operator, 201);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -388,15 +473,15 @@ const atRisk = (debit: Account, credit: Account): boolean =>
   (!debit.allowNegative && debit.normalBalance === 'credit') ||
   (!credit.allowNegative && credit.normalBalance === 'debit');
 
-function pickPair(w: World, rng: Rng): [Account, Account] {
+function pickPair(ledger: Ledger, rng: Rng): [Account, Account] {
   const r = rng();
-  const constrained = w.accounts.filter((a) => !a.allowNegative);
+  const constrained = ledger.accounts.filter((a) => !a.allowNegative);
   if (r < 0.2) {
     // a deposit into, or a withdrawal from, a constrained account against a funding account
     const x = pick(rng, constrained);
     const funding = pick(
       rng,
-      w.accounts.filter((a) => a.role === (x.normalBalance === 'credit' ? 'cash' : 'equity')),
+      ledger.accounts.filter((a) => a.role === (x.normalBalance === 'credit' ? 'cash' : 'equity')),
     );
     const deposit = r < 0.12;
     const [into, from] =
@@ -405,7 +490,7 @@ function pickPair(w: World, rng: Rng): [Account, Account] {
         : [[x, funding] as const, [funding, x] as const];
     return deposit ? [into[0], into[1]] : [from[0], from[1]];
   }
-  const tradeable = w.accounts.filter((a) => a.role === 'wallet' || a.role === 'asset' || a.role === 'open');
+  const tradeable = ledger.accounts.filter((a) => a.role === 'wallet' || a.role === 'asset' || a.role === 'open');
   const debit = pick(rng, tradeable);
   let credit = pick(rng, tradeable);
   while (credit.id === debit.id) credit = pick(rng, tradeable);
@@ -421,8 +506,8 @@ function pickAmount(rng: Rng, risky: boolean, overdraftShare: number): bigint {
   return BigInt(between(rng, 1, 3000));
 }
 
-function transferBody(w: World, rng: Rng, externalId: string, overdraftShare: number): Record<string, unknown> {
-  const [debit, credit] = pickPair(w, rng);
+function transferBody(ledger: Ledger, rng: Rng, externalId: string, overdraftShare: number): Record<string, unknown> {
+  const [debit, credit] = pickPair(ledger, rng);
   const amount = pickAmount(rng, atRisk(debit, credit), overdraftShare);
   return {
     debitAccountId: debit.id,
@@ -439,12 +524,12 @@ function someOf(pool: Map<string, Known>, rng: Rng): Known | undefined {
   return pool.get(pick(rng, ids));
 }
 
-function nextOp(w: World, seat: Seat, rng: Rng, n: number): Op {
+function nextOp(w: World, ledger: Ledger, seat: Seat, rng: Rng, n: number): Op {
   const id = `${w.runId}-c${seat.index}-${n}`;
-  const base = { id, attempts: 0, externalIds: [] as string[] };
+  const base = { id, ledger, attempts: 0, externalIds: [] as string[] };
   const r = rng() * 100;
   if (r < 12) {
-    const p = someOf(w.pending, rng);
+    const p = someOf(ledger.pending, rng);
     if (p !== undefined) {
       const s = rng();
       const body =
@@ -461,7 +546,7 @@ function nextOp(w: World, seat: Seat, rng: Rng, n: number): Op {
       };
     }
   } else if (r < 20) {
-    const p = someOf(w.pending, rng);
+    const p = someOf(ledger.pending, rng);
     if (p !== undefined) {
       return {
         ...base,
@@ -471,7 +556,7 @@ function nextOp(w: World, seat: Seat, rng: Rng, n: number): Op {
       };
     }
   } else if (r < 32) {
-    const p = someOf(w.posted, rng);
+    const p = someOf(ledger.posted, rng);
     if (p !== undefined) {
       const tag = `chaos reversal ${id}`;
       const body: Record<string, unknown> =
@@ -490,7 +575,7 @@ function nextOp(w: World, seat: Seat, rng: Rng, n: number): Op {
     const legs = between(rng, 2, 5);
     const externalIds = Array.from({ length: legs }, (_, i) => `${id}-${i}`);
     const transfers = externalIds.map((x) => {
-      const t = transferBody(w, rng, x, 0.15);
+      const t = transferBody(ledger, rng, x, 0.15);
       return rng() < 0.15 ? { ...t, pending: true, timeoutSeconds: 30 } : t;
     });
     return {
@@ -502,7 +587,7 @@ function nextOp(w: World, seat: Seat, rng: Rng, n: number): Op {
   } else if (r < 62) {
     const t = rng();
     const timeout = t < 0.4 ? { timeoutSeconds: between(rng, 1, 3) } : t < 0.6 ? { timeoutSeconds: 30 } : {};
-    const body = { ...transferBody(w, rng, id, 0.15), pending: true, ...timeout };
+    const body = { ...transferBody(ledger, rng, id, 0.15), pending: true, ...timeout };
     return {
       ...base,
       kind: 'pending',
@@ -510,7 +595,7 @@ function nextOp(w: World, seat: Seat, rng: Rng, n: number): Op {
       call: { method: 'POST', path: '/v1/transfers', key: id, body },
     };
   }
-  const body = transferBody(w, rng, id, 0.4);
+  const body = transferBody(ledger, rng, id, 0.4);
   return {
     ...base,
     kind: 'transfer',
@@ -529,36 +614,38 @@ function asKnown(t: any): Known {
   return { id: t.id as string, amount, left: amount - BigInt(t.reversedAmount ?? '0') };
 }
 
-/** What a definite answer teaches the clients about which transfers they can post, void or reverse. */
-function learn(w: World, op: Op, a: Answer): void {
+/** What a definite answer teaches the ledger's clients about which transfers they can post, void or reverse. */
+function learn(op: Op, a: Answer): void {
+  const { pending, posted } = op.ledger;
   if (a.status < 300) {
     const transfers: any[] = op.kind === 'batch' ? a.body.transfers : [a.body];
     for (const t of transfers) {
-      if (op.kind === 'void') w.pending.delete(t.id);
-      else if (t.status === 'pending') remember(w.pending, asKnown(t));
+      if (op.kind === 'void') pending.delete(t.id);
+      else if (t.status === 'pending') remember(pending, asKnown(t));
       else if (t.status === 'posted') {
-        w.pending.delete(t.id);
-        remember(w.posted, asKnown(t));
+        pending.delete(t.id);
+        remember(posted, asKnown(t));
       }
     }
     if (op.kind === 'reverse') {
-      const original = w.posted.get(op.target!);
+      const original = posted.get(op.target!);
       if (original !== undefined) original.left -= BigInt(a.body.amount);
     }
     return;
   }
   const code = a.body?.code as string | undefined;
-  if (code === 'TRANSFER_NOT_PENDING' || code === 'TRANSFER_EXPIRED') w.pending.delete(op.target!);
-  if (code === 'REVERSAL_EXCEEDS_AMOUNT') w.posted.delete(op.target!);
+  if (code === 'TRANSFER_NOT_PENDING' || code === 'TRANSFER_EXPIRED') pending.delete(op.target!);
+  if (code === 'REVERSAL_EXCEEDS_AMOUNT') posted.delete(op.target!);
 }
 
-async function client(w: World, seat: Seat, rng: Rng): Promise<void> {
+/** A client of one ledger: its operator's token, its accounts, its transfers. */
+async function client(w: World, ledger: Ledger, seat: Seat, rng: Rng): Promise<void> {
   for (let n = 0; !stopClients(w); n++) {
-    const op = nextOp(w, seat, rng, n);
+    const op = nextOp(w, ledger, seat, rng, n);
     w.ops.push(op);
     w.started++;
     const startedAt = Date.now();
-    const a = await perform(w, seat, op.call, w.operator, op);
+    const a = await perform(w, seat, op.call, ledger.operator, op);
     if (a === undefined) {
       op.unresolved = true;
       if (w.aborted === undefined) {
@@ -571,7 +658,7 @@ async function client(w: World, seat: Seat, rng: Rng): Promise<void> {
     if (a.status >= 400 && !EXPECTED_REFUSALS.has(code ?? '')) {
       w.violations.push(`operation ${op.id} (${op.kind}) got an unexpected ${a.status} ${code}: ${a.body?.detail}`);
     }
-    learn(w, op, a);
+    learn(op, a);
   }
 }
 
@@ -586,21 +673,43 @@ const faultsTotal = (w: World): number => Object.values(w.stats.faults).reduce((
 // ---------------------------------------------------------------------------------------------------------------
 // Auditor
 
-/** Reads every account in one page (one SQL snapshot) and checks conservation and the constraints. */
-function auditSnapshot(w: World, accounts: any[]): string[] {
+/** Who reads what: a ledger's own auditor (its accounts alone), or the unlimited one (every ledger's). */
+interface Reader {
+  label: string;
+  who: Credentials;
+  accounts: readonly Account[];
+}
+
+function readers(w: World): Reader[] {
+  return [
+    ...w.ledgers.map((l) => ({ label: `${l.name}'s auditor`, who: l.auditor, accounts: l.accounts })),
+    { label: 'the unlimited auditor', who: w.auditor, accounts: w.ledgers.flatMap((l) => l.accounts) },
+  ];
+}
+
+/**
+ * Checks one page of every account the reader sees (one SQL snapshot): exactly the accounts expected, each in
+ * its ledger; conservation per ledger and currency; the constraints.
+ */
+function auditSnapshot(reader: Reader, accounts: any[]): string[] {
   const problems: string[] = [];
-  if (accounts.length !== w.accounts.length) {
-    problems.push(`the auditor saw ${accounts.length} accounts, expected ${w.accounts.length}`);
+  const expected = new Map(reader.accounts.map((a) => [a.id, a]));
+  if (accounts.length !== expected.size) {
+    problems.push(`${reader.label} saw ${accounts.length} accounts, expected ${expected.size}`);
   }
   const sums = new Map<string, { dp: bigint; cp: bigint; dq: bigint; cq: bigint }>();
   for (const a of accounts) {
+    if (expected.get(a.id)?.ledgerId !== a.ledgerId) {
+      problems.push(`${reader.label} saw account ${a.id} of ledger ${a.ledgerId}, not one of its run's accounts there`);
+    }
     const b = a.balances;
-    const s = sums.get(a.currency) ?? { dp: 0n, cp: 0n, dq: 0n, cq: 0n };
+    const key = `ledger ${a.ledgerId} ${a.currency}`;
+    const s = sums.get(key) ?? { dp: 0n, cp: 0n, dq: 0n, cq: 0n };
     s.dp += BigInt(b.debitsPosted);
     s.cp += BigInt(b.creditsPosted);
     s.dq += BigInt(b.debitsPending);
     s.cq += BigInt(b.creditsPending);
-    sums.set(a.currency, s);
+    sums.set(key, s);
     if (!a.allowNegative) {
       const computed =
         a.normalBalance === 'credit'
@@ -611,34 +720,37 @@ function auditSnapshot(w: World, accounts: any[]): string[] {
       }
     }
   }
-  for (const [currency, s] of sums) {
-    if (s.dp !== s.cp) problems.push(`${currency}: debitsPosted ${s.dp} != creditsPosted ${s.cp}`);
-    if (s.dq !== s.cq) problems.push(`${currency}: debitsPending ${s.dq} != creditsPending ${s.cq}`);
+  for (const [key, s] of sums) {
+    if (s.dp !== s.cp) problems.push(`${key}: debitsPosted ${s.dp} != creditsPosted ${s.cp}`);
+    if (s.dq !== s.cq) problems.push(`${key}: debitsPending ${s.dq} != creditsPending ${s.cq}`);
   }
   return problems;
 }
 
-async function auditOnce(w: World, instance: ServiceInstance): Promise<string[] | undefined> {
+async function auditOnce(w: World, instance: ServiceInstance, reader: Reader): Promise<string[] | undefined> {
   try {
     const a = await send(
       instance.url,
       { method: 'GET', path: '/v1/accounts?limit=500' },
-      await w.auditor.current(w),
+      await reader.who.current(w),
       REQUEST_TIMEOUT_MS,
     );
-    if (a.status === 401) await w.auditor.refresh(w, 5000);
+    if (a.status === 401) await reader.who.refresh(w, 5000);
     if (a.status !== 200) return undefined;
-    if (a.body.nextCursor !== null) return ['one page of 500 did not hold every account'];
-    return auditSnapshot(w, a.body.data);
+    if (a.body.nextCursor !== null) return [`one page of 500 did not hold every account ${reader.label} sees`];
+    return auditSnapshot(reader, a.body.data);
   } catch (error) {
     if (error instanceof NoAnswer) return undefined;
     throw error;
   }
 }
 
+/** Each ledger's auditor and the unlimited one in turn, on each instance in turn. */
 async function auditor(w: World, until: () => boolean): Promise<void> {
+  const all = readers(w);
   for (let i = 0; !until(); i++) {
-    const problems = await auditOnce(w, w.instances[i % w.instances.length]!);
+    const reader = all[Math.floor(i / w.instances.length) % all.length]!;
+    const problems = await auditOnce(w, w.instances[i % w.instances.length]!, reader);
     if (problems === undefined) {
       w.stats.auditorFailedReads++;
       await sleep(100);
@@ -649,6 +761,53 @@ async function auditor(w: World, until: () => boolean): Promise<void> {
     for (const p of problems) w.violations.push(`auditor read ${w.stats.auditorReads}: ${p}`);
     await sleep(75);
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Isolation
+
+/** `own`'s scoped operator or auditor, asking until the answer is definite. */
+const askAs =
+  (w: World, seat: Seat, own: Ledger): Ask =>
+  (who, call) =>
+    perform(w, seat, call, own[who]);
+
+/** Runs one isolation probe (test/chaos/isolation.ts) of `own`'s scoped callers against `other`. */
+async function isolationProbe(w: World, seat: Seat, name: string, own: Ledger, other: Ledger): Promise<void> {
+  const problems = await probe(name, own, other, askAs(w, seat, own));
+  if (problems === undefined) return; // nothing to probe yet, or the run is over
+  w.stats.isolationProbes++;
+  w.stats.isolationViolations += problems.length;
+  for (const p of problems) w.violations.push(`isolation, ${name}: ${p}`);
+}
+
+/** All along the run: a scoped caller of one ledger asks about another's things, one probe after another. */
+async function prober(w: World, rng: Rng, until: () => boolean): Promise<void> {
+  if (w.ledgers.length < 2) return;
+  const seat: Seat = { index: -3, instance: 0 };
+  for (let i = 0; !until(); i++) {
+    const own = pick(rng, w.ledgers);
+    const other = pick(
+      rng,
+      w.ledgers.filter((l) => l !== own),
+    );
+    seat.instance = i % w.instances.length;
+    await isolationProbe(w, seat, PROBE_NAMES[i % PROBE_NAMES.length]!, own, other);
+    await sleep(50);
+  }
+}
+
+/** At the end: every probe, for every ledger against every other. */
+async function checkIsolation(w: World): Promise<void> {
+  await Promise.all(
+    w.ledgers.map(async (own) => {
+      const seat: Seat = { index: -3, instance: own.index % w.instances.length };
+      for (const other of w.ledgers) {
+        if (other === own) continue;
+        for (const name of PROBE_NAMES) await isolationProbe(w, seat, name, own, other);
+      }
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -737,6 +896,7 @@ async function recovered(w: World, instance: ServiceInstance): Promise<boolean> 
 
 interface TransferRow {
   id: string;
+  ledger_id: string;
   external_id: string | null;
   description: string | null;
   reversal_of: string | null;
@@ -751,16 +911,35 @@ interface TransferRow {
 const ackedTransfers = (op: Op): any[] =>
   op.kind === 'batch' || op.kind === 'setup' ? op.answer!.body.transfers : [op.answer!.body];
 
-async function checkRows(w: World): Promise<{ transfers: number; entries: number }> {
+/** The rows in the database, in all and per ledger id. */
+interface RowCounts {
+  transfers: number;
+  entries: number;
+  byLedger: Map<string, { transfers: number; entries: number }>;
+}
+
+async function checkRows(w: World): Promise<RowCounts> {
   const v = (message: string): void => void w.violations.push(message);
   const { rows, entries } = await w.pg.withClient(async (c) => {
     const t = await c.query<TransferRow>(
-      `SELECT id, external_id, description, reversal_of, batch_id, status, amount::text, posted_amount::text,
-              debit_account_id, credit_account_id FROM transfers`,
+      `SELECT id, ledger_id, external_id, description, reversal_of, batch_id, status, amount::text,
+              posted_amount::text, debit_account_id, credit_account_id FROM transfers`,
     );
-    const e = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM ledger_entries');
-    return { rows: t.rows, entries: e.rows[0]?.n ?? 0 };
+    const e = await c.query<{ ledger_id: string; n: number }>(
+      'SELECT ledger_id, count(*)::int AS n FROM ledger_entries GROUP BY ledger_id',
+    );
+    return { rows: t.rows, entries: e.rows };
   }, new URL(w.databaseUrl).pathname.slice(1));
+  const counts: RowCounts = { transfers: rows.length, entries: 0, byLedger: new Map() };
+  const countsOf = (ledgerId: string): { transfers: number; entries: number } => {
+    const c = counts.byLedger.get(ledgerId) ?? { transfers: 0, entries: 0 };
+    counts.byLedger.set(ledgerId, c);
+    return c;
+  };
+  for (const e of entries) {
+    counts.entries += e.n;
+    countsOf(e.ledger_id).entries = e.n;
+  }
 
   const opByExternalId = new Map<string, Op>();
   const opByTag = new Map<string, Op>();
@@ -773,6 +952,7 @@ async function checkRows(w: World): Promise<{ transfers: number; entries: number
   const seenExternal = new Set<string>();
   for (const row of rows) {
     byId.set(row.id, row);
+    countsOf(row.ledger_id).transfers++;
     let op: Op | undefined;
     if (row.external_id !== null) {
       if (seenExternal.has(row.external_id)) v(`externalId ${row.external_id} appears on two transfers`);
@@ -786,6 +966,14 @@ async function checkRows(w: World): Promise<{ transfers: number; entries: number
       continue;
     }
     rowsOfOp.set(op, [...(rowsOfOp.get(op) ?? []), row]);
+    const { ledger } = op;
+    if (
+      row.ledger_id !== ledger.id ||
+      !ledger.accountIds.has(row.debit_account_id) ||
+      !ledger.accountIds.has(row.credit_account_id)
+    ) {
+      v(`transfer ${row.id} of ${op.id} is not of ledger ${ledger.name} alone: ${JSON.stringify(row)}`);
+    }
     if (op.answer !== undefined && op.answer.status >= 300) {
       v(`transfer ${row.id} exists although its request ${op.id} was refused: ${op.answer.body?.code}`);
     } else if (op.answer !== undefined && !ackedTransfers(op).some((t) => t.id === row.id)) {
@@ -841,7 +1029,7 @@ async function checkRows(w: World): Promise<{ transfers: number; entries: number
       if (row?.status !== 'voided') v(`acknowledged void ${op.id} of ${op.target}: the transfer is ${row?.status}`);
     }
   }
-  return { transfers: rows.length, entries };
+  return counts;
 }
 
 /** Sends acknowledged (and some refused) creates again with their key: the same outcome must come back. */
@@ -867,7 +1055,7 @@ async function checkReplays(w: World, rng: Rng): Promise<number> {
           .join(',');
   for (const op of chosen) {
     seat.instance = Math.floor(rng() * w.instances.length);
-    const again = await perform(w, seat, op.call, w.operator);
+    const again = await perform(w, seat, op.call, op.ledger.operator);
     if (again === undefined) {
       w.violations.push(`replay of ${op.id} got no definite answer`);
       continue;
@@ -904,6 +1092,147 @@ async function checkVerify(w: World): Promise<void> {
   }
 }
 
+/** The fields of `expected` that `actual` has otherwise. */
+const unlike = (actual: any, expected: Record<string, unknown>): string[] =>
+  Object.keys(expected).filter((k) => actual?.[k] !== expected[k]);
+
+interface Posted {
+  debits: bigint;
+  credits: bigint;
+}
+
+/**
+ * The posted debits and credits of each of the ledger's accounts, as the definite answers add them up: every
+ * transfer acknowledged as posted when it was created (a reversal too), and every pending one acknowledged as
+ * posted later; pending ones that were voided or expired moved nothing. Exact, as every operation got a
+ * definite answer (the run is aborted otherwise).
+ */
+function expectedPosted(w: World, ledger: Ledger): Map<string, Posted> {
+  const sums = new Map<string, Posted>(ledger.accounts.map((a) => [a.id, { debits: 0n, credits: 0n }]));
+  for (const op of w.ops) {
+    if (op.ledger !== ledger || op.answer === undefined || op.answer.status >= 300) continue;
+    for (const t of ackedTransfers(op)) {
+      if (t.status !== 'posted') continue;
+      const [debit, credit] = [sums.get(t.debitAccountId), sums.get(t.creditAccountId)];
+      if (debit === undefined || credit === undefined) {
+        w.violations.push(`ledger ${ledger.name}: ${op.id} was answered with transfer ${t.id} of other accounts`);
+        continue;
+      }
+      debit.debits += BigInt(t.postedAmount);
+      credit.credits += BigInt(t.postedAmount);
+    }
+  }
+  return sums;
+}
+
+/**
+ * One ledger's books at the end, read by the unlimited auditor with `?ledgerId=` and by the ledger's own callers:
+ * each account's posted counters and the trial balance as the model expects them, verification of the ledger
+ * alone (the same for its own auditor, who sees nothing else), and every transfer and entry of the ledger
+ * between its own accounts, as many as the database holds and the same that its scoped callers list.
+ */
+async function checkLedger(w: World, ledger: Ledger, inDb: { transfers: number; entries: number }): Promise<void> {
+  const seat: Seat = { index: -4, instance: ledger.index % w.instances.length };
+  const v = (message: string): void => void w.violations.push(`ledger ${ledger.name}: ${message}`);
+  const read = async (who: Credentials, path: string, timeoutMs?: number): Promise<any> => {
+    const a = await perform(w, seat, { method: 'GET', path }, who, undefined, timeoutMs);
+    if (a?.status !== 200) throw new Error(`GET ${path}: ${a?.status} ${a?.text.slice(0, 500)}`);
+    return a.body;
+  };
+  const readAll = async (who: Credentials, path: string): Promise<any[]> => {
+    const rows: any[] = [];
+    for (let cursor: string | null = ''; cursor !== null;) {
+      const page = await read(who, `${path}${cursor === '' ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+      rows.push(...page.data);
+      cursor = page.nextCursor;
+    }
+    return rows;
+  };
+  const ids = (rows: any[]): string => rows.map((r) => r.id as string).join(',');
+  const ofLedger = `ledgerId=${ledger.id}`;
+
+  const expected = expectedPosted(w, ledger);
+  let [debits, credits] = [0n, 0n];
+  for (const p of expected.values()) [debits, credits] = [debits + p.debits, credits + p.credits];
+  const accounts = await readAll(w.auditor, `/v1/accounts?${ofLedger}&limit=500`);
+  if (accounts.length !== ledger.accounts.length) v(`${accounts.length} accounts, expected ${ledger.accounts.length}`);
+  for (const a of accounts) {
+    const want = expected.get(a.id);
+    if (want === undefined) v(`account ${a.id} is not one of the ledger's`);
+    else if (a.balances.debitsPosted !== String(want.debits) || a.balances.creditsPosted !== String(want.credits)) {
+      v(
+        `account ${a.id} has posted debits ${a.balances.debitsPosted} and credits ${a.balances.creditsPosted}, ` +
+          `the acknowledged transfers add up to ${want.debits} and ${want.credits}`,
+      );
+    }
+  }
+  // Named by its name here, by its id elsewhere: both must work for the unlimited auditor.
+  const trial = await read(w.auditor, `/v1/audit/trial-balance?ledgerId=${ledger.name}`);
+  const row = {
+    ledgerId: ledger.id,
+    currency: CURRENCY,
+    totalDebits: String(debits),
+    totalCredits: String(credits),
+    balanced: true,
+    accountCount: ledger.accounts.length,
+  };
+  if (trial.currencies.length !== 1 || unlike(trial.currencies[0], row).length > 0) {
+    v(`trial balance ${JSON.stringify(trial.currencies)}, expected the one row ${JSON.stringify(row)}`);
+  }
+
+  const verified = await read(w.auditor, `/v1/audit/verify?${ofLedger}`, 120_000);
+  const checked = {
+    ok: true,
+    checkedAccounts: ledger.accounts.length,
+    checkedEntries: inDb.entries,
+    checkedTransfers: inDb.transfers,
+  };
+  if (unlike(verified, checked).length > 0 || !(verified.checkedEntries > 0)) {
+    v(`verify: ${JSON.stringify(verified).slice(0, 2000)}, expected ${JSON.stringify(checked)}`);
+  }
+  const verifiedByOwn = await read(ledger.auditor, '/v1/audit/verify', 120_000);
+  if (JSON.stringify(verifiedByOwn) !== JSON.stringify(verified)) {
+    v(`verify by its own auditor ${JSON.stringify(verifiedByOwn).slice(0, 500)} differs from the ledger's`);
+  }
+
+  const transfers = await readAll(w.auditor, `/v1/transfers?${ofLedger}&limit=500`);
+  if (transfers.length !== inDb.transfers)
+    v(`${transfers.length} transfers listed, the database holds ${inDb.transfers}`);
+  for (const t of transfers) {
+    if (
+      t.ledgerId !== ledger.id ||
+      !ledger.accountIds.has(t.debitAccountId) ||
+      !ledger.accountIds.has(t.creditAccountId)
+    ) {
+      v(`transfer ${t.id} is not between the ledger's accounts: ${JSON.stringify(t)}`);
+    }
+  }
+  if (ids(await readAll(ledger.operator, '/v1/transfers?limit=500')) !== ids(transfers)) {
+    v("its operator's transfers differ from the ledger's");
+  }
+  const entries = await readAll(w.auditor, `/v1/ledger/entries?${ofLedger}&limit=500`);
+  if (entries.length !== inDb.entries) v(`${entries.length} entries listed, the database holds ${inDb.entries}`);
+  for (const e of entries) {
+    if (e.ledgerId !== ledger.id || !ledger.accountIds.has(e.accountId)) {
+      v(`entry ${e.id} is not of the ledger's accounts: ${JSON.stringify(e)}`);
+    }
+  }
+  if (ids(await readAll(ledger.auditor, '/v1/ledger/entries?limit=500')) !== ids(entries)) {
+    v("its auditor's journal differs from the ledger's");
+  }
+}
+
+/** Every ledger's end checks, at once; a check that cannot be carried out is a violation. */
+async function checkLedgers(w: World, counts: RowCounts): Promise<void> {
+  await Promise.all(
+    w.ledgers.map((ledger) =>
+      checkLedger(w, ledger, counts.byLedger.get(ledger.id) ?? { transfers: 0, entries: 0 }).catch((error: unknown) => {
+        w.violations.push(`ledger ${ledger.name} could not be checked: ${(error as Error).message}`);
+      }),
+    ),
+  );
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The run
 
@@ -919,13 +1248,10 @@ export async function runBank(opts: BankOptions): Promise<BankReport> {
     pg: undefined as unknown as ChaosPostgres,
     databaseUrl: '',
     instances,
-    operator: new Credentials(`${runId}-operator`, `pw-${randomBytes(12).toString('hex')}`),
-    auditor: new Credentials(`${runId}-auditor`, `pw-${randomBytes(12).toString('hex')}`),
-    accounts: [],
+    ledgers: Array.from({ length: opts.ledgers }, (_, index) => newLedger(runId, index)),
+    auditor: newCredentials(`${runId}-auditor`),
     ops: [],
     started: 0,
-    pending: new Map(),
-    posted: new Map(),
     stats: {
       retries: 0,
       retriesByReason: {},
@@ -938,6 +1264,8 @@ export async function runBank(opts: BankOptions): Promise<BankReport> {
       auditorReads: 0,
       auditorFailedReads: 0,
       auditorViolations: 0,
+      isolationProbes: 0,
+      isolationViolations: 0,
     },
     violations: [],
     findings: [],
@@ -947,7 +1275,7 @@ export async function runBank(opts: BankOptions): Promise<BankReport> {
     runStartedAt: Date.now(),
   };
   let runMs = 0;
-  let counts = { transfers: 0, entries: 0 };
+  let counts: RowCounts = { transfers: 0, entries: 0, byLedger: new Map() };
   let replaysChecked = 0;
   const logFiles: string[] = [];
   /** A background task that fails records it and stops the run, instead of rejecting unobserved. */
@@ -998,17 +1326,28 @@ export async function runBank(opts: BankOptions): Promise<BankReport> {
     }
     for (const instance of instances) await instance.start(READY_WITHIN_MS);
     await setup(w);
-    say(w, `${runId}: ${w.accounts.length} accounts funded, ${opts.clients} clients starting (seed ${seed})`);
+    say(
+      w,
+      `${runId}: ${opts.ledgers} ledgers of ${w.ledgers[0]?.accounts.length} accounts funded, ` +
+        `${opts.clients} clients starting (seed ${seed})`,
+    );
 
     w.runStartedAt = Date.now();
     const seats = Array.from({ length: opts.clients }, (_, i) => ({ index: i, instance: i % instances.length }));
     const clients = Promise.all(
-      seats.map((seat) => guarded(`client ${seat.index}`, client(w, seat, rngFrom(seed + 1 + seat.index)))),
+      seats.map((seat) => {
+        const ledger = w.ledgers[seat.index % w.ledgers.length]!;
+        return guarded(`client ${seat.index}`, client(w, ledger, seat, rngFrom(seed + 1 + seat.index)));
+      }),
     );
     const nemesisDone = guarded('the nemesis', nemesis(w, rngFrom(seed + 1000)));
     const auditorDone = guarded(
       'the auditor',
       auditor(w, () => w.clientsDone),
+    );
+    const proberDone = guarded(
+      'the isolation prober',
+      prober(w, rngFrom(seed + 2000), () => w.clientsDone),
     );
     let lastReport = Date.now();
     const progress = setInterval(() => {
@@ -1033,18 +1372,26 @@ export async function runBank(opts: BankOptions): Promise<BankReport> {
     clearInterval(progress);
     await nemesisDone;
     await auditorDone;
+    await proberDone;
     runMs = Date.now() - w.runStartedAt;
 
-    // The end: a final auditor read, replays, the rows against the requests, the SQL invariants, verify.
+    // The end: a final read by every auditor, replays, the rows against the requests, the SQL invariants, verify,
+    // each ledger's books against the model, and every isolation probe between every two ledgers.
     if (w.aborted === undefined) {
-      const final = await auditOnce(w, instances[0]!);
-      if (final === undefined) w.violations.push('the final auditor read failed');
-      else for (const p of final) w.violations.push(`final auditor read: ${p}`);
+      for (const reader of readers(w)) {
+        const final = await auditOnce(w, instances[0]!, reader);
+        if (final === undefined) w.violations.push(`the final read by ${reader.label} failed`);
+        else for (const p of final) w.violations.push(`final read by ${reader.label}: ${p}`);
+      }
       replaysChecked = await checkReplays(w, rng);
     }
     counts = await checkRows(w);
     for (const p of await ledgerViolations(w.databaseUrl)) w.violations.push(`ledgerViolations: ${p}`);
-    if (w.aborted === undefined) await checkVerify(w);
+    if (w.aborted === undefined) {
+      await checkVerify(w);
+      await checkLedgers(w, counts);
+      await checkIsolation(w);
+    }
   } catch (error) {
     w.violations.push(`the run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   } finally {
@@ -1113,7 +1460,7 @@ function report(
   began: number,
   runMs: number,
   replaysChecked: number,
-  counts: { transfers: number; entries: number },
+  counts: RowCounts,
   logFiles: string[],
 ): BankReport {
   const runOps = w.ops.filter((op) => op.kind !== 'setup');
@@ -1138,7 +1485,9 @@ function report(
       .join(', ') || 'none';
   const summary = [
     `bank chaos (${w.opts.label}, seed ${seed}, run ${w.runId}): ${runOps.length} operations in ${(runMs / 1000).toFixed(1)} s ` +
-      `(${((runOps.length * 1000) / Math.max(1, runMs)).toFixed(0)}/s), ${w.opts.clients} clients, ${w.accounts.length} accounts, ${w.instances.length} instances`,
+      `(${((runOps.length * 1000) / Math.max(1, runMs)).toFixed(0)}/s), ${w.opts.clients} clients, ` +
+      `${w.ledgers.length} ledgers of ${w.ledgers[0]?.accounts.length ?? 0} accounts, ${w.instances.length} instances`,
+    `  ledgers:      ${w.ledgers.map((l) => `${l.name} ${runOps.filter((op) => op.ledger === l).length} operations, ${counts.byLedger.get(l.id)?.transfers ?? 0} transfers`).join('; ')}`,
     `  operations:   ${fmt(byKind)}`,
     `  acknowledged: ${acknowledged} (${fmt(ackedByKind)})`,
     `  refusals:     ${fmt(refusals)}`,
@@ -1148,6 +1497,7 @@ function report(
     `  faults:       ${total} (${fmt(faults)}; ${w.stats.backendsTerminated} backends terminated); ` +
       `recovery max ${Math.max(0, ...w.stats.recoveryMs)} ms`,
     `  auditor:      ${w.stats.auditorReads} reads (${w.stats.auditorFailedReads} failed during faults), ${w.stats.auditorViolations} violations`,
+    `  isolation:    ${w.stats.isolationProbes} probes by scoped callers of other ledgers' things, ${w.stats.isolationViolations} violations`,
     `  end:          ${counts.transfers} transfers, ${counts.entries} entries, ${replaysChecked} replays checked`,
     `  violations:   ${w.violations.length}`,
     ...w.violations.slice(0, 30).map((v) => `    - ${v}`),
@@ -1175,6 +1525,8 @@ function report(
     auditorReads: w.stats.auditorReads,
     auditorFailedReads: w.stats.auditorFailedReads,
     auditorViolations: w.stats.auditorViolations,
+    isolationProbes: w.stats.isolationProbes,
+    isolationViolations: w.stats.isolationViolations,
     replaysChecked,
     transfersInDb: counts.transfers,
     entriesInDb: counts.entries,
