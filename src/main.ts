@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { createApp } from './app.factory.js';
 import { lineFormatter } from './common/log-output.js';
 import { ConfigError, loadConfig } from './config/config.js';
@@ -19,6 +21,20 @@ async function main(): Promise<void> {
       : undefined;
   const jwtSecret = config.jwtSecret ?? (await jwtSecretFromDataDir(config.dataDir));
   const app = await createApp({ ...config, jwtSecret, databaseUrl: config.databaseUrl ?? embedded!.url });
+  // Connections with a request in flight, so that a drain can let go of every other one: Node's
+  // closeIdleConnections() leaves a connection that has not sent a request yet (a preconnect, a TCP health check)
+  // open, and server.close() then waits for it until the drain deadline.
+  const server = app.getHttpAdapter().getInstance().server;
+  const sockets = new Map<Socket, number>();
+  server.on('connection', (socket: Socket) => {
+    sockets.set(socket, 0);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const socket = request.socket;
+    sockets.set(socket, (sockets.get(socket) ?? 0) + 1);
+    response.once('close', () => sockets.has(socket) && sockets.set(socket, sockets.get(socket)! - 1));
+  });
   await app.listen({ port: config.port, host: config.host });
   say(`ledger service listening on ${await app.getUrl()} (docs at /docs)`);
 
@@ -33,10 +49,12 @@ async function main(): Promise<void> {
       say(`drain did not finish within ${DRAIN_DEADLINE_MS} ms: exiting`);
       process.exit(1);
     }, DRAIN_DEADLINE_MS).unref();
-    // app.close() stops accepting connections, waits for in-flight requests, then closes the pool. A keep-alive
-    // connection whose request finishes during the drain would otherwise hold it open until the client lets go.
-    const server = app.getHttpAdapter().getInstance().server;
-    setInterval(() => server.closeIdleConnections(), 100).unref();
+    // app.close() stops accepting connections, waits for in-flight requests, then closes the pool. A connection
+    // with no request in flight (keep-alive after its last answer, or none sent yet) would otherwise hold it open
+    // until the client lets go.
+    setInterval(() => {
+      for (const [socket, requests] of sockets) if (requests === 0) socket.destroy();
+    }, 100).unref();
     await app.close();
     await embedded?.stop();
     say('stopped');

@@ -2,6 +2,7 @@ import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { connect } from './support/database.js';
 import {
   freePort,
@@ -123,9 +124,16 @@ describe('the service as a process', () => {
       } finally {
         await db.end();
       }
+      // A client that connected and sent nothing (a preconnect, a TCP health check) does not hold the drain.
+      const silent = createConnection({ host: '127.0.0.1', port: Number(env.PORT) });
+      silent.on('error', () => undefined);
+      await new Promise((resolve) => silent.once('connect', resolve));
+      const drainStarted = Date.now();
       first.child.kill('SIGTERM');
       expect(await first.exited).toBe(0);
+      expect(Date.now() - drainStarted).toBeLessThan(5000);
       expect(first.output()).toContain('SIGTERM received');
+      silent.destroy();
 
       const second = spawnService(env);
       await waitReady(second.url, 30_000);
