@@ -5,6 +5,7 @@ import { ReferenceChecks1764800000000 } from './1764800000000-reference-checks.j
 import { IdempotencyRefusals1765000000000 } from './1765000000000-idempotency-refusals.js';
 import { Ledgers1765100000000 } from './1765100000000-ledgers.js';
 import { UserLedgers1765200000000 } from './1765200000000-user-ledgers.js';
+import { LedgerLeadingKeys1765300000000 } from './1765300000000-ledger-leading-keys.js';
 import { ApiKeys1765400000000 } from './1765400000000-api-keys.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
@@ -16,5 +17,6 @@ export const MIGRATIONS: Function[] = [
   IdempotencyRefusals1765000000000,
   Ledgers1765100000000,
   UserLedgers1765200000000,
+  LedgerLeadingKeys1765300000000,
   ApiKeys1765400000000,
 ];

@@ -172,6 +172,120 @@ describe('migrations', () => {
     await dataSource.query(`DELETE FROM users WHERE id = $1`, [id]);
   });
 
+  /** Every unique index on the ledger tables: its name, whether it is the primary key, and its key columns in order. */
+  async function uniqueKeys(): Promise<{ table: string; name: string; primary: boolean; columns: string[] }[]> {
+    const rows = await dataSource.query<{ table: string; name: string; primary: boolean; columns: string[] }[]>(
+      `SELECT t.relname AS table, c.relname AS name, i.indisprimary AS primary,
+              ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k)
+                AS columns
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+       WHERE i.indisunique AND t.relname IN ('accounts', 'transfers', 'ledger_entries')
+       ORDER BY t.relname, c.relname`,
+    );
+    return rows;
+  }
+
+  /** The key columns of a named index, in order. */
+  async function indexColumns(name: string): Promise<string[] | undefined> {
+    const [row] = await dataSource.query<{ columns: string[] }[]>(
+      `SELECT ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k)
+                AS columns
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1`,
+      [name],
+    );
+    return row?.columns;
+  }
+
+  // Each ledger's rows on index pages of their own (SPEC 9, independent writers): every unique key starts with the
+  // ledger, but for those of rows found by id alone (the primary keys, and ledger_entries' id, its primary key
+  // being seq) and the global seq keys.
+  it('leads every unique key of accounts, transfers and entries with ledger_id, but the id and seq keys', async () => {
+    const keys = await uniqueKeys();
+    const exempt = keys.filter((k) => k.primary || (k.columns.length === 1 && ['id', 'seq'].includes(k.columns[0]!)));
+    expect(exempt.map((k) => `${k.table}(${k.columns.join(', ')})`).sort()).toEqual([
+      'accounts(id)',
+      'accounts(seq)',
+      'ledger_entries(id)',
+      'ledger_entries(seq)',
+      'transfers(id)',
+      'transfers(seq)',
+    ]);
+    const rest = keys.filter((k) => !exempt.includes(k));
+    expect(Object.fromEntries(rest.map((k) => [k.name, k.columns]))).toEqual({
+      accounts_external_id_key: ['ledger_id', 'external_id'],
+      ledger_entries_account_version_key: ['ledger_id', 'account_id', 'account_version'],
+      transfers_external_id_key: ['ledger_id', 'external_id'],
+    });
+    for (const k of rest) expect({ key: k.name, first: k.columns[0] }).toEqual({ key: k.name, first: 'ledger_id' });
+    // What is looked up by externalId alone, the expiry sweep and the per-ledger lists have indexes of their own.
+    expect(await indexColumns('accounts_external_id_idx')).toEqual(['external_id']);
+    expect(await indexColumns('transfers_external_id_idx')).toEqual(['external_id']);
+    expect(await indexColumns('transfers_pending_expiry_idx')).toEqual(['ledger_id', 'expires_at']);
+    expect(await indexColumns('transfers_ledger_seq_idx')).toEqual(['ledger_id', 'seq']);
+    expect(await indexColumns('ledger_entries_ledger_seq_idx')).toEqual(['ledger_id', 'seq']);
+  });
+
+  it('puts the ledger-leading keys back as they were, and again, each still refusing a duplicate in one ledger', async () => {
+    const other = randomUUID();
+    await dataSource.query(`INSERT INTO ledgers (id, name) VALUES ($1, 'keys-migration')`, [other]);
+    const [a, b] = [randomUUID(), randomUUID()];
+    await dataSource.query(
+      `INSERT INTO accounts (id, ledger_id, currency, normal_balance, allow_negative, external_id) VALUES
+         ($1, $3, 'USD', 'debit', true, 'keys-a'), ($2, $3, 'USD', 'credit', false, 'keys-b')`,
+      [a, b, DEFAULT_LEDGER_ID],
+    );
+    const entries = await dataSource.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM ledger_entries`);
+
+    const undone = await revertThrough('LedgerLeadingKeys1765300000000');
+    expect(await indexColumns('accounts_external_id_key')).toEqual(['external_id', 'ledger_id']);
+    expect(await indexColumns('transfers_external_id_key')).toEqual(['external_id', 'ledger_id']);
+    expect(await indexColumns('ledger_entries_account_version_key')).toEqual(['account_id', 'account_version']);
+    expect(await indexColumns('transfers_pending_expiry_idx')).toEqual(['expires_at']);
+    for (const gone of [
+      'accounts_external_id_idx',
+      'transfers_external_id_idx',
+      'transfers_ledger_seq_idx',
+      'ledger_entries_ledger_seq_idx',
+    ]) {
+      expect({ gone, columns: await indexColumns(gone) }).toEqual({ gone, columns: undefined });
+    }
+
+    expect((await runMigrations(dataSource)).length).toBe(undone);
+    expect(await indexColumns('accounts_external_id_key')).toEqual(['ledger_id', 'external_id']);
+    expect(await indexColumns('ledger_entries_account_version_key')).toEqual([
+      'ledger_id',
+      'account_id',
+      'account_version',
+    ]);
+    const pending = await dataSource.driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+    expect(await dataSource.query(`SELECT count(*)::int AS n FROM ledger_entries`)).toEqual(entries);
+
+    // An externalId is unique within a ledger, and only there.
+    const tr = (ledger: string, debit: string, credit: string) =>
+      dataSource.query(
+        `INSERT INTO transfers (id, ledger_id, debit_account_id, credit_account_id, amount, currency, status,
+           posted_amount, external_id, created_at) VALUES (gen_random_uuid(), $1, $2, $3, 5, 'USD', 'pending', 0,
+           'keys-t', now())`,
+        [ledger, debit, credit],
+      );
+    await tr(DEFAULT_LEDGER_ID, a, b);
+    await expect(tr(DEFAULT_LEDGER_ID, a, b)).rejects.toThrow(/transfers_external_id_key/);
+    const [c, d] = [randomUUID(), randomUUID()];
+    await dataSource.query(
+      `INSERT INTO accounts (id, ledger_id, currency, normal_balance, external_id) VALUES
+         ($1, $3, 'USD', 'debit', 'keys-a'), ($2, $3, 'USD', 'credit', NULL)`,
+      [c, d, other],
+    );
+    await tr(other, c, d);
+    await expect(
+      dataSource.query(
+        `INSERT INTO accounts (id, ledger_id, currency, normal_balance, external_id) VALUES ($1, $2, 'USD', 'debit', 'keys-a')`,
+        [randomUUID(), other],
+      ),
+    ).rejects.toThrow(/accounts_external_id_key/);
+  });
+
   // TypeORM's schema diff does not compare an index's WHERE clause, so the drift test above cannot see it.
   it('gives every partial index the WHERE clause its entity declares', async () => {
     const declared = dataSource.entityMetadatas.flatMap((m) =>

@@ -1,4 +1,9 @@
 import type pg from 'pg';
+import { ACCOUNT_EXTERNAL_ID_SQL } from '../src/accounts/accounts.service.js';
+import { ACCOUNT_ENTRIES_SQL } from '../src/entries/entries.service.js';
+import { DUE_LEDGERS_SQL } from '../src/transfers/expiry-sweeper.js';
+import { plain } from '../src/transfers/ledger-writes.js';
+import { EXPIRE_DUE_SQL, TAKEN_EXTERNAL_IDS_SQL } from '../src/transfers/transfer-writes.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { tokensByRole } from './support/auth.js';
 import { connect } from './support/database.js';
@@ -77,6 +82,133 @@ describe('the write path as its tables grow', () => {
     expect(after.idempotency_keys!.idx).toBeGreaterThanOrEqual(before.idempotency_keys!.idx + 13);
     expect(after.accounts!.idx).toBeGreaterThan(before.accounts!.idx);
   });
+
+  // Each ledger's rows sit on their own pages of the ledger-leading keys, so a writer reads (and predicate-locks)
+  // only its own ledger's: the write path must look rows up by those keys, never by the lists' indexes on
+  // external_id alone, which mix every ledger's ids on the same pages.
+  it('looks up external ids, account entries and expiring transfers along ledger-leading indexes', async () => {
+    const { admin, operator } = await tokensByRole(t);
+    const ledger = await t.request('POST', '/v1/ledgers', { token: admin, body: { name: 'plans-b' } });
+    expect(ledger.status).toBe(201);
+    const [a, b] = [await fundingSource(t, operator), await fundingSource(t, operator, 'USD', 'plans-b')];
+    const [toA, toB] = [await createAccount(t, operator), await createAccount(t, operator, { ledgerId: 'plans-b' })];
+    const send = (from: any, to: any, externalId: string) =>
+      transfer(
+        t,
+        operator,
+        { debitAccountId: from.source.id, creditAccountId: to.id, amount: '1', externalId },
+        newKey(),
+      );
+    expect((await send(a, toA, 'plans-1')).status).toBe(201);
+    // The same externalId in another ledger is another transfer's; in the same ledger it is refused.
+    expect((await send(b, toB, 'plans-1')).status).toBe(201);
+    const again = await send(a, toA, 'plans-1');
+    expect([again.status, again.body.code]).toEqual([409, 'DUPLICATE_EXTERNAL_ID']);
+
+    // Grown tables, analyzed but not vacuumed: no page all-visible, where an equality on external_id, each id
+    // being in one ledger, is answered from transfers_external_id_idx as cheaply as from the key.
+    for (const [from, to, name] of [
+      [a, toA, 'a'],
+      [b, toB, 'b'],
+    ]) {
+      await sql.query(
+        `INSERT INTO transfers (id, ledger_id, debit_account_id, credit_account_id, amount, currency, status,
+           posted_amount, external_id, created_at, posted_at, expires_at)
+         SELECT gen_random_uuid(), $1, $2, $3, 1, 'USD', CASE WHEN g % 10 = 0 THEN 'pending' ELSE 'posted' END,
+           CASE WHEN g % 10 = 0 THEN 0 ELSE 1 END, $4::text || g, now(), CASE WHEN g % 10 = 0 THEN NULL ELSE now() END,
+           CASE WHEN g % 10 = 0 THEN now() + interval '1 day' END
+         FROM generate_series(1, 20000) g`,
+        [from.source.ledgerId, from.source.id, to.id, `bulk-${name}-`],
+      );
+      await sql.query(
+        `INSERT INTO ledger_entries (id, ledger_id, transfer_id, account_id, currency, direction, amount,
+           account_version, balance_after, debits_after, credits_after, created_at, prev_hash, hash)
+         SELECT gen_random_uuid(), ledger_id, id, debit_account_id, 'USD', 'debit', 1,
+           1000 + row_number() OVER (ORDER BY seq), 0, 0, 0, now(), 'p', 'h'
+         FROM transfers WHERE ledger_id = $1 AND external_id LIKE 'bulk-%'`,
+        [from.source.ledgerId],
+      );
+    }
+    await sql.query('ANALYZE accounts, transfers, ledger_entries');
+    const plan = async (text: string, values: unknown[]): Promise<string> =>
+      (await sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values)).rows
+        .map((r) => r['QUERY PLAN'])
+        .join('\n');
+
+    // The group's duplicate check, with its parameters as the write path sends them.
+    const pairs = [
+      plain([a.source.ledgerId, b.source.ledgerId, b.source.ledgerId]),
+      ['plans-1', 'bulk-b-7', 'plans-2'],
+    ];
+    const taken = await plan(TAKEN_EXTERNAL_IDS_SQL, pairs);
+    expect(taken).toContain('transfers_external_id_key');
+    expect(taken).not.toContain('transfers_external_id_idx');
+    expect(taken).not.toContain('Seq Scan');
+    const found = await sql.query(TAKEN_EXTERNAL_IDS_SQL, pairs);
+    expect(found.rows.map((r) => `${r.ledger_id} ${r.external_id}`).sort()).toEqual(
+      [`${a.source.ledgerId} plans-1`, `${b.source.ledgerId} bulk-b-7`].sort(),
+    );
+    const accountKey = await plan(ACCOUNT_EXTERNAL_ID_SQL, [a.source.ledgerId, 'plans-1']);
+    expect(accountKey).toContain('accounts_external_id_key');
+    expect(accountKey).not.toContain('accounts_external_id_idx');
+
+    // An account's entries, a page at a time in version order: the key gives the order, nothing is sorted.
+    for (const after of [null, '5000']) {
+      const entries = await plan(ACCOUNT_ENTRIES_SQL, [a.source.id, after, null, null, 51, a.source.ledgerId]);
+      expect(entries).toMatch(/Index Scan using ledger_entries_account_version_key/);
+      expect(entries).toMatch(/Index Cond: \(\(ledger_id = /);
+      expect(entries).not.toContain('Sort');
+    }
+
+    // The expiry sweep: which ledgers have something due, then each ledger's due transfers.
+    expect(await plan(DUE_LEDGERS_SQL, [])).toContain('transfers_pending_expiry_idx');
+    const due = await plan(EXPIRE_DUE_SQL, [new Date(Date.now() + 2 * 86_400_000), 200, b.source.ledgerId]);
+    expect(due).toMatch(/Index Scan using transfers_pending_expiry_idx/);
+    expect(due).toMatch(/Index Cond: \(\(ledger_id = /);
+
+    // Through the service: the write path's checks probe the key, and the lists' filter by externalId alone
+    // (no ledger named) has an index of its own.
+    const indexScans = async (): Promise<Record<string, number>> => {
+      const { rows } = await sql.query<{ name: string; n: string }>(
+        `SELECT indexrelname AS name, idx_scan AS n FROM pg_stat_user_indexes WHERE indexrelname = ANY($1)`,
+        [['transfers_external_id_key', 'transfers_external_id_idx']],
+      );
+      return Object.fromEntries(rows.map((r) => [r.name, Number(r.n)]));
+    };
+    await sleep(1100);
+    await send(a, toA, 'plans-settle');
+    const before = await waitForIndexStats(indexScans, () => true);
+    for (let i = 0; i < 5; i++) expect((await send(b, toB, `plans-new-${i}`)).status).toBe(201);
+    await sleep(1100);
+    await send(b, toB, 'plans-new-last');
+    const written = await waitForIndexStats(
+      indexScans,
+      (now) => now.transfers_external_id_key! >= before.transfers_external_id_key! + 5,
+    );
+    expect(written.transfers_external_id_key).toBeGreaterThanOrEqual(before.transfers_external_id_key! + 5);
+    expect(written.transfers_external_id_idx).toBe(before.transfers_external_id_idx);
+    const listed = await t.request('GET', '/v1/transfers?externalId=plans-1', { token: operator });
+    expect(listed.body.data).toHaveLength(2);
+    await sleep(1100);
+    await t.request('GET', '/v1/transfers?externalId=plans-2', { token: operator });
+    const read = await waitForIndexStats(
+      indexScans,
+      (now) => now.transfers_external_id_idx! > written.transfers_external_id_idx!,
+    );
+    expect(read.transfers_external_id_idx).toBeGreaterThan(written.transfers_external_id_idx!);
+  });
+
+  async function waitForIndexStats(
+    read: () => Promise<Record<string, number>>,
+    ready: (now: Record<string, number>) => boolean,
+  ): Promise<Record<string, number>> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const now = await read();
+      if (ready(now) || Date.now() > deadline) return now;
+      await sleep(200);
+    }
+  }
 
   async function waitForStats(
     tables: string[],

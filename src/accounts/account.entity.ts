@@ -26,7 +26,9 @@ import { Check, Column, Entity, Generated, Index, PrimaryColumn } from 'typeorm'
 @Index('accounts_currency_seq_idx', ['currency', 'seq'])
 @Index('accounts_status_seq_idx', ['status', 'seq'])
 @Index('accounts_ledger_seq_idx', ['ledgerId', 'seq'])
-@Index('accounts_external_id_key', ['externalId', 'ledgerId'], { unique: true })
+@Index('accounts_external_id_key', ['ledgerId', 'externalId'], { unique: true })
+// `?externalId=` without a ledger: only the non-null values are ever looked up.
+@Index('accounts_external_id_idx', ['externalId'], { where: 'external_id IS NOT NULL' })
 export class Account {
   @PrimaryColumn('uuid')
   id: string;

@@ -35,8 +35,7 @@ export class AccountsService {
   }
 
   async entries(id: string, q: EntryListQuery, scope: LedgerScope): Promise<Page<EntryView>> {
-    await this.find(id, scope);
-    return this.entryReads.accountEntries(id, q);
+    return this.entryReads.accountEntries(await this.find(id, scope), q);
   }
 
   async create(dto: CreateAccountDto, w: WriteRequest): Promise<Outcome<AccountView>> {
@@ -116,12 +115,19 @@ async function updateAccount(tx: Tx, id: string, dto: UpdateAccountDto, scope: L
   return accountView(updated!);
 }
 
-/** An account's externalId is unique in its ledger; checked first so the refusal is a 409, not a constraint error. */
+/**
+ * An account's externalId is unique in its ledger; checked first so the refusal is a 409, not a constraint error.
+ * One probe of the key `accounts_external_id_key` (ledger_id, external_id), seeking the first key at or after the
+ * pair: the plain equality could be answered from `accounts_external_id_idx` (every ledger's ids mixed), whose
+ * pages other ledgers' account creations then conflict on; this row comparison in key order only the key serves.
+ */
+export const ACCOUNT_EXTERNAL_ID_SQL = `SELECT 1 FROM (
+    SELECT ledger_id, external_id FROM accounts WHERE (ledger_id, external_id) >= ($1::uuid, $2::text)
+    ORDER BY ledger_id, external_id LIMIT 1) k
+  WHERE ledger_id = $1 AND external_id = $2`;
+
 async function assertExternalIdFree(tx: Tx, ledgerId: string, externalId: string): Promise<void> {
-  const taken = await tx.query(`SELECT 1 FROM accounts WHERE ledger_id = $1 AND external_id = $2`, [
-    ledgerId,
-    externalId,
-  ]);
+  const taken = await tx.query(ACCOUNT_EXTERNAL_ID_SQL, [ledgerId, externalId]);
   if (taken.length > 0) {
     throw new LedgerError('DUPLICATE_EXTERNAL_ID', `externalId ${externalId} is already used by another account`);
   }

@@ -123,7 +123,9 @@ async function accountProblems(c: PoolClient, ledgers: readonly string[] | null)
               debits_after = coalesce(sum(amount) FILTER (WHERE direction = 'debit') OVER w, 0)
                 AND credits_after = coalesce(sum(amount) FILTER (WHERE direction = 'credit') OVER w, 0) AS running_ok
        FROM ledger_entries WHERE ${inScope('ledger_id', 1)}
-       WINDOW w AS (PARTITION BY account_id ORDER BY account_version)
+       -- An account's entries are all in its ledger: partitioned by both, the pass reads them in the order of the
+       -- key (ledger_id, account_id, account_version), whole books or only the ledgers verified, with no sort.
+       WINDOW w AS (PARTITION BY ledger_id, account_id ORDER BY account_version)
      ), bad_entries AS (
        SELECT *, count(*) FILTER (WHERE v <> expected_v) OVER u AS gaps, count(*) FILTER (WHERE NOT running_ok) OVER u AS runs
        FROM entries WHERE NOT hash_ok OR NOT link_ok OR NOT running_ok OR v <> expected_v

@@ -45,23 +45,34 @@ interface Running {
   version: string;
 }
 
+/** A page of an account's entries (`accountEntries`): $6 is the account's ledger, $1 the account. */
+export const ACCOUNT_ENTRIES_SQL = `SELECT ${ENTRY_COLUMNS} FROM ledger_entries
+  WHERE ledger_id = $6 AND account_id = $1 AND ($2::bigint IS NULL OR account_version > $2::bigint)
+    AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)
+    AND ($4::timestamptz IS NULL OR created_at < $4::timestamptz)
+  ORDER BY account_version LIMIT $5`;
+
 @Injectable()
 export class EntriesService {
   private exportsRunning = 0;
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** An account's entries in accountVersion order; versions commit in order under the account lock. */
-  async accountEntries(accountId: string, q: EntryListQuery): Promise<Page<EntryView>> {
+  /**
+   * An account's entries in accountVersion order; versions commit in order under the account lock. Read along
+   * the key `ledger_entries_account_version_key` (ledger_id, account_id, account_version): the account's ledger
+   * leads it.
+   */
+  async accountEntries(account: Pick<AccountRow, 'id' | 'ledger_id'>, q: EntryListQuery): Promise<Page<EntryView>> {
     const after = decodeCursor(q.cursor, ['seq'])?.[0] ?? null;
-    const rows = await this.db.query<EntryRow[]>(
-      `SELECT ${ENTRY_COLUMNS} FROM ledger_entries
-       WHERE account_id = $1 AND ($2::bigint IS NULL OR account_version > $2::bigint)
-         AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)
-         AND ($4::timestamptz IS NULL OR created_at < $4::timestamptz)
-       ORDER BY account_version LIMIT $5`,
-      [accountId, after, q.from ?? null, q.to ?? null, q.limit + 1],
-    );
+    const rows = await this.db.query<EntryRow[]>(ACCOUNT_ENTRIES_SQL, [
+      account.id,
+      after,
+      q.from ?? null,
+      q.to ?? null,
+      q.limit + 1,
+      account.ledger_id,
+    ]);
     return toPage(rows, q.limit, entryView, (r) => [r.account_version]);
   }
 

@@ -21,11 +21,12 @@ import { Transfer } from '../transfers/transfer.entity.js';
 @Check('ledger_entries_amount_check', `amount > 0`)
 @Check('ledger_entries_direction_check', `direction IN ('debit', 'credit')`)
 @Check('ledger_entries_version_check', `account_version >= 1`)
-@Unique('ledger_entries_account_version_key', ['accountId', 'accountVersion'])
+@Unique('ledger_entries_account_version_key', ['ledgerId', 'accountId', 'accountVersion'])
 @Index('ledger_entries_transfer_idx', ['transferId'])
 @Index('ledger_entries_account_created_idx', ['accountId', 'createdAt'])
 @Index('ledger_entries_currency_seq_idx', ['currency', 'seq'])
 @Index('ledger_entries_created_at_idx', ['createdAt'])
+@Index('ledger_entries_ledger_seq_idx', ['ledgerId', 'seq'])
 export class LedgerEntry {
   @PrimaryGeneratedColumn('increment', { type: 'bigint' })
   seq: string;

@@ -14,6 +14,12 @@ import { expireDue } from './transfer-writes.js';
 const INTERVAL_MS = 1000;
 const BATCH = 200;
 
+/**
+ * The ledgers with a pending transfer due to expire: read from `transfers_pending_expiry_idx` (ledger_id,
+ * expires_at), which holds only pending transfers with an expiry, in ledger order (skipping from ledger to ledger).
+ */
+export const DUE_LEDGERS_SQL = `SELECT DISTINCT ledger_id FROM transfers WHERE status = 'pending' AND expires_at <= now()`;
+
 /** Releases expired reservations within about a second, whether or not anyone touches the transfer. */
 @Injectable()
 export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -45,9 +51,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
   /** Each ledger with something due is swept in its own lane, beside that ledger's other writes. */
   async sweep(): Promise<void> {
     try {
-      const due = await this.db.query<{ ledger_id: string }[]>(
-        `SELECT DISTINCT ledger_id FROM transfers WHERE status = 'pending' AND expires_at <= now()`,
-      );
+      const due = await this.db.query<{ ledger_id: string }[]>(DUE_LEDGERS_SQL);
       await Promise.all(due.map((r) => this.sweepLedger(r.ledger_id)));
     } catch (error) {
       // The database may be away; the next tick tries again.

@@ -7,7 +7,7 @@ import { WorkingSet } from '../core/working-set.js';
 import { inScope } from '../ledgers/ledger-rows.js';
 import type { BulkUseCase, UseCase } from '../writes/group.js';
 import type { Tx } from '../writes/serializable.js';
-import { type NewTransfer, rowOf, type TransferInsert, writeLedger } from './ledger-writes.js';
+import { type NewTransfer, plain, rowOf, type TransferInsert, writeLedger } from './ledger-writes.js';
 import {
   TRANSFER_COLUMNS,
   type TransferRecord,
@@ -29,6 +29,11 @@ export interface CreateRequest {
   batchId: string | null;
   /** The caller's ledgers: an account outside them is an unknown account. */
   scope: LedgerScope;
+  /**
+   * The ledger the request is routed to (its lane): its first debit account's, which is every transfer's of the
+   * request (a batch stays in one ledger). Undefined when that account did not exist when it was looked up.
+   */
+  ledgerId: string | undefined;
 }
 
 interface GroupState {
@@ -58,13 +63,18 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
     const [taken, set] = await Promise.all([
       takenExternalIds(
         tx,
-        requests.flatMap((r) => r.items.map((t) => t.externalId)),
+        externalIdsOf(requests, (r) => r.ledgerId),
       ),
       lockWorkingSet(
         tx,
         requests.flatMap((r) => r.items.flatMap((t) => [t.debitAccountId, t.creditAccountId])),
       ),
     ]);
+    // A debit account unknown when the request was routed, yet there now (created in between): its ledger is
+    // known only now, so its external ids are looked up now. Rare; otherwise nothing more is read.
+    const late = requests.filter((r) => r.ledgerId === undefined);
+    const lateIds = externalIdsOf(late, (r) => set.state(r.items[0]!.debitAccountId)?.ledgerId);
+    if (lateIds.length > 0) for (const key of await takenExternalIds(tx, lateIds)) taken.add(key);
     // Dated once the writer lock is held, so a group's transfers are never dated before the group it follows.
     return { set, taken, createdAt: new Date(), rows: [] };
   },
@@ -200,17 +210,18 @@ export function reverseTransfer(
   };
 }
 
+/** A ledger's ($3) due pending transfers, oldest expiry first, along `transfers_pending_expiry_idx` (ledger_id, expires_at). */
+export const EXPIRE_DUE_SQL = `SELECT ${TRANSFER_COLUMNS} FROM transfers
+  WHERE ledger_id = $3 AND status = 'pending' AND expires_at <= $1
+  ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`;
+
 /**
  * Expires a ledger's due pending transfers and releases their reservations; resolves to how many. SKIP LOCKED lets several
  * instances sweep at once, each taking different rows, and never waits on a transfer that is being posted.
  */
 export function expireDue(ledgerId: string, limit: number): UseCase<number> {
   return async (tx) => {
-    const due = await tx.query<TransferRow>(
-      `SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE ledger_id = $3 AND status = 'pending' AND expires_at <= $1
-       ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
-      [new Date(), limit, ledgerId],
-    );
+    const due = await tx.query<TransferRow>(EXPIRE_DUE_SQL, [new Date(), limit, ledgerId]);
     if (due.length === 0) return 0;
     const set = await lockWorkingSet(
       tx,
@@ -243,12 +254,41 @@ async function lockWorkingSet(tx: Tx, accountIds: string[]): Promise<WorkingSet>
   );
 }
 
-async function takenExternalIds(tx: Tx, wanted: (string | null)[]): Promise<Set<string>> {
-  const ids = wanted.filter((id): id is string => id !== null);
-  if (ids.length === 0) return new Set();
-  const rows = await tx.query<{ ledger_id: string; external_id: string }>(
-    'SELECT ledger_id, external_id FROM transfers WHERE external_id = ANY($1::text[])',
-    [ids],
-  );
+/** The (ledger, externalId) pairs of the requests' transfers that name one, in the ledger `ledgerOf` gives (if any). */
+function externalIdsOf(
+  requests: readonly CreateRequest[],
+  ledgerOf: (r: CreateRequest) => string | undefined,
+): [ledgerId: string, externalId: string][] {
+  return requests.flatMap((r) => {
+    const ledgerId = ledgerOf(r);
+    if (ledgerId === undefined) return [];
+    return r.items.flatMap((t) => (t.externalId === null ? [] : [[ledgerId, t.externalId] as [string, string]]));
+  });
+}
+
+/**
+ * Which of these (ledger, externalId) pairs earlier transactions used, as `ledgerId\nexternalId`. Each pair is
+ * one probe of the ledger-leading unique key `transfers_external_id_key` (ledger_id, external_id), so a group
+ * reads, and predicate-locks, only its own ledgers' pages of it; the key stays the final guard.
+ *
+ * The probe seeks the first key at or after the pair and compares it: an equality on external_id alone could be
+ * answered from `transfers_external_id_idx` (the lists' index, all ledgers mixed) instead, which the planner
+ * prefers whenever few of the table's pages are all-visible; this row comparison in key order only the key
+ * serves.
+ */
+export const TAKEN_EXTERNAL_IDS_SQL = `SELECT t.ledger_id, t.external_id
+  FROM unnest($1::uuid[], $2::text[]) AS w(ledger_id, external_id)
+  CROSS JOIN LATERAL (
+    SELECT ledger_id, external_id FROM transfers
+    WHERE (ledger_id, external_id) >= (w.ledger_id, w.external_id) AND external_id IS NOT NULL
+    ORDER BY ledger_id, external_id LIMIT 1) t
+  WHERE t.ledger_id = w.ledger_id AND t.external_id = w.external_id`;
+
+async function takenExternalIds(tx: Tx, wanted: [string, string][]): Promise<Set<string>> {
+  if (wanted.length === 0) return new Set();
+  const rows = await tx.query<{ ledger_id: string; external_id: string }>(TAKEN_EXTERNAL_IDS_SQL, [
+    plain(wanted.map(([ledgerId]) => ledgerId)),
+    wanted.map(([, externalId]) => externalId),
+  ]);
   return new Set(rows.map((r) => `${r.ledger_id}\n${r.external_id}`));
 }

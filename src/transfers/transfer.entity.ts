@@ -19,11 +19,15 @@ import { Account } from '../accounts/account.entity.js';
 @Index('transfers_credit_account_seq_idx', ['creditAccountId', 'seq'])
 @Index('transfers_status_seq_idx', ['status', 'seq'])
 @Index('transfers_created_at_idx', ['createdAt'])
+@Index('transfers_ledger_seq_idx', ['ledgerId', 'seq'])
 // Most transfers have no externalId, batch or original: only the non-null values are indexed.
-@Index('transfers_external_id_key', ['externalId', 'ledgerId'], { unique: true, where: 'external_id IS NOT NULL' })
+@Index('transfers_external_id_key', ['ledgerId', 'externalId'], { unique: true, where: 'external_id IS NOT NULL' })
+@Index('transfers_external_id_idx', ['externalId'], { where: 'external_id IS NOT NULL' })
 @Index('transfers_batch_idx', ['batchId'], { where: 'batch_id IS NOT NULL' })
 @Index('transfers_reversal_of_idx', ['reversalOf'], { where: 'reversal_of IS NOT NULL' })
-@Index('transfers_pending_expiry_idx', ['expiresAt'], { where: `status = 'pending' AND expires_at IS NOT NULL` })
+@Index('transfers_pending_expiry_idx', ['ledgerId', 'expiresAt'], {
+  where: `status = 'pending' AND expires_at IS NOT NULL`,
+})
 export class Transfer {
   @PrimaryColumn('uuid')
   id: string;

@@ -35,11 +35,11 @@ export class TransfersService {
 
   /** New transfers go in bulk: checked in memory and written with the whole group. */
   create(dto: CreateTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
-    return this.open(w, { items: [toNewTransfer(dto)], batchId: null, scope: w.scope });
+    return this.open(w, [toNewTransfer(dto)], null);
   }
 
   batch(dto: CreateBatchDto, w: WriteRequest): Promise<Outcome<BatchView>> {
-    return this.open(w, { items: dto.transfers.map(toNewTransfer), batchId: randomUUID(), scope: w.scope });
+    return this.open(w, dto.transfers.map(toNewTransfer), randomUUID());
   }
 
   async post(id: string, dto: PostTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
@@ -57,10 +57,15 @@ export class TransfersService {
     return this.writes.submit(w, { run }, await this.lookup.ofTransfer(id));
   }
 
-  /** In the lane of the first transfer's debit account: a batch stays in that ledger. */
-  private async open<T>(w: WriteRequest, request: CreateRequest): Promise<Outcome<T>> {
-    const work = { bulk: newTransfers, input: request, weight: request.items.length };
-    return this.writes.submit<T>(w, work, await this.lookup.ofAccount(request.items[0]!.debitAccountId));
+  /**
+   * In the lane of the first transfer's debit account: a batch stays in that ledger, so its external ids are
+   * looked up in that ledger too.
+   */
+  private async open<T>(w: WriteRequest, items: NewTransfer[], batchId: string | null): Promise<Outcome<T>> {
+    const ledgerId = await this.lookup.ofAccount(items[0]!.debitAccountId);
+    const request: CreateRequest = { items, batchId, scope: w.scope, ledgerId };
+    const work = { bulk: newTransfers, input: request, weight: items.length };
+    return this.writes.submit<T>(w, work, ledgerId);
   }
 
   async get(id: string, scope: LedgerScope): Promise<TransferView> {
