@@ -423,6 +423,22 @@ describe('scoped callers (SPEC 9)', () => {
     expect(after.body.data).toEqual(before.body.data);
   });
 
+  it('does not reveal an externalId used in another ledger: the unknown account answers first', async () => {
+    const externalId = `scoped-${randomUUID()}`;
+    const body = (of: Books) => ({
+      debitAccountId: of.source.id,
+      creditAccountId: of.account.id,
+      amount: '1',
+      currency: 'USD',
+      externalId,
+    });
+    expect((await t.request('POST', '/v1/transfers', { token: unlimited.operator, body: body(B) })).status).toBe(201);
+    const hidden = await t.request('POST', '/v1/transfers', { token: scoped.operator, body: body(B) });
+    expect([hidden.status, hidden.body.code]).toEqual([422, 'ACCOUNT_NOT_FOUND']);
+    // In its own ledger the same externalId is free.
+    expect((await t.request('POST', '/v1/transfers', { token: scoped.operator, body: body(A) })).status).toBe(201);
+  });
+
   it('opens an account in the caller’s only ledger when the request names none', async () => {
     const res = await t.request('POST', '/v1/accounts', {
       token: scoped.operator,

@@ -88,9 +88,12 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
       request.items.forEach((item, i) => {
         try {
           const ledgerId = batchLedger ?? state.set.state(item.debitAccountId)?.ledgerId;
+          // Only in a ledger the caller sees: elsewhere the refusal is the unknown account's (open() below), and a
+          // duplicate there must not reveal that the id exists.
           if (
             item.externalId !== null &&
             ledgerId !== undefined &&
+            request.scope.sees(ledgerId) &&
             (state.taken.has(`${ledgerId}\n${item.externalId}`) ||
               mine.some((m) => m.externalId === item.externalId && m.ledgerId === ledgerId))
           ) {
