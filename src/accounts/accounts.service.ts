@@ -41,7 +41,10 @@ export class AccountsService {
   async create(dto: CreateAccountDto, w: WriteRequest): Promise<Outcome<AccountView>> {
     const ref = dto.ledgerId ?? w.scope.implicitLedger ?? 'default';
     const run = (tx: Tx): Promise<AccountView> => createAccount(tx, dto, ref, w.scope);
-    return this.writes.submit(w, { run }, await this.lookup.ofRef(ref));
+    const outcome = await this.writes.submit(w, { run }, await this.lookup.ofRef(ref));
+    // Its first transfers are routed without a lookup.
+    if ('value' in outcome) this.lookup.rememberAccount(outcome.value.id, outcome.value.ledgerId);
+    return outcome;
   }
 
   async list(q: AccountListQuery, scope: LedgerScope): Promise<Page<AccountView>> {
