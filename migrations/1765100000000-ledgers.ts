@@ -3,7 +3,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /** The ledger everything written before ledgers existed belongs to, and new accounts that name none (SPEC 9). */
 export const DEFAULT_LEDGER_ID = '00000000-0000-4000-8000-000000000001';
 
-const REFERENCES = [
+export const REFERENCES = [
   ['transfers', 'debit_account_id', 'accounts'],
   ['transfers', 'credit_account_id', 'accounts'],
   ['transfers', 'reversal_of', 'transfers'],
@@ -82,7 +82,7 @@ export class Ledgers1765100000000 implements MigrationInterface {
   }
 
   /** The statement-level reference checks of 1764800000000, each reference also in the row's own ledger (or not). */
-  private async referenceChecks(q: QueryRunner, sameLedger: boolean): Promise<void> {
+  async referenceChecks(q: QueryRunner, sameLedger: boolean): Promise<void> {
     for (const table of ['transfers', 'ledger_entries']) {
       const lookups = REFERENCES.filter(([t]) => t === table).map(
         ([, column, referenced]) =>

@@ -7,6 +7,7 @@ import { Ledgers1765100000000 } from './1765100000000-ledgers.js';
 import { UserLedgers1765200000000 } from './1765200000000-user-ledgers.js';
 import { LedgerLeadingKeys1765300000000 } from './1765300000000-ledger-leading-keys.js';
 import { ApiKeys1765400000000 } from './1765400000000-api-keys.js';
+import { ReferenceChecksById1765500000000 } from './1765500000000-reference-checks-by-id.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
 export const MIGRATIONS: Function[] = [
@@ -19,4 +20,5 @@ export const MIGRATIONS: Function[] = [
   UserLedgers1765200000000,
   LedgerLeadingKeys1765300000000,
   ApiKeys1765400000000,
+  ReferenceChecksById1765500000000,
 ];
