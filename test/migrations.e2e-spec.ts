@@ -217,12 +217,13 @@ describe('migrations', () => {
       transfers_external_id_key: ['ledger_id', 'external_id'],
     });
     for (const k of rest) expect({ key: k.name, first: k.columns[0] }).toEqual({ key: k.name, first: 'ledger_id' });
-    // What is looked up by externalId alone, the expiry sweep and the per-ledger lists have indexes of their own.
+    // What is looked up by externalId alone and the expiry sweep have indexes of their own; the per-ledger lists of
+    // transfers and entries do not (1765600000000: they cost every write more than they gave the lists).
     expect(await indexColumns('accounts_external_id_idx')).toEqual(['external_id']);
     expect(await indexColumns('transfers_external_id_idx')).toEqual(['external_id']);
     expect(await indexColumns('transfers_pending_expiry_idx')).toEqual(['ledger_id', 'expires_at']);
-    expect(await indexColumns('transfers_ledger_seq_idx')).toEqual(['ledger_id', 'seq']);
-    expect(await indexColumns('ledger_entries_ledger_seq_idx')).toEqual(['ledger_id', 'seq']);
+    expect(await indexColumns('transfers_ledger_seq_idx')).toBeUndefined();
+    expect(await indexColumns('ledger_entries_ledger_seq_idx')).toBeUndefined();
   });
 
   it('puts the ledger-leading keys back as they were, and again, each still refusing a duplicate in one ledger', async () => {

@@ -26,7 +26,6 @@ import { Transfer } from '../transfers/transfer.entity.js';
 @Index('ledger_entries_account_created_idx', ['accountId', 'createdAt'])
 @Index('ledger_entries_currency_seq_idx', ['currency', 'seq'])
 @Index('ledger_entries_created_at_idx', ['createdAt'])
-@Index('ledger_entries_ledger_seq_idx', ['ledgerId', 'seq'])
 export class LedgerEntry {
   @PrimaryGeneratedColumn('increment', { type: 'bigint' })
   seq: string;

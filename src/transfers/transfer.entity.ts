@@ -19,7 +19,6 @@ import { Account } from '../accounts/account.entity.js';
 @Index('transfers_credit_account_seq_idx', ['creditAccountId', 'seq'])
 @Index('transfers_status_seq_idx', ['status', 'seq'])
 @Index('transfers_created_at_idx', ['createdAt'])
-@Index('transfers_ledger_seq_idx', ['ledgerId', 'seq'])
 // Most transfers have no externalId, batch or original: only the non-null values are indexed.
 @Index('transfers_external_id_key', ['ledgerId', 'externalId'], { unique: true, where: 'external_id IS NOT NULL' })
 @Index('transfers_external_id_idx', ['externalId'], { where: 'external_id IS NOT NULL' })
