@@ -15,14 +15,7 @@ export class CreateApiKeyDto {
   @IsRoles()
   roles: Role[];
 
-  @ApiPropertyOptional({
-    type: [String],
-    nullable: true,
-    minItems: 1,
-    maxItems: 100,
-    description: 'the ledgers (ids or names) the key is limited to; absent or null: every ledger',
-  })
-  @IsLedgerLimit()
+  @IsLedgerLimit('the ledgers (ids or names) the key is limited to; absent or null: every ledger')
   ledgers?: string[] | null;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'in the future; absent: the key does not expire' })

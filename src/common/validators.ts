@@ -1,4 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -118,9 +119,13 @@ export function IsLedgerRef(options?: ValidationOptions): PropertyDecorator {
   );
 }
 
-/** The ledgers a user or API key is limited to (SPEC 9): optional, null for every ledger, else 1-100 ids or names. */
-export const IsLedgerLimit = (): PropertyDecorator =>
+/**
+ * The ledgers a user or API key is limited to (SPEC 9): optional, null for every ledger, else 1-100 ids or names;
+ * validated and documented in one place.
+ */
+export const IsLedgerLimit = (description: string): PropertyDecorator =>
   applyDecorators(
+    ApiPropertyOptional({ type: [String], nullable: true, minItems: 1, maxItems: 100, description }),
     IsOptional(),
     IsArray(),
     ArrayMinSize(1),

@@ -18,15 +18,9 @@ export class CreateUserDto {
   @IsRoles()
   roles: Role[];
 
-  @ApiPropertyOptional({
-    type: [String],
-    nullable: true,
-    minItems: 1,
-    maxItems: 100,
-    description:
-      'the ledgers (ids or names) the user is limited to; absent or null: every ledger. Outside them nothing exists for the user',
-  })
-  @IsLedgerLimit()
+  @IsLedgerLimit(
+    'the ledgers (ids or names) the user is limited to; absent or null: every ledger. Outside them nothing exists for the user',
+  )
   ledgers?: string[] | null;
 }
 
@@ -36,15 +30,9 @@ export class UpdateUserDto {
   @IsRoles()
   roles?: Role[];
 
-  @ApiPropertyOptional({
-    type: [String],
-    nullable: true,
-    minItems: 1,
-    maxItems: 100,
-    description:
-      'the ledgers (ids or names) the user is limited to; null: every ledger; absent: unchanged. Outside them nothing exists for the user',
-  })
-  @IsLedgerLimit()
+  @IsLedgerLimit(
+    'the ledgers (ids or names) the user is limited to; null: every ledger; absent: unchanged. Outside them nothing exists for the user',
+  )
   ledgers?: string[] | null;
 
   @ApiPropertyOptional()
