@@ -109,12 +109,17 @@ describe('tokens of an outside identity provider', () => {
       headers: { 'idempotency-key': 'idp-1' },
     });
     expect([opened.status, opened.body.ledgerId]).toEqual([201, ledger.id]);
+    const actor = { type: 'external', id: `${ISSUER}#alice`, name: 'alice@bank' };
+    expect(opened.body.createdBy).toEqual(actor);
     const replay = await t.request('POST', '/v1/accounts', {
       token,
       body: { currency: 'USD', normalBalance: 'credit' },
       headers: { 'idempotency-key': 'idp-1' },
     });
     expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toEqual(opened.body);
+    const mine = await t.request('GET', `/v1/accounts?createdBy=${encodeURIComponent(actor.id)}`, { token: admin });
+    expect(mine.body.data.map((a: { id: string }) => a.id)).toEqual([opened.body.id]);
     const elsewhere = (
       await t.request('POST', '/v1/accounts', { token: admin, body: { currency: 'USD', normalBalance: 'credit' } })
     ).body;

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { startTestApp, type TestApp } from './support/app.js';
-import { tokensByRole } from './support/auth.js';
+import { type ActorShown, actorOf, tokensByRole } from './support/auth.js';
 import { connect } from './support/database.js';
 import { ledgerViolations, rowCounts } from './support/invariants.js';
 import { balances, createAccount, fundingSource, newKey, transfer } from './support/ledger.js';
@@ -15,12 +15,14 @@ describe('the double-entry core', () => {
   let op: string;
   let admin: string;
   let auditor: string;
+  let opActor: ActorShown;
   let funding: Awaited<ReturnType<typeof fundingSource>>;
 
   beforeAll(async () => {
     t = await startTestApp();
     const tokens = await tokensByRole(t);
     ({ operator: op, admin, auditor } = tokens);
+    opActor = await actorOf(t, op);
     funding = await fundingSource(t, op);
   });
   afterEach(async () => {
@@ -67,6 +69,7 @@ describe('the double-entry core', () => {
           available: '0',
         },
         version: 0,
+        createdBy: opActor,
         createdAt: expect.stringMatching(/\.\d{3}Z$/),
         updatedAt: expect.stringMatching(/\.\d{3}Z$/),
       });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type pg from 'pg';
 import { startTestApp, type Reply, type TestApp } from './support/app.js';
-import { tokensByRole } from './support/auth.js';
+import { type ActorShown, actorOf, tokensByRole } from './support/auth.js';
 import { connect } from './support/database.js';
 import { ledgerViolations } from './support/invariants.js';
 import {
@@ -135,6 +135,7 @@ async function verify(m: Model, r: Real, accountIds: string[], transferIds: stri
       metadata: {},
       balances: balancesOf(a),
       version: a.entries,
+      createdBy: m.actor,
       createdAt: expect.stringMatching(TIMESTAMP),
       updatedAt: expect.stringMatching(TIMESTAMP),
     });
@@ -222,6 +223,7 @@ class CreateAccount implements Cmd {
       metadata: {},
       balances: balancesOf(a),
       version: 0,
+      createdBy: m.actor,
       createdAt: expect.stringMatching(TIMESTAMP),
       updatedAt: expect.stringMatching(TIMESTAMP),
     });
@@ -350,6 +352,9 @@ class Transfer implements Cmd {
         description: this.description ?? null,
         batchId: null,
         reversalOf: null,
+        createdBy: m.actor,
+        postedBy: req.pending ? null : m.actor,
+        voidedBy: null,
       });
       scratch.commit();
       m.transfers.push(t);
@@ -423,6 +428,9 @@ class Batch implements Cmd {
           description: null,
           batchId: res.body.batchId,
           reversalOf: null,
+          createdBy: m.actor,
+          postedBy: q.pending ? null : m.actor,
+          voidedBy: null,
         });
         m.transfers.push(t);
         transfers.push(t.id);
@@ -498,12 +506,13 @@ class Post implements Cmd {
       const posted = amount ?? t!.amount;
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
-        ...transferView({ ...t!, status: 'posted', postedAmount: posted }),
+        ...transferView({ ...t!, status: 'posted', postedAmount: posted, postedBy: m.actor }),
         postedAt: expect.stringMatching(TIMESTAMP),
       });
       expect(Date.parse(res.body.postedAt)).toBeGreaterThanOrEqual(Date.parse(t!.createdAt));
       t!.status = 'posted';
       t!.postedAmount = posted;
+      t!.postedBy = m.actor;
       t!.postedAt = res.body.postedAt;
       scratch.commit();
     }
@@ -551,8 +560,9 @@ class Void implements Cmd {
       expectRefusal(res, refusal);
     } else {
       expect(res.status).toBe(200);
-      expect(res.body).toEqual(transferView({ ...t!, status: 'voided' }));
+      expect(res.body).toEqual(transferView({ ...t!, status: 'voided', voidedBy: m.actor }));
       t!.status = 'voided';
+      t!.voidedBy = m.actor;
       scratch.commit();
     }
     remember(m, key, path, undefined, res, [touched, t === undefined ? [] : [t.id]]);
@@ -629,6 +639,9 @@ class Reverse implements Cmd {
         description: this.description ?? null,
         batchId: null,
         reversalOf: t!.id,
+        createdBy: m.actor,
+        postedBy: m.actor,
+        voidedBy: null,
       });
       t!.reversedAmount += reversed;
       scratch.commit();
@@ -843,11 +856,13 @@ const commandArbs: fc.Arbitrary<Cmd>[] = [
 describe('the ledger against its model (issue #7)', () => {
   let t: TestApp;
   let op: string;
+  let opActor: ActorShown;
   let db: pg.Client;
 
   beforeAll(async () => {
     t = await startTestApp();
     ({ operator: op } = await tokensByRole(t));
+    opActor = await actorOf(t, op);
     db = await connect(t.databaseUrl);
   });
   afterAll(async () => {
@@ -871,7 +886,7 @@ describe('the ledger against its model (issue #7)', () => {
           runs += 1;
           // Every run starts from an empty model: its own fresh accounts, its own idempotency keys.
           const setup = async () => ({
-            model: newModel(randomUUID().slice(0, 8)),
+            model: newModel(randomUUID().slice(0, 8), opActor),
             real: { t, op, db, base: await countRows(db) },
           });
           await fc.asyncModelRun(setup, cmds);

@@ -1,9 +1,10 @@
 import type pg from 'pg';
-import { ACCOUNT_EXTERNAL_ID_SQL } from '../src/accounts/accounts.service.js';
+import { ACCOUNT_EXTERNAL_ID_SQL, ACCOUNT_LIST_SQL } from '../src/accounts/accounts.service.js';
 import { ACCOUNT_ENTRIES_SQL } from '../src/entries/entries.service.js';
 import { DUE_LEDGERS_SQL } from '../src/transfers/expiry-sweeper.js';
 import { plain } from '../src/transfers/ledger-writes.js';
 import { EXPIRE_DUE_SQL, TAKEN_EXTERNAL_IDS_SQL } from '../src/transfers/transfer-writes.js';
+import { TRANSFER_LIST_SQL } from '../src/transfers/transfers.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { tokensByRole } from './support/auth.js';
 import { connect } from './support/database.js';
@@ -166,6 +167,14 @@ describe('the write path as its tables grow', () => {
       expect(entries).toMatch(/Index Cond: \(\(ledger_id = /);
       expect(entries).not.toContain('Sort');
     }
+
+    // `?createdBy=`: one actor's rows along its own index, already in the lists' order.
+    const byActor = [null, null, null, null, null, null, 51, null, null, 'someone'];
+    const transfersBy = await plan(TRANSFER_LIST_SQL, byActor);
+    expect(transfersBy).toMatch(/Index Scan using transfers_created_by_idx/);
+    expect(transfersBy).not.toContain('Sort');
+    const accountsBy = await plan(ACCOUNT_LIST_SQL, [null, null, null, null, 51, null, null, 'someone']);
+    expect(accountsBy).toMatch(/Index Scan using accounts_created_by_idx/);
 
     // The expiry sweep: which ledgers have something due, then each ledger's due transfers.
     expect(await plan(DUE_LEDGERS_SQL, [])).toContain('transfers_pending_expiry_idx');

@@ -1,5 +1,5 @@
 import { startTestApp, type Reply, type TestApp } from './support/app.js';
-import { tokensByRole } from './support/auth.js';
+import { type ActorShown, actorOf, SYSTEM_ACTOR, tokensByRole } from './support/auth.js';
 import { connect } from './support/database.js';
 import { ledgerViolations, rowCounts } from './support/invariants.js';
 import { balances, createAccount, fundingSource, newKey, transfer } from './support/ledger.js';
@@ -28,11 +28,13 @@ describe('two-phase transfers and reversals', () => {
   let op: string;
   let admin: string;
   let auditor: string;
+  let opActor: ActorShown;
   let funding: Awaited<ReturnType<typeof fundingSource>>;
 
   beforeAll(async () => {
     t = await startTestApp();
     ({ operator: op, admin, auditor } = await tokensByRole(t));
+    opActor = await actorOf(t, op);
     funding = await fundingSource(t, op);
   });
   afterEach(async () => {
@@ -116,6 +118,9 @@ describe('two-phase transfers and reversals', () => {
         expiresAt: null,
         createdAt: expect.stringMatching(TIMESTAMP),
         postedAt: null,
+        createdBy: opActor,
+        postedBy: null,
+        voidedBy: null,
       });
       expect(await rowCounts(t.databaseUrl)).toMatchObject({
         transfers: before.transfers! + 1,
@@ -274,6 +279,7 @@ describe('two-phase transfers and reversals', () => {
         status: 'posted',
         postedAmount: '300',
         postedAt: expect.stringMatching(TIMESTAMP),
+        postedBy: opActor,
       });
       expect(Date.parse(res.body.postedAt)).toBeGreaterThanOrEqual(Date.parse(p.createdAt));
       expect(await getTransfer(p.id)).toEqual(res.body);
@@ -310,6 +316,7 @@ describe('two-phase transfers and reversals', () => {
         status: 'posted',
         postedAmount: '120',
         postedAt: expect.stringMatching(TIMESTAMP),
+        postedBy: opActor,
       });
       expect(await balances(t, op, alice.id)).toEqual(bal('120', '1000', '0', '0')('880', '880'));
       expect(await balances(t, op, bob.id)).toEqual(bal('0', '120', '0', '0')('120', '120'));
@@ -350,7 +357,7 @@ describe('two-phase transfers and reversals', () => {
       const before = await rowCounts(t.databaseUrl);
       const res = await voidIt(p.id);
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ ...p, status: 'voided', postedAmount: '0', postedAt: null });
+      expect(res.body).toEqual({ ...p, status: 'voided', postedAmount: '0', postedAt: null, voidedBy: opActor });
       expect(await getTransfer(p.id)).toEqual(res.body);
       expect(await rowCounts(t.databaseUrl)).toMatchObject({ transfers: before.transfers, entries: before.entries });
       expect(await balances(t, op, alice.id)).toEqual(bal('0', '1000', '0', '0')('1000', '1000'));
@@ -435,7 +442,7 @@ describe('two-phase transfers and reversals', () => {
       // q is touched right after its expiry, whether or not the sweeper has run yet
       await sleepUntil(Date.parse(q.expiresAt) + 20);
       expect(outcome(await post(q.id))).toBe('409 TRANSFER_EXPIRED');
-      expect(await getTransfer(q.id)).toEqual({ ...q, status: 'expired' });
+      expect(await getTransfer(q.id)).toEqual({ ...q, status: 'expired', voidedBy: SYSTEM_ACTOR });
 
       // p is never touched: only alice's balances are read until the reservation is gone
       const releasedAt = await waitForBalances(alice.id, (b) => b.debitsPending === '0');
@@ -443,7 +450,13 @@ describe('two-phase transfers and reversals', () => {
       expect(releasedAt - expiresAt).toBeLessThanOrEqual(5000);
       expect(await balances(t, op, alice.id)).toEqual(bal('0', '1000', '0', '0')('1000', '1000'));
       expect(await balances(t, op, bob.id)).toEqual(bal('0', '0', '0', '0')('0', '0'));
-      expect(await getTransfer(p.id)).toEqual({ ...p, status: 'expired', postedAmount: '0', postedAt: null });
+      expect(await getTransfer(p.id)).toEqual({
+        ...p,
+        status: 'expired',
+        postedAmount: '0',
+        postedAt: null,
+        voidedBy: SYSTEM_ACTOR,
+      });
 
       await waitForBalances(carol.id, (b) => b.debitsPending === '0');
       await nothingWritten(async () => {
@@ -500,6 +513,9 @@ describe('two-phase transfers and reversals', () => {
         expiresAt: null,
         createdAt: expect.stringMatching(TIMESTAMP),
         postedAt: expect.stringMatching(TIMESTAMP),
+        createdBy: opActor,
+        postedBy: opActor,
+        voidedBy: null,
       });
       expect(res.body.id).not.toBe(pay.id);
       expect(await getTransfer(res.body.id)).toEqual(res.body);

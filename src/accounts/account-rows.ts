@@ -1,5 +1,6 @@
 import { type AccountState, type AccountStatus, balancesView, type Counters, type Side } from '../core/balances.js';
 import type { Tx } from '../writes/serializable.js';
+import type { Actor } from '../writes/write-request.js';
 import type { AccountView } from './accounts.dto.js';
 
 /** An `accounts` row as pg returns it: bigint columns arrive as strings and become bigint here. */
@@ -20,12 +21,13 @@ export interface AccountRow {
   credits_pending: string;
   version: string;
   last_hash: string;
+  created_by: Actor | null;
   created_at: Date;
   updated_at: Date;
 }
 
 export const ACCOUNT_COLUMNS = `id, seq, ledger_id, currency, normal_balance, allow_negative, status, name, external_id, metadata,
-  debits_posted, credits_posted, debits_pending, credits_pending, version, last_hash, created_at, updated_at`;
+  debits_posted, credits_posted, debits_pending, credits_pending, version, last_hash, created_by, created_at, updated_at`;
 
 /** What the write path reads of an account it locks: no names, metadata or timestamps to parse on every group. */
 export type LockedAccountRow = Pick<
@@ -82,6 +84,7 @@ export function accountView(row: AccountRow): AccountView {
     balances: balancesView(row.normal_balance, countersOf(row)),
     // An account would need 2^53 entries before this number lost precision.
     version: Number(row.version),
+    createdBy: row.created_by,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };

@@ -1,3 +1,4 @@
+import type { Actor } from '../writes/write-request.js';
 import { Check, Column, Entity, Generated, Index, PrimaryColumn } from 'typeorm';
 
 /**
@@ -26,6 +27,8 @@ import { Check, Column, Entity, Generated, Index, PrimaryColumn } from 'typeorm'
 @Index('accounts_currency_seq_idx', ['currency', 'seq'])
 @Index('accounts_status_seq_idx', ['status', 'seq'])
 @Index('accounts_ledger_seq_idx', ['ledgerId', 'seq'])
+// `?createdBy=`: on the creator's id, an expression the migration declares and entities cannot.
+@Index('accounts_created_by_idx', { synchronize: false })
 @Index('accounts_external_id_key', ['ledgerId', 'externalId'], { unique: true })
 // `?externalId=` without a ledger: only the non-null values are ever looked up.
 @Index('accounts_external_id_idx', ['externalId'], { where: 'external_id IS NOT NULL' })
@@ -81,6 +84,10 @@ export class Account {
   /** Hash of the latest entry (64 zeros before the first): the head of the account's chain. */
   @Column('text', { name: 'last_hash', default: '0000000000000000000000000000000000000000000000000000000000000000' })
   lastHash: string;
+
+  /** Who created it; null on rows written before actors were kept. */
+  @Column('jsonb', { name: 'created_by', nullable: true })
+  createdBy: Actor | null;
 
   @Column('timestamp with time zone', { name: 'created_at', precision: 3, default: () => 'now()' })
   createdAt: Date;

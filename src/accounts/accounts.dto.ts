@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import { ActorView } from '../common/actor-view.js';
 import { PageQuery } from '../common/pagination.js';
 import { IsCurrency, IsExternalId, IsLedgerRef, IsMetadata } from '../common/validators.js';
 import type { AccountStatus, Side } from '../core/balances.js';
@@ -72,6 +73,11 @@ export class AccountListQuery extends PageQuery {
   @ApiPropertyOptional() @IsOptional() @IsCurrency() currency?: string;
   @ApiPropertyOptional({ enum: STATUSES }) @IsOptional() @IsIn(STATUSES) status?: AccountStatus;
   @ApiPropertyOptional() @IsOptional() @IsExternalId() externalId?: string;
+  @ApiPropertyOptional({ description: 'only the accounts this actor created (its `createdBy.id`)' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 512)
+  createdBy?: string;
 }
 
 export class BalancesView {
@@ -95,6 +101,8 @@ export class AccountView {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) metadata: Record<string, string>;
   @ApiProperty({ type: BalancesView }) balances: BalancesView;
   @ApiProperty({ description: 'number of ledger entries' }) version: number;
+  @ApiProperty({ type: ActorView, nullable: true, description: 'null for accounts created before actors were kept' })
+  createdBy: ActorView | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
 }

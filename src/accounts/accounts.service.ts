@@ -40,7 +40,7 @@ export class AccountsService {
 
   async create(dto: CreateAccountDto, w: WriteRequest): Promise<Outcome<AccountView>> {
     const ref = dto.ledgerId ?? w.scope.implicitLedger ?? 'default';
-    const run = (tx: Tx): Promise<AccountView> => createAccount(tx, dto, ref, w.scope);
+    const run = (tx: Tx): Promise<AccountView> => createAccount(tx, dto, ref, w);
     const outcome = await this.writes.submit(w, { run }, await this.lookup.ofRef(ref));
     // Its first transfers are routed without a lookup.
     if ('value' in outcome) this.lookup.rememberAccount(outcome.value.id, outcome.value.ledgerId);
@@ -49,14 +49,16 @@ export class AccountsService {
 
   async list(q: AccountListQuery, scope: LedgerScope): Promise<Page<AccountView>> {
     const after = decodeCursor(q.cursor, ['seq'])?.[0] ?? null;
-    const rows = await this.db.query<AccountRow[]>(
-      `SELECT ${ACCOUNT_COLUMNS} FROM accounts
-       WHERE ($1::bigint IS NULL OR seq > $1::bigint) AND ($2::text IS NULL OR currency = $2)
-         AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR external_id = $4)
-         AND ($6::text IS NULL OR ledger_id = (${ledgerByRef(6)})) AND ${inScope('ledger_id', 7)}
-       ORDER BY seq LIMIT $5`,
-      [after, q.currency ?? null, q.status ?? null, q.externalId ?? null, q.limit + 1, q.ledgerId ?? null, scope.ids],
-    );
+    const rows = await this.db.query<AccountRow[]>(ACCOUNT_LIST_SQL, [
+      after,
+      q.currency ?? null,
+      q.status ?? null,
+      q.externalId ?? null,
+      q.limit + 1,
+      q.ledgerId ?? null,
+      scope.ids,
+      q.createdBy ?? null,
+    ]);
     return toPage(rows, q.limit, accountView, (r) => [r.seq]);
   }
 
@@ -80,16 +82,16 @@ export class AccountsService {
   }
 }
 
-async function createAccount(tx: Tx, dto: CreateAccountDto, ref: string, scope: LedgerScope): Promise<AccountView> {
+async function createAccount(tx: Tx, dto: CreateAccountDto, ref: string, w: WriteRequest): Promise<AccountView> {
   const ledger = await findLedgerIn(tx, ref);
   // A ledger outside the caller's is refused as one that does not exist.
-  if (ledger === undefined || !scope.sees(ledger.id)) {
+  if (ledger === undefined || !w.scope.sees(ledger.id)) {
     throw new LedgerError('LEDGER_NOT_FOUND', `ledger ${ref} does not exist`);
   }
   if (dto.externalId !== undefined) await assertExternalIdFree(tx, ledger.id, dto.externalId);
   const [row] = await tx.query<AccountRow>(
-    `INSERT INTO accounts (id, ledger_id, currency, normal_balance, allow_negative, name, external_id, metadata)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${ACCOUNT_COLUMNS}`,
+    `INSERT INTO accounts (id, ledger_id, currency, normal_balance, allow_negative, name, external_id, metadata, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${ACCOUNT_COLUMNS}`,
     [
       randomUUID(),
       ledger.id,
@@ -99,6 +101,7 @@ async function createAccount(tx: Tx, dto: CreateAccountDto, ref: string, scope: 
       dto.name ?? null,
       dto.externalId ?? null,
       JSON.stringify(dto.metadata ?? {}),
+      JSON.stringify(w.actor),
     ],
   );
   return accountView(row!);
@@ -135,3 +138,11 @@ async function assertExternalIdFree(tx: Tx, ledgerId: string, externalId: string
     throw new LedgerError('DUPLICATE_EXTERNAL_ID', `externalId ${externalId} is already used by another account`);
   }
 }
+
+/** A page of accounts in `seq` order; every filter is optional (null), `$8` the creator's id (`?createdBy=`). */
+export const ACCOUNT_LIST_SQL = `SELECT ${ACCOUNT_COLUMNS} FROM accounts
+  WHERE ($1::bigint IS NULL OR seq > $1::bigint) AND ($2::text IS NULL OR currency = $2)
+    AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR external_id = $4)
+    AND ($6::text IS NULL OR ledger_id = (${ledgerByRef(6)})) AND ${inScope('ledger_id', 7)}
+    AND ($8::text IS NULL OR created_by ->> 'id' = $8)
+  ORDER BY seq LIMIT $5`;

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Length, NotContains, ValidateBy } from 'class-validator';
 import { IsRoles, type Role, ROLES } from '../auth/roles.decorator.js';
 import { IsLedgerLimit, IsTimestamp } from '../common/validators.js';
-import { ActorView } from '../ledgers/ledgers.dto.js';
+import { ActorView } from '../common/actor-view.js';
 
 export class CreateApiKeyDto {
   @ApiProperty({ minLength: 1, maxLength: 128, example: 'payments-service' })

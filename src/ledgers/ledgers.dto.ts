@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength, NotContains, ValidateBy } from 'class-validator';
+import { ActorView } from '../common/actor-view.js';
 import { IsMetadata, isUuidShaped, LEDGER_NAME_PATTERN } from '../common/validators.js';
 
 export class UpdateLedgerDto {
@@ -27,12 +28,6 @@ export class CreateLedgerDto extends UpdateLedgerDto {
   @NotContains('\u0000')
   @IsNotUuidShaped()
   name: string;
-}
-
-export class ActorView {
-  @ApiProperty({ enum: ['user', 'apiKey', 'external', 'system'] }) type: string;
-  @ApiProperty() id: string;
-  @ApiProperty() name: string;
 }
 
 export class LedgerView {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkingSet } from '../core/working-set.js';
 import type { Tx } from '../writes/serializable.js';
+import type { Actor } from '../writes/write-request.js';
 import { type NewOutcome, outcomesInsert } from '../writes/idempotency.js';
 import type { TransferRecord } from './transfer-rows.js';
 
@@ -23,6 +24,7 @@ export interface TransferInsert extends NewTransfer {
   batchId: string | null;
   reversalOf: string | null;
   createdAt: Date;
+  createdBy: Actor;
 }
 
 /** The row a new transfer will have, known before it is written (the API never shows `seq`); what `writeLedger` inserts. */
@@ -47,6 +49,9 @@ export function rowOf(t: TransferInsert): TransferRecord {
       t.pending && t.timeoutSeconds !== null ? new Date(t.createdAt.getTime() + t.timeoutSeconds * 1000) : null,
     created_at: t.createdAt,
     posted_at: posted ? t.createdAt : null,
+    created_by: t.createdBy,
+    posted_by: posted ? t.createdBy : null,
+    voided_by: null,
   };
 }
 
@@ -65,20 +70,21 @@ export function writeLedger(
   const { entries: e, changes } = w.set.take();
   const outcomes = w.outcomes ?? [];
   if (t.length === 0 && e.length === 0 && changes.length === 0 && outcomes.length === 0) return;
-  const keys = outcomesInsert(outcomes, 39);
+  const keys = outcomesInsert(outcomes, 41);
   tx.write(
     `WITH new_transfers AS (
        INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, status, posted_amount,
-         description, external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at, ledger_id)
+         description, external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at, ledger_id,
+         created_by, posted_by)
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::bigint[],
          $8::text[], $9::text[], $10::jsonb[], $11::uuid[], $12::uuid[], $13::timestamptz[], $14::timestamptz[],
-         $15::timestamptz[], $16::uuid[])
+         $15::timestamptz[], $16::uuid[], $17::jsonb[], $18::jsonb[])
      ), new_entries AS (
        INSERT INTO ledger_entries (id, transfer_id, account_id, currency, direction, amount, account_version,
          balance_after, created_at, prev_hash, hash, debits_after, credits_after, ledger_id)
-       SELECT * FROM unnest($17::uuid[], $18::uuid[], $19::uuid[], $20::text[], $21::text[], $22::bigint[],
-         $23::bigint[], $24::bigint[], $25::timestamptz[], $26::text[], $27::text[], $28::bigint[], $29::bigint[],
-         $30::uuid[])
+       SELECT * FROM unnest($19::uuid[], $20::uuid[], $21::uuid[], $22::text[], $23::text[], $24::bigint[],
+         $25::bigint[], $26::bigint[], $27::timestamptz[], $28::text[], $29::text[], $30::bigint[], $31::bigint[],
+         $32::uuid[])
      ), new_keys AS (
        ${keys.sql}
      )
@@ -88,8 +94,8 @@ export function writeLedger(
        debits_pending = a.debits_pending + v.dq, credits_pending = a.credits_pending + v.cq,
        version = CASE WHEN a.version = v.from_version THEN v.to_version ELSE -1 END, last_hash = v.last_hash,
        updated_at = now()
-     FROM unnest($31::uuid[], $32::bigint[], $33::bigint[], $34::bigint[], $35::bigint[], $36::bigint[],
-       $37::bigint[], $38::text[]) AS v(id, dp, cp, dq, cq, from_version, to_version, last_hash)
+     FROM unnest($33::uuid[], $34::bigint[], $35::bigint[], $36::bigint[], $37::bigint[], $38::bigint[],
+       $39::bigint[], $40::text[]) AS v(id, dp, cp, dq, cq, from_version, to_version, last_hash)
      WHERE a.id = v.id`,
     [
       plain(t.map((x) => x.id)),
@@ -108,6 +114,8 @@ export function writeLedger(
       plain(t.map((x) => x.created_at.toISOString())),
       plain(t.map((x) => x.posted_at?.toISOString() ?? null)),
       plain(t.map((x) => x.ledger_id)),
+      t.map((x) => actorJson(x.created_by)),
+      t.map((x) => actorJson(x.posted_by)),
       plain(e.map(() => randomUUID())),
       plain(e.map((x) => x.transferId)),
       plain(e.map((x) => x.accountId)),
@@ -134,6 +142,21 @@ export function writeLedger(
     ],
     'ledger_write',
   );
+}
+
+/**
+ * An actor as JSON, made once per actor object: every transfer of a request, and every request of a caller that
+ * the group commit takes together, shares the one its request carries.
+ */
+const actorJsons = new WeakMap<Actor, string>();
+function actorJson(actor: Actor | null): string | null {
+  if (actor === null) return null;
+  let json = actorJsons.get(actor);
+  if (json === undefined) {
+    json = JSON.stringify(actor);
+    actorJsons.set(actor, json);
+  }
+  return json;
 }
 
 // What the elements of a plain array may hold: uuids, integers, hex hashes, ISO timestamps, currency codes and

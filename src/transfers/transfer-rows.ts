@@ -1,4 +1,5 @@
 import { isExpired, type TransferState } from '../core/transfer-rules.js';
+import { type Actor, SYSTEM_ACTOR } from '../writes/write-request.js';
 import type { TransferStatus, TransferView } from './transfers.dto.js';
 
 export interface TransferRow {
@@ -20,13 +21,17 @@ export interface TransferRow {
   expires_at: Date | null;
   created_at: Date;
   posted_at: Date | null;
+  created_by: Actor | null;
+  posted_by: Actor | null;
+  voided_by: Actor | null;
 }
 
 /** A transfer as the API shows it: everything but `seq`, so also a row not yet written. */
 export type TransferRecord = Omit<TransferRow, 'seq'>;
 
 export const TRANSFER_COLUMNS = `id, seq, ledger_id, debit_account_id, credit_account_id, amount, currency, status, posted_amount,
-  reversed_amount, description, external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at`;
+  reversed_amount, description, external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at, created_by, posted_by,
+  voided_by`;
 
 /** What the transfer rules of the core judge. */
 export function transferState(row: TransferRecord): TransferState {
@@ -42,6 +47,7 @@ export function transferState(row: TransferRecord): TransferState {
 
 /** A pending transfer past its expiry reads as expired even before the sweeper has released it. */
 export function transferView(row: TransferRecord, now = new Date()): TransferView {
+  const expired = isExpired({ status: row.status, expiresAt: row.expires_at }, now);
   return {
     id: row.id,
     ledgerId: row.ledger_id,
@@ -49,7 +55,7 @@ export function transferView(row: TransferRecord, now = new Date()): TransferVie
     creditAccountId: row.credit_account_id,
     amount: row.amount,
     currency: row.currency,
-    status: isExpired({ status: row.status, expiresAt: row.expires_at }, now) ? 'expired' : row.status,
+    status: expired ? 'expired' : row.status,
     postedAmount: row.posted_amount,
     reversedAmount: row.reversed_amount,
     description: row.description,
@@ -60,5 +66,9 @@ export function transferView(row: TransferRecord, now = new Date()): TransferVie
     expiresAt: row.expires_at?.toISOString() ?? null,
     createdAt: row.created_at.toISOString(),
     postedAt: row.posted_at?.toISOString() ?? null,
+    createdBy: row.created_by,
+    postedBy: row.posted_by,
+    // The sweeper records the system as the one who voided it; until it has run, the answer already says so.
+    voidedBy: expired ? SYSTEM_ACTOR : row.voided_by,
   };
 }

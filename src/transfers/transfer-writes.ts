@@ -7,6 +7,7 @@ import { WorkingSet } from '../core/working-set.js';
 import { inScope } from '../ledgers/ledger-rows.js';
 import type { BulkUseCase, UseCase } from '../writes/group.js';
 import type { Tx } from '../writes/serializable.js';
+import { type Actor, SYSTEM_ACTOR, type WriteRequest } from '../writes/write-request.js';
 import { type NewTransfer, plain, rowOf, type TransferInsert, writeLedger } from './ledger-writes.js';
 import {
   TRANSFER_COLUMNS,
@@ -29,6 +30,7 @@ export interface CreateRequest {
   batchId: string | null;
   /** The caller's ledgers: an account outside them is an unknown account. */
   scope: LedgerScope;
+  actor: Actor;
   /**
    * The ledger the request is routed to (its lane): its first debit account's, which is every transfer's of the
    * request (a batch stays in one ledger). Undefined when that account did not exist when it was looked up.
@@ -116,6 +118,7 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
             batchId: request.batchId,
             reversalOf: null,
             createdAt: state.createdAt,
+            createdBy: request.actor,
           });
         } catch (error) {
           // A refusal inside a batch names the position of the transfer refused.
@@ -141,7 +144,11 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
 };
 
 /** Posts all or part of a pending transfer (its accounts still active): the reservation released, the amount entered. */
-export function postTransfer(id: string, requested: bigint | undefined, scope: LedgerScope): UseCase<TransferView> {
+export function postTransfer(
+  id: string,
+  requested: bigint | undefined,
+  { scope, actor }: WriteRequest,
+): UseCase<TransferView> {
   return async (tx) => {
     const now = new Date();
     const t = await lockTransfer(tx, id, scope);
@@ -149,8 +156,9 @@ export function postTransfer(id: string, requested: bigint | undefined, scope: L
     const set = await lockWorkingSet(tx, [t.debit_account_id, t.credit_account_id]);
     set.settle(t.debit_account_id, t.credit_account_id, BigInt(t.amount), amount, id, now.toISOString());
     const [row] = await tx.query<TransferRow>(
-      `UPDATE transfers SET status = 'posted', posted_amount = $2, posted_at = $3 WHERE id = $1 RETURNING ${TRANSFER_COLUMNS}`,
-      [id, amount.toString(), now],
+      `UPDATE transfers SET status = 'posted', posted_amount = $2, posted_at = $3, posted_by = $4
+       WHERE id = $1 RETURNING ${TRANSFER_COLUMNS}`,
+      [id, amount.toString(), now, actor],
     );
     writeLedger(tx, { set });
     return transferView(row!, now);
@@ -158,7 +166,7 @@ export function postTransfer(id: string, requested: bigint | undefined, scope: L
 }
 
 /** Releases a pending transfer's reservation. */
-export function voidTransfer(id: string, scope: LedgerScope): UseCase<TransferView> {
+export function voidTransfer(id: string, { scope, actor }: WriteRequest): UseCase<TransferView> {
   return async (tx) => {
     const now = new Date();
     const t = await lockTransfer(tx, id, scope);
@@ -166,8 +174,8 @@ export function voidTransfer(id: string, scope: LedgerScope): UseCase<TransferVi
     const set = await lockWorkingSet(tx, [t.debit_account_id, t.credit_account_id]);
     set.release(t.debit_account_id, t.credit_account_id, BigInt(t.amount));
     const [row] = await tx.query<TransferRow>(
-      `UPDATE transfers SET status = 'voided' WHERE id = $1 RETURNING ${TRANSFER_COLUMNS}`,
-      [id],
+      `UPDATE transfers SET status = 'voided', voided_by = $2 WHERE id = $1 RETURNING ${TRANSFER_COLUMNS}`,
+      [id, actor],
     );
     writeLedger(tx, { set });
     return transferView(row!, now);
@@ -179,7 +187,7 @@ export function reverseTransfer(
   id: string,
   requested: bigint | undefined,
   description: string | undefined,
-  scope: LedgerScope,
+  { scope, actor }: WriteRequest,
 ): UseCase<TransferView> {
   return async (tx) => {
     const t = await lockTransfer(tx, id, scope);
@@ -201,6 +209,7 @@ export function reverseTransfer(
       batchId: null,
       reversalOf: id,
       createdAt: new Date(),
+      createdBy: actor,
     };
     set.open(reversal, reversal.id, reversal.createdAt.toISOString());
     await tx.query(`UPDATE transfers SET reversed_amount = reversed_amount + $2 WHERE id = $1`, [
@@ -231,7 +240,10 @@ export function expireDue(ledgerId: string, limit: number): UseCase<number> {
       due.flatMap((t) => [t.debit_account_id, t.credit_account_id]),
     );
     for (const t of due) set.release(t.debit_account_id, t.credit_account_id, BigInt(t.amount));
-    await tx.query(`UPDATE transfers SET status = 'expired' WHERE id = ANY($1::uuid[])`, [due.map((t) => t.id)]);
+    await tx.query(`UPDATE transfers SET status = 'expired', voided_by = $2 WHERE id = ANY($1::uuid[])`, [
+      due.map((t) => t.id),
+      SYSTEM_ACTOR,
+    ]);
     writeLedger(tx, { set });
     return due.length;
   };

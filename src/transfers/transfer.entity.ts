@@ -1,3 +1,4 @@
+import type { Actor } from '../writes/write-request.js';
 import { Check, Column, Entity, Generated, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
 import { Account } from '../accounts/account.entity.js';
 
@@ -22,6 +23,8 @@ import { Account } from '../accounts/account.entity.js';
 // Most transfers have no externalId, batch or original: only the non-null values are indexed.
 @Index('transfers_external_id_key', ['ledgerId', 'externalId'], { unique: true, where: 'external_id IS NOT NULL' })
 @Index('transfers_external_id_idx', ['externalId'], { where: 'external_id IS NOT NULL' })
+// `?createdBy=`: on the creator's id, an expression the migration declares and entities cannot.
+@Index('transfers_created_by_idx', { synchronize: false })
 @Index('transfers_batch_idx', ['batchId'], { where: 'batch_id IS NOT NULL' })
 @Index('transfers_reversal_of_idx', ['reversalOf'], { where: 'reversal_of IS NOT NULL' })
 @Index('transfers_pending_expiry_idx', ['ledgerId', 'expiresAt'], {
@@ -94,4 +97,14 @@ export class Transfer {
 
   @Column('timestamp with time zone', { name: 'posted_at', precision: 3, nullable: true })
   postedAt: Date | null;
+
+  /** Who created, posted and voided it (`system` when it expired); null on rows written before actors were kept. */
+  @Column('jsonb', { name: 'created_by', nullable: true })
+  createdBy: Actor | null;
+
+  @Column('jsonb', { name: 'posted_by', nullable: true })
+  postedBy: Actor | null;
+
+  @Column('jsonb', { name: 'voided_by', nullable: true })
+  voidedBy: Actor | null;
 }

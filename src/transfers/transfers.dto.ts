@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ActorView } from '../common/actor-view.js';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -11,6 +12,7 @@ import {
   IsOptional,
   IsString,
   IsUUID,
+  Length,
   Max,
   MaxLength,
   Min,
@@ -98,6 +100,11 @@ export class TransferListQuery extends RangePageQuery {
 
   @ApiPropertyOptional({ enum: TRANSFER_STATUSES }) @IsOptional() @IsIn(TRANSFER_STATUSES) status?: TransferStatus;
   @ApiPropertyOptional() @IsOptional() @IsExternalId() externalId?: string;
+  @ApiPropertyOptional({ description: 'only the transfers this actor created (its `createdBy.id`)' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 512)
+  createdBy?: string;
 }
 
 export class TransferView {
@@ -118,6 +125,12 @@ export class TransferView {
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) expiresAt: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) postedAt: string | null;
+  @ApiProperty({ type: ActorView, nullable: true, description: 'null for transfers made before actors were kept' })
+  createdBy: ActorView | null;
+  @ApiProperty({ type: ActorView, nullable: true, description: 'who posted it (its creator when created posted)' })
+  postedBy: ActorView | null;
+  @ApiProperty({ type: ActorView, nullable: true, description: 'who voided it; `system` when it expired' })
+  voidedBy: ActorView | null;
 }
 
 export class BatchView {

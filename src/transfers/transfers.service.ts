@@ -44,16 +44,16 @@ export class TransfersService {
 
   async post(id: string, dto: PostTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
     const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
-    return this.writes.submit(w, { run: postTransfer(id, amount, w.scope) }, await this.lookup.ofTransfer(id));
+    return this.writes.submit(w, { run: postTransfer(id, amount, w) }, await this.lookup.ofTransfer(id));
   }
 
   async void(id: string, w: WriteRequest): Promise<Outcome<TransferView>> {
-    return this.writes.submit(w, { run: voidTransfer(id, w.scope) }, await this.lookup.ofTransfer(id));
+    return this.writes.submit(w, { run: voidTransfer(id, w) }, await this.lookup.ofTransfer(id));
   }
 
   async reverse(id: string, dto: ReverseTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
     const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
-    const run = reverseTransfer(id, amount, dto.description, w.scope);
+    const run = reverseTransfer(id, amount, dto.description, w);
     return this.writes.submit(w, { run }, await this.lookup.ofTransfer(id));
   }
 
@@ -63,7 +63,7 @@ export class TransfersService {
    */
   private async open<T>(w: WriteRequest, items: NewTransfer[], batchId: string | null): Promise<Outcome<T>> {
     const ledgerId = await this.lookup.ofAccount(items[0]!.debitAccountId);
-    const request: CreateRequest = { items, batchId, scope: w.scope, ledgerId };
+    const request: CreateRequest = { items, batchId, scope: w.scope, actor: w.actor, ledgerId };
     const work = { bulk: newTransfers, input: request, weight: items.length };
     return this.writes.submit<T>(w, work, ledgerId);
   }
@@ -79,28 +79,18 @@ export class TransfersService {
 
   async list(q: TransferListQuery, scope: LedgerScope): Promise<Page<TransferView>> {
     const after = decodeCursor(q.cursor, ['seq'])?.[0] ?? null;
-    const rows = await this.db.query<TransferRow[]>(
-      `SELECT ${TRANSFER_COLUMNS} FROM transfers
-       WHERE ($1::bigint IS NULL OR seq > $1::bigint)
-         AND ($2::uuid IS NULL OR debit_account_id = $2 OR credit_account_id = $2)
-         AND ($3::text IS NULL OR status = $3 OR ($3 = 'expired' AND status = 'pending' AND expires_at <= now()))
-         AND ($3::text IS DISTINCT FROM 'pending' OR expires_at IS NULL OR expires_at > now())
-         AND ($4::text IS NULL OR external_id = $4)
-         AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
-         AND ($8::text IS NULL OR ledger_id = (${ledgerByRef(8)})) AND ${inScope('ledger_id', 9)}
-       ORDER BY seq LIMIT $7`,
-      [
-        after,
-        q.accountId ?? null,
-        q.status ?? null,
-        q.externalId ?? null,
-        q.from ?? null,
-        q.to ?? null,
-        q.limit + 1,
-        q.ledgerId ?? null,
-        scope.ids,
-      ],
-    );
+    const rows = await this.db.query<TransferRow[]>(TRANSFER_LIST_SQL, [
+      after,
+      q.accountId ?? null,
+      q.status ?? null,
+      q.externalId ?? null,
+      q.from ?? null,
+      q.to ?? null,
+      q.limit + 1,
+      q.ledgerId ?? null,
+      scope.ids,
+      q.createdBy ?? null,
+    ]);
     return toPage(
       rows,
       q.limit,
@@ -123,3 +113,15 @@ function toNewTransfer(dto: CreateTransferDto): NewTransfer {
     timeoutSeconds: dto.timeoutSeconds ?? null,
   };
 }
+
+/** A page of transfers in `seq` order; every filter is optional (null), `$10` the creator's id (`?createdBy=`). */
+export const TRANSFER_LIST_SQL = `SELECT ${TRANSFER_COLUMNS} FROM transfers
+  WHERE ($1::bigint IS NULL OR seq > $1::bigint)
+    AND ($2::uuid IS NULL OR debit_account_id = $2 OR credit_account_id = $2)
+    AND ($3::text IS NULL OR status = $3 OR ($3 = 'expired' AND status = 'pending' AND expires_at <= now()))
+    AND ($3::text IS DISTINCT FROM 'pending' OR expires_at IS NULL OR expires_at > now())
+    AND ($4::text IS NULL OR external_id = $4)
+    AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
+    AND ($8::text IS NULL OR ledger_id = (${ledgerByRef(8)})) AND ${inScope('ledger_id', 9)}
+    AND ($10::text IS NULL OR created_by ->> 'id' = $10)
+  ORDER BY seq LIMIT $7`;

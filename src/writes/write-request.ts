@@ -21,10 +21,13 @@ export interface WriteRequest {
   requestId: string;
 }
 
+/** The service itself: expiring reservations, the bootstrap admin. */
+export const SYSTEM_ACTOR: Actor = { type: 'system', id: 'system', name: 'system' };
+
 /** The service's own writes (expiring reservations, the bootstrap admin): never keyed. */
 export const SYSTEM_REQUEST: WriteRequest = {
   userId: '00000000-0000-0000-0000-000000000000',
-  actor: { type: 'system', id: 'system', name: 'system' },
+  actor: SYSTEM_ACTOR,
   scope: LedgerScope.ALL,
   key: undefined,
   requestHash: '',

@@ -31,3 +31,18 @@ export async function tokensByRole(t: TestApp): Promise<Record<Role, string>> {
     auditor: (await userWith(t, ['auditor'])).token,
   };
 }
+
+export interface ActorShown {
+  type: 'user' | 'apiKey' | 'external' | 'system';
+  id: string;
+  name: string;
+}
+
+/** The actor a token's writes are recorded as: a user by its id and username (`GET /v1/auth/me`). */
+export async function actorOf(t: TestApp, token: string): Promise<ActorShown> {
+  const me = await t.request('GET', '/v1/auth/me', { token });
+  if (me.status !== 200) throw new Error(`GET /v1/auth/me failed: ${me.status} ${me.text}`);
+  return { type: 'user', id: me.body.id as string, name: me.body.username as string };
+}
+
+export const SYSTEM_ACTOR: ActorShown = { type: 'system', id: 'system', name: 'system' };

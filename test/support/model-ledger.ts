@@ -1,3 +1,4 @@
+import type { ActorShown } from './auth.js';
 /**
  * The in-memory model of the ledger that test/model.e2e-spec.ts runs the service against (issue #7).
  * Written from SPEC sections 2, 5 and 6 alone, deliberately without importing anything from src/, so that
@@ -41,6 +42,9 @@ export interface ModelTransfer {
   reversalOf: string | null;
   createdAt: string;
   postedAt: string | null;
+  createdBy: ActorShown;
+  postedBy: ActorShown | null;
+  voidedBy: ActorShown | null;
 }
 
 /** A keyed request and the first answer to it, which every replay must repeat. */
@@ -73,11 +77,14 @@ export interface Model {
   keys: ModelKey[];
   counts: ModelCounts;
   nextKey: number;
+  /** Who the run's requests are made by: every write records it. */
+  actor: ActorShown;
 }
 
-export function newModel(runTag: string): Model {
+export function newModel(runTag: string, actor: ActorShown): Model {
   return {
     runTag,
+    actor,
     accounts: [],
     transfers: [],
     keys: [],
@@ -247,6 +254,9 @@ export function transferView(t: ModelTransfer): Record<string, unknown> {
     expiresAt: null,
     createdAt: t.createdAt,
     postedAt: t.postedAt,
+    createdBy: t.createdBy,
+    postedBy: t.postedBy,
+    voidedBy: t.voidedBy,
   };
 }
 
