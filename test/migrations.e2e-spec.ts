@@ -172,6 +172,28 @@ describe('migrations', () => {
     await dataSource.query(`DELETE FROM users WHERE id = $1`, [id]);
   });
 
+  it('keeps accounts and users made before actors and the log as they were, with no actor and an empty log', async () => {
+    const undone = await revertThrough('Actors1765700000000');
+    const [account, user] = [randomUUID(), randomUUID()];
+    await dataSource.query(
+      `INSERT INTO accounts (id, ledger_id, currency, normal_balance) VALUES ($1, $2, 'USD', 'credit')`,
+      [account, DEFAULT_LEDGER_ID],
+    );
+    await dataSource.query(
+      `INSERT INTO users (id, username, username_key, password_hash, roles) VALUES ($1, 'older', 'older', 'x', '{auditor}')`,
+      [user],
+    );
+    expect((await runMigrations(dataSource)).length).toBe(undone);
+    expect(await dataSource.query(`SELECT created_by FROM accounts WHERE id = $1`, [account])).toEqual([
+      { created_by: null },
+    ]);
+    expect(await dataSource.query(`SELECT password_changed_at FROM users WHERE id = $1`, [user])).toEqual([
+      { password_changed_at: null },
+    ]);
+    expect(await dataSource.query(`SELECT count(*)::int AS n FROM admin_log`)).toEqual([{ n: 0 }]);
+    await dataSource.query(`DELETE FROM users WHERE id = $1`, [user]);
+  });
+
   /** Every unique index on the ledger tables: its name, whether it is the primary key, and its key columns in order. */
   async function uniqueKeys(): Promise<{ table: string; name: string; primary: boolean; columns: string[] }[]> {
     const rows = await dataSource.query<{ table: string; name: string; primary: boolean; columns: string[] }[]>(

@@ -45,6 +45,7 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'GET /v1/ledger/export': ['admin', 'auditor'],
   'GET /v1/audit/trial-balance': ['admin', 'auditor'],
   'GET /v1/audit/verify': ['admin', 'auditor'],
+  'GET /v1/audit/log': ['admin', 'auditor'],
 };
 
 describe('permissions: every route × every role', () => {

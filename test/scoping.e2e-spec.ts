@@ -296,6 +296,12 @@ describe('scoped callers (SPEC 9)', () => {
       ownStatus: 200,
       call: filtered('/v1/audit/verify', 'ledgerId'),
     },
+    'GET /v1/audit/log': {
+      kind: 'hidden',
+      who: ['admin', 'auditor'],
+      ownStatus: 200,
+      call: filtered('/v1/audit/log', 'ledgerId'),
+    },
   };
 
   beforeAll(async () => {

@@ -37,8 +37,8 @@ describe('Writes (group commit)', () => {
     return Number(/ledger_group_commit_units_count (\d+)/.exec(text)?.[1]);
   };
   const insert =
-    (id: number): UseCase<number> =>
-    async (tx: Tx) => {
+    (id: number) =>
+    async (tx: Tx): Promise<number> => {
       await tx.query('INSERT INTO cells VALUES ($1, 0)', [id]);
       return id;
     };

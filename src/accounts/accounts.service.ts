@@ -8,10 +8,12 @@ import type { BalanceAsOfView, EntryListQuery, EntryView, StatementView } from '
 import { EntriesService } from '../entries/entries.service.js';
 import { assertAccountChange } from '../core/transfer-rules.js';
 import type { Outcome } from '../writes/idempotency.js';
+import type { Change } from '../admin-log/admin-log-chain.js';
+import type { UseCase } from '../writes/group.js';
 import type { Tx } from '../writes/serializable.js';
 import type { WriteRequest } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
-import { ACCOUNT_COLUMNS, type AccountRow, accountView, lockAccounts, stateOf } from './account-rows.js';
+import { ACCOUNT_COLUMNS, type AccountRow, accountView, stateOf } from './account-rows.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
 import { LedgerLookup } from '../ledgers/ledger-lookup.js';
 import { findLedgerIn, inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
@@ -40,8 +42,8 @@ export class AccountsService {
 
   async create(dto: CreateAccountDto, w: WriteRequest): Promise<Outcome<AccountView>> {
     const ref = dto.ledgerId ?? w.scope.implicitLedger ?? 'default';
-    const run = (tx: Tx): Promise<AccountView> => createAccount(tx, dto, ref, w);
-    const outcome = await this.writes.submit(w, { run }, await this.lookup.ofRef(ref));
+    const run: UseCase<AccountView> = (tx, log) => createAccount(tx, log, dto, ref, w);
+    const outcome = await this.writes.submit(w, { run, logged: true }, await this.lookup.ofRef(ref));
     // Its first transfers are routed without a lookup.
     if ('value' in outcome) this.lookup.rememberAccount(outcome.value.id, outcome.value.ledgerId);
     return outcome;
@@ -77,12 +79,18 @@ export class AccountsService {
 
   /** Status changes race with transfers, so they take the same write entrance and lock the row. */
   async update(id: string, dto: UpdateAccountDto, w: WriteRequest): Promise<Outcome<AccountView>> {
-    const run = (tx: Tx): Promise<AccountView> => updateAccount(tx, id, dto, w.scope);
-    return this.writes.submit(w, { run }, await this.lookup.ofAccount(id));
+    const run: UseCase<AccountView> = (tx, log) => updateAccount(tx, log, id, dto, w.scope);
+    return this.writes.submit(w, { run, logged: true }, await this.lookup.ofAccount(id));
   }
 }
 
-async function createAccount(tx: Tx, dto: CreateAccountDto, ref: string, w: WriteRequest): Promise<AccountView> {
+async function createAccount(
+  tx: Tx,
+  log: (change: Change) => void,
+  dto: CreateAccountDto,
+  ref: string,
+  w: WriteRequest,
+): Promise<AccountView> {
   const ledger = await findLedgerIn(tx, ref);
   // A ledger outside the caller's is refused as one that does not exist.
   if (ledger === undefined || !w.scope.sees(ledger.id)) {
@@ -104,11 +112,20 @@ async function createAccount(tx: Tx, dto: CreateAccountDto, ref: string, w: Writ
       JSON.stringify(w.actor),
     ],
   );
-  return accountView(row!);
+  const after = accountView(row!);
+  log({ action: 'account.created', resourceId: after.id, ledgerId: after.ledgerId, before: null, after });
+  return after;
 }
 
-async function updateAccount(tx: Tx, id: string, dto: UpdateAccountDto, scope: LedgerScope): Promise<AccountView> {
-  const row = (await lockAccounts(tx, [id])).get(id);
+async function updateAccount(
+  tx: Tx,
+  log: (change: Change) => void,
+  id: string,
+  dto: UpdateAccountDto,
+  scope: LedgerScope,
+): Promise<AccountView> {
+  // The whole row, locked: the log records the account as it was.
+  const [row] = await tx.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1 FOR UPDATE`, [id]);
   if (row === undefined || !scope.sees(row.ledger_id))
     throw new LedgerError('NOT_FOUND', `account ${id} does not exist`);
   assertAccountChange(stateOf(row), dto.status);
@@ -118,7 +135,9 @@ async function updateAccount(tx: Tx, id: string, dto: UpdateAccountDto, scope: L
          WHERE id = $1 RETURNING ${ACCOUNT_COLUMNS}`,
     [id, dto.status ?? null, dto.name ?? null, dto.metadata === undefined ? null : JSON.stringify(dto.metadata)],
   );
-  return accountView(updated!);
+  const after = accountView(updated!);
+  log({ action: 'account.updated', resourceId: id, ledgerId: row.ledger_id, before: accountView(row), after });
+  return after;
 }
 
 /**

@@ -53,13 +53,15 @@ export class ApiKeysService {
   async create(dto: CreateApiKeyDto, w: WriteRequest): Promise<Outcome<CreatedApiKeyView | ApiKeyView>> {
     const key = newApiKey();
     const outcome = await this.writes.submit(w, {
-      run: async (tx) => {
+      logged: true,
+      run: async (tx, log) => {
         const ledgers = await ledgerIdsIn(tx, dto.ledgers ?? null);
         const [row] = await tx.query<ApiKeyRow>(
           `INSERT INTO api_keys (id, name, key_hash, roles, ledgers, expires_at, created_by)
            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
           [randomUUID(), dto.name, this.hash(key), dto.roles, ledgers, dto.expiresAt ?? null, JSON.stringify(w.actor)],
         );
+        log({ action: 'apiKey.created', resourceId: row!.id, ledgerId: null, before: null, after: view(row!) });
         return view(row!);
       },
     });
@@ -88,12 +90,15 @@ export class ApiKeysService {
   /** A revoked key is kept (who made it, when) but is gone from the API and refused within CACHE_MS. */
   revoke(id: string, w: WriteRequest): Promise<Outcome<null>> {
     return this.writes.submit(w, {
-      run: async (tx) => {
-        const rows = await tx.query(
-          `UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id`,
+      logged: true,
+      run: async (tx, log) => {
+        const [row] = await tx.query<ApiKeyRow>(
+          `UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`,
           [id],
         );
-        if (rows.length === 0) throw new LedgerError('NOT_FOUND', `API key ${id} does not exist`);
+        if (row === undefined) throw new LedgerError('NOT_FOUND', `API key ${id} does not exist`);
+        // Gone from the API once revoked, as a deleted resource is.
+        log({ action: 'apiKey.revoked', resourceId: id, ledgerId: null, before: view(row), after: null });
         return null;
       },
     });

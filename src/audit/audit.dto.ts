@@ -26,6 +26,8 @@ export const PROBLEM_CODES = [
   'BALANCE_MISMATCH',
   'UNBALANCED_TRANSFER',
   'UNBALANCED_CURRENCY',
+  'LOG_HASH_MISMATCH',
+  'LOG_GAP',
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
@@ -49,6 +51,8 @@ export class VerifyProblem {
   @ApiPropertyOptional({ format: 'uuid' }) transferId?: string;
   @ApiPropertyOptional({ format: 'uuid', description: 'the ledger of an UNBALANCED_CURRENCY' }) ledgerId?: string;
   @ApiPropertyOptional() accountVersion?: number;
+  @ApiPropertyOptional({ example: '42', description: 'the administrative log record of a LOG_* problem' })
+  logSeq?: string;
   @ApiProperty() detail: string;
 }
 
@@ -57,6 +61,10 @@ export class VerifyView {
   @ApiProperty() checkedAccounts: number;
   @ApiProperty() checkedEntries: number;
   @ApiProperty() checkedTransfers: number;
+  @ApiProperty({
+    description: 'administrative log records checked (SPEC 10): those of the ledgers checked, or all of them',
+  })
+  checkedLogRecords: number;
   @ApiProperty({
     type: [VerifyProblem],
     description:

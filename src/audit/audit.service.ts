@@ -4,6 +4,7 @@ import type { PoolClient } from 'pg';
 import { checkout, poolOf } from '../database/pooled-client.js';
 import type { DataSource } from 'typeorm';
 import type { LedgerScope } from '../core/ledger-scope.js';
+import { logProblems } from '../admin-log/admin-log.service.js';
 import { inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { CurrencyTotals, ProblemCode, TrialBalanceView, VerifyProblem, VerifyView } from './audit.dto.js';
 
@@ -63,6 +64,8 @@ export class AuditService {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await client.query(`SET LOCAL statement_timeout = '10min'`);
       const ledgers = await ledgersToVerify(client, ledgerRef, scope);
+      // The log's chain is whole for an unlimited caller who names no ledger; otherwise only its ledgers' records.
+      const log = await logProblems(client, ledgers, ledgers === null);
       // Tampering in one account must not hide another's (SPEC section 14): every affected account's first problem
       // is listed before any account's second, its second before any third, and so on. Currencies and transfers
       // are subjects too, ranked the same way and listed after the accounts of the same rank (currencies first:
@@ -74,6 +77,7 @@ export class AuditService {
         ...(await accountProblems(client, ledgers)),
         ...(await currencyProblems(client, ledgers)),
         ...(await transferProblems(client, ledgers)),
+        ...log.problems.map((problem, i) => ({ rank: i + 1, problem })),
       ].sort((a, b) => a.rank - b.rank);
       const problems = ranked.slice(0, MAX_PROBLEMS).map((r) => r.problem);
       const [counts] = (
@@ -90,6 +94,7 @@ export class AuditService {
         checkedAccounts: counts!.accounts,
         checkedEntries: counts!.entries,
         checkedTransfers: counts!.transfers,
+        checkedLogRecords: log.checked,
         problems,
       };
     } catch (error) {

@@ -1,3 +1,4 @@
+import { AdminLogModule } from '../admin-log/admin-log.module.js';
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
@@ -12,7 +13,7 @@ import { ExternalTokens } from './external-tokens.js';
 import { JwtStrategy } from './jwt.strategy.js';
 
 @Module({
-  imports: [UsersModule, ApiKeysModule, LedgersModule, PassportModule, JwtModule.register({})],
+  imports: [AdminLogModule, UsersModule, ApiKeysModule, LedgersModule, PassportModule, JwtModule.register({})],
   controllers: [AuthController],
   providers: [AuthService, JwtStrategy, ExternalTokens, { provide: APP_GUARD, useClass: AuthGuard }],
 })

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/config.js';
 import { Problem } from '../http/problem.js';
 import { hashPassword } from '../users/passwords.js';
 import type { UserRow, UsersService } from '../users/users.service.js';
+import type { LoginRefusals } from '../admin-log/login-refusals.js';
 import { AuthService } from './auth.service.js';
 
 const PASSWORD = 'the-right-password';
@@ -41,8 +42,14 @@ describe('AuthService login rate limits', () => {
         ),
     } as unknown as UsersService;
     const jwt = { signAsync: () => Promise.resolve('a.signed.token') } as unknown as JwtService;
-    return new AuthService(config, users, jwt);
+    recorded = [];
+    const refusals = {
+      record: (kind: string, username: string, address: string) => recorded.push([kind, username, address]),
+    } as unknown as LoginRefusals;
+    return new AuthService(config, users, jwt, refusals);
   }
+  /** What the service handed the administrative log, in order. */
+  let recorded: string[][] = [];
 
   it('counts failed logins per username, whatever its case, and then refuses even the right password', async () => {
     const auth = service(2);
@@ -53,6 +60,11 @@ describe('AuthService login rate limits', () => {
       retryAfter: '60',
     });
     expect(await outcome(auth.issueToken('known-alice', PASSWORD, '10.0.0.3'))).toEqual({ status: 200 });
+    expect(recorded).toEqual([
+      ['refused', 'known-bob', '10.0.0.1'],
+      ['refused', 'KNOWN-BOB', '10.0.0.2'],
+      ['rateLimited', 'known-bob', '10.0.0.3'],
+    ]);
   });
 
   it('does not count successful logins against the username', async () => {

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { LoginRefusals } from '../admin-log/login-refusals.js';
 import { CONFIG, type Config } from '../config/config.js';
 import { Problem } from '../http/problem.js';
 import { DUMMY_HASH, verifyPassword } from '../users/passwords.js';
@@ -17,6 +18,7 @@ export class AuthService {
     @Inject(CONFIG) private readonly config: Config,
     private readonly users: UsersService,
     private readonly jwt: JwtService,
+    private readonly refusals: LoginRefusals,
   ) {
     const windowMs = config.loginRateWindowSeconds * 1000;
     this.perUsername = new LoginRateLimiter(config.loginRateLimit, windowMs);
@@ -28,6 +30,7 @@ export class AuthService {
     const addressKey = `a:${address}`;
     const wait = Math.max(this.perUsername.retryAfter(userKey), this.perAddress.retryAfter(addressKey));
     if (wait > 0) {
+      this.refusals.record('rateLimited', username, address);
       throw new Problem(429, 'RATE_LIMITED', 'too many login attempts; retry later', { 'retry-after': String(wait) });
     }
     this.perAddress.hit(addressKey);
@@ -36,6 +39,7 @@ export class AuthService {
     const valid = await verifyPassword(user?.password_hash ?? (await DUMMY_HASH), password);
     if (user === undefined || !valid || user.disabled) {
       this.perUsername.hit(userKey);
+      this.refusals.record('refused', username, address);
       throw new Problem(401, 'INVALID_CREDENTIALS', 'wrong username or password');
     }
     const accessToken = await this.jwt.signAsync(

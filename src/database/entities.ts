@@ -1,3 +1,4 @@
+import { AdminLogRecord } from '../admin-log/admin-log.entity.js';
 import { Account } from '../accounts/account.entity.js';
 import { IdempotencyKey } from '../writes/idempotency-key.entity.js';
 import { LedgerEntry } from '../entries/ledger-entry.entity.js';
@@ -7,4 +8,13 @@ import { Transfer } from '../transfers/transfer.entity.js';
 import { User } from '../users/user.entity.js';
 
 /** Every TypeORM entity, for the data source and for the migration drift check. */
-export const ENTITIES: Function[] = [User, IdempotencyKey, Ledger, Account, Transfer, LedgerEntry, ApiKey];
+export const ENTITIES: Function[] = [
+  User,
+  IdempotencyKey,
+  Ledger,
+  Account,
+  Transfer,
+  LedgerEntry,
+  ApiKey,
+  AdminLogRecord,
+];

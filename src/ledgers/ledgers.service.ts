@@ -20,7 +20,8 @@ export class LedgersService {
 
   create(dto: CreateLedgerDto, w: WriteRequest): Promise<Outcome<LedgerView>> {
     return this.writes.submit(w, {
-      run: async (tx) => {
+      logged: true,
+      run: async (tx, log) => {
         const [row] = await tx.query<LedgerRow>(
           `INSERT INTO ledgers (id, name, description, metadata, created_by) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (name) DO NOTHING RETURNING ${LEDGER_COLUMNS}`,
@@ -33,6 +34,7 @@ export class LedgersService {
           ],
         );
         if (row === undefined) throw new LedgerError('DUPLICATE_LEDGER_NAME', `a ledger named ${dto.name} exists`);
+        log({ action: 'ledger.created', resourceId: row.id, ledgerId: row.id, before: null, after: ledgerView(row) });
         return ledgerView(row);
       },
     });
@@ -40,7 +42,8 @@ export class LedgersService {
 
   update(idOrName: string, dto: UpdateLedgerDto, w: WriteRequest): Promise<Outcome<LedgerView>> {
     return this.writes.submit(w, {
-      run: async (tx) => {
+      logged: true,
+      run: async (tx, log) => {
         const ledger = await findLedgerIn(tx, idOrName);
         if (ledger === undefined || !w.scope.sees(ledger.id))
           throw new LedgerError('NOT_FOUND', `ledger ${idOrName} does not exist`);
@@ -49,7 +52,9 @@ export class LedgersService {
              updated_at = now() WHERE id = $1 RETURNING ${LEDGER_COLUMNS}`,
           [ledger.id, dto.description ?? null, dto.metadata === undefined ? null : JSON.stringify(dto.metadata)],
         );
-        return ledgerView(row!);
+        const [before, after] = [ledgerView(ledger), ledgerView(row!)];
+        log({ action: 'ledger.updated', resourceId: ledger.id, ledgerId: ledger.id, before, after });
+        return after;
       },
     });
   }

@@ -34,4 +34,8 @@ export class User {
 
   @Column('timestamp with time zone', { name: 'updated_at', precision: 3, default: () => 'now()' })
   updatedAt: Date;
+
+  /** When the password was last changed; null: never since the user was created. */
+  @Column('timestamp with time zone', { name: 'password_changed_at', precision: 3, nullable: true })
+  passwordChangedAt: Date | null;
 }

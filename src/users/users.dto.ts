@@ -56,6 +56,13 @@ export class UserView {
   @ApiProperty() disabled: boolean;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'when the password was last changed; null: not since the user was created',
+  })
+  passwordChangedAt: string | null;
 }
 
 export class UserPage {

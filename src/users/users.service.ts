@@ -24,9 +24,10 @@ export interface UserRow {
   disabled: boolean;
   created_at: Date;
   updated_at: Date;
+  password_changed_at: Date | null;
 }
 
-const COLUMNS = 'id, username, password_hash, roles, ledgers, disabled, created_at, updated_at';
+const COLUMNS = 'id, username, password_hash, roles, ledgers, disabled, created_at, updated_at, password_changed_at';
 
 @Injectable()
 export class UsersService implements OnApplicationBootstrap {
@@ -42,7 +43,8 @@ export class UsersService implements OnApplicationBootstrap {
   async create(dto: CreateUserDto, w: WriteRequest): Promise<Outcome<UserView>> {
     const passwordHash = await hashPassword(dto.password);
     return this.writes.submit(w, {
-      run: async (tx) => {
+      logged: true,
+      run: async (tx, log) => {
         const ledgers = await ledgerIdsIn(tx, dto.ledgers ?? null);
         const [row] = await tx.query<UserRow>(
           `INSERT INTO users (id, username, username_key, password_hash, roles, ledgers)
@@ -50,6 +52,7 @@ export class UsersService implements OnApplicationBootstrap {
           [randomUUID(), dto.username, passwordHash, dto.roles, ledgers],
         );
         if (row === undefined) throw new LedgerError('USERNAME_TAKEN', `username ${dto.username} is taken`);
+        log({ action: 'user.created', resourceId: row.id, ledgerId: null, before: null, after: view(row) });
         return view(row);
       },
     });
@@ -72,18 +75,23 @@ export class UsersService implements OnApplicationBootstrap {
   async update(id: string, dto: UpdateUserDto, w: WriteRequest): Promise<Outcome<UserView>> {
     const passwordHash = dto.password === undefined ? null : await hashPassword(dto.password);
     return this.writes.submit(w, {
-      run: async (tx) => {
+      logged: true,
+      run: async (tx, log) => {
+        const [before] = await tx.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1 FOR UPDATE`, [id]);
+        if (before === undefined) throw new LedgerError('NOT_FOUND', `user ${id} does not exist`);
         // Absent leaves the ledgers as they are; null lifts the limit.
         const ledgers = dto.ledgers === undefined ? undefined : await ledgerIdsIn(tx, dto.ledgers);
+        // A new password shows in the log as the time it changed, never as itself or its hash.
         const [updated] = await tx.query<UserRow>(
           `UPDATE users SET roles = COALESCE($2, roles), disabled = COALESCE($3, disabled),
              password_hash = COALESCE($4, password_hash),
+             password_changed_at = CASE WHEN $4::text IS NULL THEN password_changed_at ELSE now() END,
              ledgers = CASE WHEN $5 THEN $6::uuid[] ELSE ledgers END, updated_at = now()
            WHERE id = $1 RETURNING ${COLUMNS}`,
           [id, dto.roles ?? null, dto.disabled ?? null, passwordHash, ledgers !== undefined, ledgers ?? null],
         );
-        if (updated === undefined) throw new LedgerError('NOT_FOUND', `user ${id} does not exist`);
-        return view(updated);
+        log({ action: 'user.updated', resourceId: id, ledgerId: null, before: view(before), after: view(updated!) });
+        return view(updated!);
       },
     });
   }
@@ -128,13 +136,16 @@ export class UsersService implements OnApplicationBootstrap {
   private async insertAdmin(username: string, password: string): Promise<boolean> {
     const passwordHash = await hashPassword(password);
     const outcome = await this.writes.submit(SYSTEM_REQUEST, {
-      run: async (tx) => {
-        const rows = await tx.query(
+      logged: true,
+      run: async (tx, log) => {
+        const [row] = await tx.query<UserRow>(
           `INSERT INTO users (id, username, username_key, password_hash, roles) VALUES ($1, $2, lower($2), $3, '{admin}')
-           ON CONFLICT (username_key) DO NOTHING RETURNING id`,
+           ON CONFLICT (username_key) DO NOTHING RETURNING ${COLUMNS}`,
           [randomUUID(), username, passwordHash],
         );
-        return rows.length > 0;
+        if (row === undefined) return false;
+        log({ action: 'user.created', resourceId: row.id, ledgerId: null, before: null, after: view(row) });
+        return true;
       },
     });
     return 'value' in outcome && outcome.value;
@@ -150,5 +161,6 @@ export function view(row: UserRow): UserView {
     disabled: row.disabled,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
+    passwordChangedAt: row.password_changed_at?.toISOString() ?? null,
   };
 }

@@ -1,10 +1,15 @@
+import { appendToLog, type Change, type LogAppend } from '../admin-log/admin-log-chain.js';
 import { LedgerError } from '../core/errors.js';
 import { GroupKeys, type NewOutcome, type Outcome, outcomesInsert } from './idempotency.js';
 import type { Tx } from './serializable.js';
 import type { WriteRequest } from './write-request.js';
 
-/** A write that runs alone, under a savepoint of its group's transaction: it locks, checks, writes, returns its result. */
-export type UseCase<T> = (tx: Tx) => Promise<T>;
+/**
+ * A write that runs alone, under a savepoint of its group's transaction: it locks, checks, writes, returns its
+ * result. What it changes that is not a ledger entry it reports with `log` (SPEC 10's administrative log); the
+ * group appends those records, with the request's actor, only if the unit commits.
+ */
+export type UseCase<T> = (tx: Tx, log: (change: Change) => void) => Promise<T>;
 
 /**
  * A kind of write whose requests are decided one after another in memory and written together, one statement per
@@ -24,8 +29,12 @@ export interface BulkUseCase<I, S> {
   write(tx: Tx, state: S, keys: NewOutcome[], final: boolean): void;
 }
 
-/** What a caller hands the write entrance: a use case to run alone, or one input of a bulk use case. */
-export type Work<T> = { run: UseCase<T> } | { bulk: BulkUseCase<unknown, unknown>; input: unknown; weight: number };
+/**
+ * What a caller hands the write entrance: a use case to run alone, or one input of a bulk use case. A use case that
+ * logs says so (`logged`): its group then holds the log's writer lock, so appends never race for the log's end.
+ */
+export type Work<T> =
+  { run: UseCase<T>; logged?: boolean } | { bulk: BulkUseCase<unknown, unknown>; input: unknown; weight: number };
 
 export interface GroupUnit {
   request: WriteRequest;
@@ -86,14 +95,23 @@ export async function runGroup(
   }
   if (singles.length > 0) blame([]);
   const stored: NewOutcome[] = [];
+  const logged: LogAppend[] = [];
   for (const { unit, run } of singles) {
     let outcome = keys.answered(unit.request);
     if (outcome === undefined) {
+      const changes: Change[] = [];
+      const log = (change: Change): void => {
+        if (!('logged' in unit.work && unit.work.logged === true))
+          throw new Error(`${change.action}: not a logged write`);
+        changes.push(change);
+      };
       // Sent without waiting for it; RELEASE waits, so a write of this unit that failed is blamed on it.
       tx.write('SAVEPOINT unit');
       try {
-        outcome = { value: await run(tx), replayed: false };
+        outcome = { value: await run(tx, log), replayed: false };
         await tx.query('RELEASE SAVEPOINT unit');
+        const { actor, requestId } = unit.request;
+        for (const change of changes) logged.push({ change, actor, requestId });
       } catch (error) {
         if (!(error instanceof LedgerError)) {
           blame([unit]);
@@ -110,6 +128,10 @@ export async function runGroup(
   if (stored.length > 0) {
     const insert = outcomesInsert(stored);
     tx.write(insert.sql, insert.values);
+  }
+  if (logged.length > 0) {
+    blame([]);
+    await appendToLog(tx, logged);
   }
   return out;
 }

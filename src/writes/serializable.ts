@@ -35,6 +35,12 @@ const WRITER_LOCK = 7_105_002;
 export const MAX_CONCURRENT_TRANSACTIONS = 4;
 /** The writer lock of the writes that belong to no ledger. */
 export const SHARED_LOCK = -1;
+/**
+ * The administrative log's writer lock, held by every group that may append to it (beside its lanes'), taken
+ * before its snapshot like them: appends from different lanes then follow each other instead of failing with
+ * 40001 on the log's last record.
+ */
+export const LOG_LOCK = -2;
 export const MAX_ATTEMPTS = 25;
 export const MAX_TOTAL_MS = 5000;
 

@@ -2,7 +2,7 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { type GroupUnit, runGroup, type Work } from './group.js';
 import type { Outcome } from './idempotency.js';
-import { MAX_CONCURRENT_TRANSACTIONS, Serializable, SHARED_LOCK } from './serializable.js';
+import { LOG_LOCK, MAX_CONCURRENT_TRANSACTIONS, Serializable, SHARED_LOCK } from './serializable.js';
 import { Unavailable } from './unavailable.js';
 import type { WriteRequest } from './write-request.js';
 
@@ -130,6 +130,7 @@ export class Writes implements OnApplicationShutdown {
     }
     const stopTimer = this.metrics.groupDuration.startTimer();
     const locks = lanes.map((lane) => lockKeyOf(lane.key));
+    if (group.some((u) => 'run' in u.work && u.work.logged === true)) locks.push(LOG_LOCK);
     const running: Promise<void> = this.commit(group, locks).then((settle) => {
       stopTimer();
       this.metrics.groupUnits.observe(weight);
