@@ -67,7 +67,8 @@ export function transferView(row: TransferRecord, now = new Date()): TransferVie
     createdAt: row.created_at.toISOString(),
     postedAt: row.posted_at?.toISOString() ?? null,
     createdBy: row.created_by,
-    postedBy: row.posted_by,
+    // Null with a posting time: posted when made, by its maker (a later post records who posted it).
+    postedBy: row.posted_by ?? (row.posted_at === null ? null : row.created_by),
     // The sweeper records the system as the one who voided it; until it has run, the answer already says so.
     voidedBy: expired ? SYSTEM_ACTOR : row.voided_by,
   };

@@ -98,7 +98,10 @@ export class Transfer {
   @Column('timestamp with time zone', { name: 'posted_at', precision: 3, nullable: true })
   postedAt: Date | null;
 
-  /** Who created, posted and voided it (`system` when it expired); null on rows written before actors were kept. */
+  /**
+   * Who created, posted and voided it (`system` when it expired); null on rows written before actors were kept.
+   * `posted_by` stays null for a transfer posted when made: its maker posted it, and is stored once.
+   */
   @Column('jsonb', { name: 'created_by', nullable: true })
   createdBy: Actor | null;
 
