@@ -319,6 +319,8 @@ class Transfer implements Cmd {
     readonly spec: TransferSpec,
     readonly keyed: boolean,
     readonly description: string | undefined,
+    /** `?dryRun=true`: the same answer (200, `dryRun: true`) or refusal, nothing applied, the key not kept. */
+    readonly dryRun = false,
   ) {}
 
   check(m: Readonly<Model>): boolean {
@@ -333,12 +335,32 @@ class Transfer implements Cmd {
     this.resolved = `${label(m, req.debitAccountId)}->${label(m, req.creditAccountId)} ${req.amount} ${req.currency}`;
     const refusal = scratch.open(req);
 
-    const res = await send(r, '/v1/transfers', body, key);
+    const res = await send(r, this.dryRun ? '/v1/transfers?dryRun=true' : '/v1/transfers', body, key);
     expectFresh(res);
     const touched = [req.debitAccountId, req.creditAccountId];
     const transfers: string[] = [];
     if (refusal !== undefined) {
       expectRefusal(res, refusal);
+    } else if (this.dryRun) {
+      expect(res.status).toBe(200);
+      const { dryRun, ...view } = res.body;
+      expect(dryRun).toBe(true);
+      expectTransfer(view, {
+        debitAccountId: req.debitAccountId,
+        creditAccountId: req.creditAccountId,
+        amount: req.amount,
+        currency: req.currency,
+        status: req.pending ? 'pending' : 'posted',
+        postedAmount: req.pending ? 0n : req.amount,
+        reversedAmount: 0n,
+        description: this.description ?? null,
+        batchId: null,
+        reversalOf: null,
+        createdBy: m.actor,
+        postedBy: req.pending ? null : m.actor,
+        voidedBy: null,
+      });
+      // Not committed to the model: the checks below find the accounts and row counts as they were.
     } else {
       expect(res.status).toBe(201);
       const t = expectTransfer(res.body, {
@@ -361,13 +383,17 @@ class Transfer implements Cmd {
       m.counts.transfers += 1;
       transfers.push(t.id);
     }
-    remember(m, key, '/v1/transfers', body, res, [touched, transfers]);
-    count(`${req.pending ? 'pending' : 'transfer'} ${outcomeOf(refusal, 201)}`);
+    if (this.dryRun) {
+      count(`dry ${req.pending ? 'pending' : 'transfer'} ${outcomeOf(refusal, 200)}`);
+    } else {
+      remember(m, key, '/v1/transfers', body, res, [touched, transfers]);
+      count(`${req.pending ? 'pending' : 'transfer'} ${outcomeOf(refusal, 201)}`);
+    }
     await verify(m, r, touched, transfers);
   }
 
   toString(): string {
-    return `${this.spec.pending ? 'pending' : 'transfer'}(${showSpec(this.spec)}${this.keyed ? ' keyed' : ''}${
+    return `${this.dryRun ? 'dry ' : ''}${this.spec.pending ? 'pending' : 'transfer'}(${showSpec(this.spec)}${this.keyed ? ' keyed' : ''}${
       this.description === undefined ? '' : ` "${this.description}"`
     })${this.resolved === '' ? '' : ` [${this.resolved}]`}`;
   }
@@ -824,6 +850,9 @@ const transferArb = fc
 const pendingArb = fc
   .tuple(specArb(fc.constant(true), fc.constant(false), 4), keyedArb, descriptionArb)
   .map(([s, k, d]) => new Transfer(s, k, d ?? undefined));
+const dryRunArb = fc
+  .tuple(specArb(fc.boolean(), fc.constant(false), 4), keyedArb, descriptionArb)
+  .map(([s, k, d]) => new Transfer(s, k, d ?? undefined, true));
 const batchArb = fc
   .tuple(
     fc.array(specArb(weighted(false, [true, 25]), weighted(false, [true, 30]), 1), { minLength: 2, maxLength: 5 }),
@@ -845,6 +874,7 @@ const commandArbs: fc.Arbitrary<Cmd>[] = [
   ...Array<fc.Arbitrary<Cmd>>(3).fill(createAccountArb),
   ...Array<fc.Arbitrary<Cmd>>(5).fill(transferArb),
   ...Array<fc.Arbitrary<Cmd>>(4).fill(pendingArb),
+  ...Array<fc.Arbitrary<Cmd>>(2).fill(dryRunArb),
   ...Array<fc.Arbitrary<Cmd>>(2).fill(batchArb),
   ...Array<fc.Arbitrary<Cmd>>(3).fill(postArb),
   ...Array<fc.Arbitrary<Cmd>>(2).fill(voidArb),

@@ -36,6 +36,8 @@ export interface CreateRequest {
    * request (a batch stays in one ledger). Undefined when that account did not exist when it was looked up.
    */
   ledgerId: string | undefined;
+  /** Decided and answered, then undone: nothing of it is written (`?dryRun=true`). */
+  dryRun: boolean;
 }
 
 interface GroupState {
@@ -81,7 +83,7 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
     return { set, taken, createdAt: new Date(), rows: [] };
   },
 
-  decide(state, request): TransferView | BatchView {
+  decide(state, request): TransferView | BatchView | ((TransferView | BatchView) & { dryRun: true }) {
     const checkpoint = state.set.checkpoint();
     const mine: TransferInsert[] = [];
     // A batch stays in one ledger: its first transfer's.
@@ -129,12 +131,18 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
       state.set.rollback(checkpoint);
       throw error;
     }
-    for (const t of mine) if (t.externalId !== null) state.taken.add(`${t.ledgerId}\n${t.externalId}`);
     const created = mine.map(rowOf);
+    const answer =
+      request.batchId === null
+        ? transferView(created[0]!, state.createdAt)
+        : { batchId: request.batchId, transfers: created.map((r) => transferView(r, state.createdAt)) };
+    if (request.dryRun) {
+      state.set.rollback(checkpoint);
+      return { ...answer, dryRun: true as const };
+    }
+    for (const t of mine) if (t.externalId !== null) state.taken.add(`${t.ledgerId}\n${t.externalId}`);
     state.rows.push(...created);
-    return request.batchId === null
-      ? transferView(created[0]!, state.createdAt)
-      : { batchId: request.batchId, transfers: created.map((r) => transferView(r, state.createdAt)) };
+    return answer;
   },
 
   write(tx, state, keys, final) {

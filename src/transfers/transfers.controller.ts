@@ -13,6 +13,7 @@ import type { WriteRequest } from '../writes/write-request.js';
 import {
   BatchView,
   CreateBatchDto,
+  DryRunQuery,
   CreateTransferDto,
   PostTransferDto,
   ReverseTransferDto,
@@ -35,13 +36,15 @@ export class TransfersController {
   @ApiIdempotencyKey()
   @Roles('operator')
   @ApiCreatedResponse({ type: TransferView })
+  @ApiOkResponse({ type: TransferView, description: 'a dry run: what the call would answer, with `dryRun: true`' })
   @ApiProblems(400, 401, 403, 409, 413, 415, 422, 503)
   async create(
     @Body() dto: CreateTransferDto,
+    @Query() q: DryRunQuery,
     @Write() w: WriteRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
-    return answer(reply, await this.transfers.create(dto, w));
+    return answer(reply, await this.transfers.create(dto, w, q.dryRun === 'true'), dryRunStatus(q));
   }
 
   @Post('batch')
@@ -49,13 +52,15 @@ export class TransfersController {
   @ApiIdempotencyKey()
   @Roles('operator')
   @ApiCreatedResponse({ type: BatchView })
+  @ApiOkResponse({ type: BatchView, description: 'a dry run: what the call would answer, with `dryRun: true`' })
   @ApiProblems(400, 401, 403, 409, 413, 415, 422, 503)
   async batch(
     @Body() dto: CreateBatchDto,
+    @Query() q: DryRunQuery,
     @Write() w: WriteRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
-    return answer(reply, await this.transfers.batch(dto, w));
+    return answer(reply, await this.transfers.batch(dto, w, q.dryRun === 'true'), dryRunStatus(q));
   }
 
   @Post(':id/post')
@@ -134,3 +139,6 @@ export class TransfersController {
     return this.transfers.get(id, scope);
   }
 }
+
+/** A dry run creates nothing: its answer is a 200, not the real call's 201. */
+const dryRunStatus = (q: DryRunQuery): number | undefined => (q.dryRun === 'true' ? 200 : undefined);

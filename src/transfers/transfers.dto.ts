@@ -91,6 +91,19 @@ export class ReverseTransferDto {
   description?: string;
 }
 
+/** `?dryRun=true` on the creating routes (SPEC 11). */
+export class DryRunQuery {
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description:
+      'true: check everything the real call checks, against the current state, and answer 200 with what it would ' +
+      'answer plus `dryRun: true`, or the same refusal. Nothing is written and no Idempotency-Key is looked up or kept.',
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  dryRun?: 'true' | 'false';
+}
+
 export class TransferListQuery extends RangePageQuery {
   @ApiPropertyOptional({ description: 'only this ledger (id or name)' }) @IsOptional() @IsLedgerRef() ledgerId?: string;
   @ApiPropertyOptional({ format: 'uuid', description: 'as debit or credit account' })

@@ -34,12 +34,12 @@ export class TransfersService {
   ) {}
 
   /** New transfers go in bulk: checked in memory and written with the whole group. */
-  create(dto: CreateTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
-    return this.open(w, [toNewTransfer(dto)], null);
+  create(dto: CreateTransferDto, w: WriteRequest, dryRun = false): Promise<Outcome<TransferView>> {
+    return this.open(w, [toNewTransfer(dto)], null, dryRun);
   }
 
-  batch(dto: CreateBatchDto, w: WriteRequest): Promise<Outcome<BatchView>> {
-    return this.open(w, dto.transfers.map(toNewTransfer), randomUUID());
+  batch(dto: CreateBatchDto, w: WriteRequest, dryRun = false): Promise<Outcome<BatchView>> {
+    return this.open(w, dto.transfers.map(toNewTransfer), randomUUID(), dryRun);
   }
 
   async post(id: string, dto: PostTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
@@ -61,11 +61,18 @@ export class TransfersService {
    * In the lane of the first transfer's debit account: a batch stays in that ledger, so its external ids are
    * looked up in that ledger too.
    */
-  private async open<T>(w: WriteRequest, items: NewTransfer[], batchId: string | null): Promise<Outcome<T>> {
+  private async open<T>(
+    w: WriteRequest,
+    items: NewTransfer[],
+    batchId: string | null,
+    dryRun: boolean,
+  ): Promise<Outcome<T>> {
     const ledgerId = await this.lookup.ofAccount(items[0]!.debitAccountId);
-    const request: CreateRequest = { items, batchId, scope: w.scope, actor: w.actor, ledgerId };
+    const request: CreateRequest = { items, batchId, scope: w.scope, actor: w.actor, ledgerId, dryRun };
     const work = { bulk: newTransfers, input: request, weight: items.length };
-    return this.writes.submit<T>(w, work, ledgerId);
+    // A dry run is decided in its ledger's group like the real call, against the same state, and undone there; its
+    // Idempotency-Key is neither looked up nor kept (SPEC 11).
+    return this.writes.submit<T>(dryRun ? { ...w, key: undefined } : w, work, ledgerId);
   }
 
   async get(id: string, scope: LedgerScope): Promise<TransferView> {
