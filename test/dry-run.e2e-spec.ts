@@ -5,6 +5,9 @@ import { connect } from './support/database.js';
 import { ledgerViolations, rowCounts } from './support/invariants.js';
 import { createAccount, fundingSource } from './support/ledger.js';
 
+const without = (o: Record<string, unknown>, keys: string[]): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
+
 // SPEC 11, dry runs: the same checks as the real call, against the current state, and nothing written.
 describe('dry runs of transfers and batches', () => {
   let t: TestApp;
@@ -33,11 +36,10 @@ describe('dry runs of transfers and batches', () => {
   });
   /** A transfer's answer without what a second call chooses anew: its id and times (and a batch's id). */
   const chosen = (view: any): Record<string, unknown> => {
-    const { id: _id, createdAt: _c, postedAt: _p, expiresAt, batchId, ...rest } = view;
     return {
-      ...rest,
-      inBatch: batchId !== null,
-      expiresIn: expiresAt === null ? null : Date.parse(expiresAt) - Date.parse(_c),
+      ...without(view, ['id', 'createdAt', 'postedAt', 'expiresAt', 'batchId']),
+      inBatch: view.batchId !== null,
+      expiresIn: view.expiresAt === null ? null : Date.parse(view.expiresAt) - Date.parse(view.createdAt),
     };
   };
   const withoutChoices = (body: any): unknown =>
@@ -74,9 +76,7 @@ describe('dry runs of transfers and batches', () => {
       expect(withoutChoices(dry.body)).toEqual(withoutChoices({ ...real.body, dryRun: true }));
     } else {
       expect([dry.status, dry.headers['content-type']]).toEqual([real.status, real.headers['content-type']]);
-      const { requestId: _a, ...dryProblem } = dry.body;
-      const { requestId: _b, ...realProblem } = real.body;
-      expect(dryProblem).toEqual(realProblem);
+      expect(without(dry.body, ['requestId'])).toEqual(without(real.body, ['requestId']));
     }
     return [dry, real];
   }
