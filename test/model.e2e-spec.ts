@@ -341,34 +341,13 @@ class Transfer implements Cmd {
     const transfers: string[] = [];
     if (refusal !== undefined) {
       expectRefusal(res, refusal);
-    } else if (this.dryRun) {
-      expect(res.status).toBe(200);
-      const { dryRun, ...view } = res.body;
-      expect(dryRun).toBe(true);
-      expectTransfer(view, {
-        debitAccountId: req.debitAccountId,
-        creditAccountId: req.creditAccountId,
-        amount: req.amount,
-        currency: req.currency,
-        status: req.pending ? 'pending' : 'posted',
-        postedAmount: req.pending ? 0n : req.amount,
-        reversedAmount: 0n,
-        description: this.description ?? null,
-        batchId: null,
-        reversalOf: null,
-        createdBy: m.actor,
-        postedBy: req.pending ? null : m.actor,
-        voidedBy: null,
-      });
-      // Not committed to the model: the checks below find the accounts and row counts as they were.
     } else {
-      expect(res.status).toBe(201);
-      const t = expectTransfer(res.body, {
+      const expected = {
         debitAccountId: req.debitAccountId,
         creditAccountId: req.creditAccountId,
         amount: req.amount,
         currency: req.currency,
-        status: req.pending ? 'pending' : 'posted',
+        status: req.pending ? ('pending' as const) : ('posted' as const),
         postedAmount: req.pending ? 0n : req.amount,
         reversedAmount: 0n,
         description: this.description ?? null,
@@ -377,11 +356,21 @@ class Transfer implements Cmd {
         createdBy: m.actor,
         postedBy: req.pending ? null : m.actor,
         voidedBy: null,
-      });
-      scratch.commit();
-      m.transfers.push(t);
-      m.counts.transfers += 1;
-      transfers.push(t.id);
+      };
+      if (this.dryRun) {
+        expect(res.status).toBe(200);
+        const { dryRun, ...view } = res.body;
+        expect(dryRun).toBe(true);
+        expectTransfer(view, expected);
+        // Not committed to the model: the checks below find the accounts and row counts as they were.
+      } else {
+        expect(res.status).toBe(201);
+        const t = expectTransfer(res.body, expected);
+        scratch.commit();
+        m.transfers.push(t);
+        m.counts.transfers += 1;
+        transfers.push(t.id);
+      }
     }
     if (this.dryRun) {
       count(`dry ${req.pending ? 'pending' : 'transfer'} ${outcomeOf(refusal, 200)}`);
