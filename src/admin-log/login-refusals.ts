@@ -38,27 +38,24 @@ export class LoginRefusals implements BeforeApplicationShutdown {
 
   record(kind: Kind, username: string, address: string): void {
     const now = new Date().toISOString();
-    const name = username.slice(0, MAX_USERNAME);
-    let key = `${kind}\n${name.toLowerCase()}\n${address}`;
+    this.add({ kind, username: username.slice(0, MAX_USERNAME), address, attempts: 1, firstAt: now, lastAt: now });
+  }
+
+  /** Counts `t` into its record, or into its kind's overflow record once a second holds MAX_RECORDS. */
+  private add(t: Tally): void {
+    let key = t.username === null ? `${t.kind}\n*` : `${t.kind}\n${t.username.toLowerCase()}\n${t.address}`;
     let tally = this.pending.get(key);
     if (tally === undefined && this.pending.size >= MAX_RECORDS) {
-      key = `${kind}\n*`;
+      key = `${t.kind}\n*`;
       tally = this.pending.get(key);
     }
     if (tally === undefined) {
-      const many = key.endsWith('\n*');
-      tally = {
-        kind,
-        username: many ? null : name,
-        address: many ? null : address,
-        attempts: 0,
-        firstAt: now,
-        lastAt: now,
-      };
+      tally = key.endsWith('\n*') ? { ...t, username: null, address: null, attempts: 0 } : { ...t, attempts: 0 };
       this.pending.set(key, tally);
     }
-    tally.attempts += 1;
-    tally.lastAt = now;
+    tally.attempts += t.attempts;
+    if (t.firstAt < tally.firstAt) tally.firstAt = t.firstAt;
+    if (t.lastAt > tally.lastAt) tally.lastAt = t.lastAt;
     this.timer ??= setTimeout(() => this.flush(), FLUSH_MS).unref();
   }
 
@@ -95,6 +92,10 @@ export class LoginRefusals implements BeforeApplicationShutdown {
       .then((outcome) => {
         if ('refusal' in outcome) throw outcome.refusal;
       })
-      .catch((error: unknown) => this.logger.error({ err: error }, 'could not log refused logins'));
+      .catch((error: unknown) => {
+        // Counted again, to be written with the next second's: the database being away loses no attempt.
+        for (const tally of tallies) this.add(tally);
+        this.logger.error({ err: error }, 'could not log refused logins; they are kept for the next attempt');
+      });
   }
 }
