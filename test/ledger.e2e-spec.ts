@@ -214,7 +214,13 @@ describe('the double-entry core', () => {
         available: '700',
       });
       expect(await balances(t, op, bob.id)).toMatchObject({ creditsPosted: '300', posted: '300', available: '300' });
-      expect((await t.request('GET', `/v1/transfers/${res.body.id}`, { token: auditor })).body).toEqual(res.body);
+      // The answer carries both accounts as the transfer left them (SPEC 11); GET shows the transfer alone.
+      const { accounts, ...shown } = res.body;
+      expect(accounts).toEqual([
+        { accountId: alice.id, version: 2, balances: await balances(t, op, alice.id) },
+        { accountId: bob.id, version: 1, balances: await balances(t, op, bob.id) },
+      ]);
+      expect((await t.request('GET', `/v1/transfers/${res.body.id}`, { token: auditor })).body).toEqual(shown);
 
       const entries = (await t.request('GET', `/v1/accounts/${alice.id}/entries`, { token: auditor })).body.data;
       expect(entries.map((e: any) => [e.accountVersion, e.direction, e.amount, e.balanceAfter])).toEqual([

@@ -7,6 +7,7 @@ import { connect } from './support/database.js';
 import { ledgerViolations } from './support/invariants.js';
 import {
   type AmountSpec,
+  accountsAfter,
   balancesOf,
   freshKey,
   INT64_MAX,
@@ -359,13 +360,16 @@ class Transfer implements Cmd {
       };
       if (this.dryRun) {
         expect(res.status).toBe(200);
-        const { dryRun, ...view } = res.body;
+        const { dryRun, accounts, ...view } = res.body;
         expect(dryRun).toBe(true);
+        expect(accounts).toEqual(accountsAfter(scratch, touched));
         expectTransfer(view, expected);
         // Not committed to the model: the checks below find the accounts and row counts as they were.
       } else {
         expect(res.status).toBe(201);
-        const t = expectTransfer(res.body, expected);
+        const { accounts, ...view } = res.body;
+        expect(accounts).toEqual(accountsAfter(scratch, touched));
+        const t = expectTransfer(view, expected);
         scratch.commit();
         m.transfers.push(t);
         m.counts.transfers += 1;
@@ -429,7 +433,13 @@ class Batch implements Cmd {
     } else {
       expect(res.status).toBe(201);
       expect(res.body.batchId).toMatch(UUID);
-      expect(Object.keys(res.body).sort()).toEqual(['batchId', 'transfers']);
+      expect(Object.keys(res.body).sort()).toEqual(['accounts', 'batchId', 'transfers']);
+      expect(res.body.accounts).toEqual(
+        accountsAfter(
+          scratch,
+          reqs.flatMap((q) => [q.debitAccountId, q.creditAccountId]),
+        ),
+      );
       expect(res.body.transfers).toHaveLength(reqs.length);
       reqs.forEach((q, i) => {
         const t = expectTransfer(res.body.transfers[i], {
@@ -523,6 +533,7 @@ class Post implements Cmd {
       expect(res.body).toEqual({
         ...transferView({ ...t!, status: 'posted', postedAmount: posted, postedBy: m.actor }),
         postedAt: expect.stringMatching(TIMESTAMP),
+        accounts: accountsAfter(scratch, touched),
       });
       expect(Date.parse(res.body.postedAt)).toBeGreaterThanOrEqual(Date.parse(t!.createdAt));
       t!.status = 'posted';
@@ -575,7 +586,10 @@ class Void implements Cmd {
       expectRefusal(res, refusal);
     } else {
       expect(res.status).toBe(200);
-      expect(res.body).toEqual(transferView({ ...t!, status: 'voided', voidedBy: m.actor }));
+      expect(res.body).toEqual({
+        ...transferView({ ...t!, status: 'voided', voidedBy: m.actor }),
+        accounts: accountsAfter(scratch, touched),
+      });
       t!.status = 'voided';
       t!.voidedBy = m.actor;
       scratch.commit();
@@ -643,7 +657,9 @@ class Reverse implements Cmd {
       expectRefusal(res, refusal);
     } else {
       expect(res.status).toBe(201);
-      const reversal = expectTransfer(res.body, {
+      const { accounts, ...view } = res.body;
+      expect(accounts).toEqual(accountsAfter(scratch, [t!.creditAccountId, t!.debitAccountId]));
+      const reversal = expectTransfer(view, {
         debitAccountId: t!.creditAccountId,
         creditAccountId: t!.debitAccountId,
         amount: reversed,

@@ -43,13 +43,39 @@ describe('two-phase transfers and reversals', () => {
   afterAll(() => t.close());
 
   const keyed = (key?: string): Record<string, string> => (key === undefined ? {} : { 'idempotency-key': key });
-  const pending = (body: Record<string, unknown>, key?: string) => transfer(t, op, { pending: true, ...body }, key);
+  /**
+   * SPEC 11: a write that moves money answers with its accounts as they stood right after it. Every write of this
+   * suite is checked so (nothing else writes those accounts meanwhile: the next GET must read the same), then the
+   * answer is handed on without them, to compare with the transfer as GET shows it.
+   */
+  async function accountsChecked(sent: Promise<Reply>): Promise<Reply> {
+    const res = await sent;
+    if (res.status >= 300) {
+      expect(res.body.accounts).toBeUndefined();
+      return res;
+    }
+    const { accounts, ...rest } = res.body;
+    expect(accounts.map((a: { accountId: string }) => a.accountId)).toEqual([
+      rest.debitAccountId,
+      rest.creditAccountId,
+    ]);
+    for (const a of accounts) {
+      const now = (await t.request('GET', `/v1/accounts/${a.accountId}`, { token: auditor })).body;
+      // Writes racing each other (the races below) may have moved the account since: it can only have gone on.
+      if (racing) expect(a.version).toBeLessThanOrEqual(now.version);
+      else expect(a).toEqual({ accountId: now.id, version: now.version, balances: now.balances });
+    }
+    return { ...res, body: rest };
+  }
+  let racing = false;
+  const send = (body: Record<string, unknown>, key?: string) => accountsChecked(transfer(t, op, body, key));
+  const pending = (body: Record<string, unknown>, key?: string) => send({ pending: true, ...body }, key);
   const post = (id: string, body: Record<string, unknown> = {}, key?: string) =>
-    t.request('POST', `/v1/transfers/${id}/post`, { token: op, body, headers: keyed(key) });
+    accountsChecked(t.request('POST', `/v1/transfers/${id}/post`, { token: op, body, headers: keyed(key) }));
   const voidIt = (id: string, key?: string) =>
-    t.request('POST', `/v1/transfers/${id}/void`, { token: op, headers: keyed(key) });
+    accountsChecked(t.request('POST', `/v1/transfers/${id}/void`, { token: op, headers: keyed(key) }));
   const reverse = (id: string, body: Record<string, unknown> = {}, key?: string) =>
-    t.request('POST', `/v1/transfers/${id}/reverse`, { token: op, body, headers: keyed(key) });
+    accountsChecked(t.request('POST', `/v1/transfers/${id}/reverse`, { token: op, body, headers: keyed(key) }));
   const getTransfer = async (id: string): Promise<any> => {
     const res = await t.request('GET', `/v1/transfers/${id}`, { token: auditor });
     expect(res.status).toBe(200);
@@ -153,7 +179,7 @@ describe('two-phase transfers and reversals', () => {
         expect(outcome(res)).toBe('422 INSUFFICIENT_FUNDS');
         expect(res.body.detail).toBe(`account ${alice.id} has 40 available, 41 requested`);
         // a posted movement sees the reservation too
-        const posted = await transfer(t, op, { debitAccountId: alice.id, creditAccountId: bob.id, amount: '41' });
+        const posted = await send({ debitAccountId: alice.id, creditAccountId: bob.id, amount: '41' });
         expect(outcome(posted)).toBe('422 INSUFFICIENT_FUNDS');
       });
       expect((await pending({ debitAccountId: alice.id, creditAccountId: bob.id, amount: '40' })).status).toBe(201);
@@ -165,9 +191,9 @@ describe('two-phase transfers and reversals', () => {
 
       // A debit-normal account is drained by credits: a pending credit is checked against it.
       const asset = await createAccount(t, op, { normalBalance: 'debit', name: 'asset' });
-      expect(
-        (await transfer(t, op, { debitAccountId: asset.id, creditAccountId: funding.source.id, amount: '100' })).status,
-      ).toBe(201);
+      expect((await send({ debitAccountId: asset.id, creditAccountId: funding.source.id, amount: '100' })).status).toBe(
+        201,
+      );
       await nothingWritten(async () => {
         const res = await pending({ debitAccountId: funding.source.id, creditAccountId: asset.id, amount: '101' });
         expect(outcome(res)).toBe('422 INSUFFICIENT_FUNDS');
@@ -326,9 +352,7 @@ describe('two-phase transfers and reversals', () => {
         [p.id, 'credit', '120'],
       ]);
       // the released rest is spendable again
-      expect((await transfer(t, op, { debitAccountId: alice.id, creditAccountId: bob.id, amount: '880' })).status).toBe(
-        201,
-      );
+      expect((await send({ debitAccountId: alice.id, creditAccountId: bob.id, amount: '880' })).status).toBe(201);
     });
 
     it('refuses to post more than was reserved with AMOUNT_EXCEEDS_PENDING and writes nothing', async () => {
@@ -398,7 +422,7 @@ describe('two-phase transfers and reversals', () => {
 
     it('refuses post and void of a transfer that is not pending (409) or does not exist (404)', async () => {
       const { alice, bob } = await pair('1000');
-      const direct = (await transfer(t, op, { debitAccountId: alice.id, creditAccountId: bob.id, amount: '10' })).body;
+      const direct = (await send({ debitAccountId: alice.id, creditAccountId: bob.id, amount: '10' })).body;
       const posted = (await pending({ debitAccountId: alice.id, creditAccountId: bob.id, amount: '20' })).body;
       expect((await post(posted.id, { amount: '5' })).status).toBe(200);
       const voided = (await pending({ debitAccountId: alice.id, creditAccountId: bob.id, amount: '30' })).body;
@@ -492,7 +516,7 @@ describe('two-phase transfers and reversals', () => {
   describe('reversals', () => {
     it('reverses in full with a new posted transfer in the opposite direction', async () => {
       const { alice, bob } = await pair('1000');
-      const pay = (await transfer(t, op, { debitAccountId: alice.id, creditAccountId: bob.id, amount: '300' })).body;
+      const pay = (await send({ debitAccountId: alice.id, creditAccountId: bob.id, amount: '300' })).body;
       const res = await reverse(pay.id, { description: 'refund' });
       expect(res.status).toBe(201);
       expect(res.body).toEqual({
@@ -536,7 +560,7 @@ describe('two-phase transfers and reversals', () => {
 
     it('reverses in parts, never more than the posted amount', async () => {
       const { alice, bob } = await pair('1000');
-      const pay = (await transfer(t, op, { debitAccountId: alice.id, creditAccountId: bob.id, amount: '100' })).body;
+      const pay = (await send({ debitAccountId: alice.id, creditAccountId: bob.id, amount: '100' })).body;
       const r1 = await reverse(pay.id, { amount: '30' });
       expect(r1.status).toBe(201);
       expect(r1.body).toMatchObject({ amount: '30', reversalOf: pay.id, description: null });
@@ -587,10 +611,8 @@ describe('two-phase transfers and reversals', () => {
     it('applies the usual checks to a reversal: funds (reservations included) and account status', async () => {
       const { alice, bob } = await pair('100');
       const carol = await createAccount(t, op);
-      const pay = (await transfer(t, op, { debitAccountId: alice.id, creditAccountId: bob.id, amount: '100' })).body;
-      expect((await transfer(t, op, { debitAccountId: bob.id, creditAccountId: carol.id, amount: '100' })).status).toBe(
-        201,
-      );
+      const pay = (await send({ debitAccountId: alice.id, creditAccountId: bob.id, amount: '100' })).body;
+      expect((await send({ debitAccountId: bob.id, creditAccountId: carol.id, amount: '100' })).status).toBe(201);
       await nothingWritten(async () => {
         const res = await reverse(pay.id);
         expect(outcome(res)).toBe('422 INSUFFICIENT_FUNDS');
@@ -598,9 +620,7 @@ describe('two-phase transfers and reversals', () => {
       });
       expect((await getTransfer(pay.id)).reversedAmount).toBe('0');
 
-      expect((await transfer(t, op, { debitAccountId: carol.id, creditAccountId: bob.id, amount: '50' })).status).toBe(
-        201,
-      );
+      expect((await send({ debitAccountId: carol.id, creditAccountId: bob.id, amount: '50' })).status).toBe(201);
       expect((await pending({ debitAccountId: bob.id, creditAccountId: carol.id, amount: '30' })).status).toBe(201);
       expect(await balances(t, op, bob.id)).toEqual(bal('100', '150', '30', '0')('50', '20'));
       await nothingWritten(async () => {
@@ -683,6 +703,9 @@ describe('two-phase transfers and reversals', () => {
   });
 
   describe('races', () => {
+    beforeAll(() => (racing = true));
+    afterAll(() => (racing = false));
+
     it('lets exactly one of a simultaneous post and void through, 10 times over', async () => {
       const { alice, bob } = await pair('1000');
       let postedTotal = 0;
@@ -710,7 +733,7 @@ describe('two-phase transfers and reversals', () => {
 
     it('lets exactly 10 of 20 parallel reversals of 10 through against an original of 100', async () => {
       const { alice, bob } = await pair('1000');
-      const pay = (await transfer(t, op, { debitAccountId: alice.id, creditAccountId: bob.id, amount: '100' })).body;
+      const pay = (await send({ debitAccountId: alice.id, creditAccountId: bob.id, amount: '100' })).body;
       const results = await Promise.all(Array.from({ length: 20 }, () => reverse(pay.id, { amount: '10' })));
       expect(results.map(outcome).sort()).toEqual([
         ...Array<string>(10).fill('201 posted'),

@@ -1,4 +1,11 @@
-import { type AccountState, applyMovement, type Counters, type Side } from './balances.js';
+import {
+  type AccountState,
+  applyMovement,
+  balancesView,
+  type BalancesView,
+  type Counters,
+  type Side,
+} from './balances.js';
 import { AccountNotFound } from './errors.js';
 import { type ChainHead, type EntryFields, nextEntry } from './hash-chain.js';
 import { assertActive, planTransfer, type TransferRequest } from './transfer-rules.js';
@@ -25,6 +32,13 @@ export interface AccountChange {
   toVersion: number;
   lastHash: string;
   delta: Counters;
+}
+
+/** An account as a write that moved money leaves it (SPEC 11: every such answer carries them). */
+export interface AccountAfter {
+  accountId: string;
+  version: number;
+  balances: BalancesView;
 }
 
 export interface Checkpoint {
@@ -86,6 +100,14 @@ export class WorkingSet {
 
   state(id: string): AccountState | undefined {
     return this.accounts.get(id)?.state;
+  }
+
+  /** The accounts named, each once in the order first named, as they stand now. */
+  accountsAfter(ids: readonly string[]): AccountAfter[] {
+    return [...new Set(ids)].map((id) => {
+      const { state, head } = this.get(id);
+      return { accountId: id, version: head.version, balances: balancesView(state.normalBalance, state.counters) };
+    });
   }
 
   /** Validates a new transfer against the current states (ids, currency, status, funds, overflow) and applies it. */

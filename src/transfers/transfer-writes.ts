@@ -16,7 +16,7 @@ import {
   transferState,
   transferView,
 } from './transfer-rows.js';
-import type { BatchView, TransferView } from './transfers.dto.js';
+import type { BatchView, TransferWriteView } from './transfers.dto.js';
 
 /*
  * The use cases that move money, each run by the write entrance (`Writes`) inside a group's SERIALIZABLE
@@ -83,7 +83,7 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
     return { set, taken, createdAt: new Date(), rows: [] };
   },
 
-  decide(state, request): TransferView | BatchView | ((TransferView | BatchView) & { dryRun: true }) {
+  decide(state, request): TransferWriteView | BatchView | ((TransferWriteView | BatchView) & { dryRun: true }) {
     const checkpoint = state.set.checkpoint();
     const mine: TransferInsert[] = [];
     // A batch stays in one ledger: its first transfer's.
@@ -132,10 +132,12 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
       throw error;
     }
     const created = mine.map(rowOf);
+    // The accounts as this request left them: later requests of the group are not decided yet.
+    const accounts = state.set.accountsAfter(mine.flatMap((t) => [t.debitAccountId, t.creditAccountId]));
     const answer =
       request.batchId === null
-        ? transferView(created[0]!, state.createdAt)
-        : { batchId: request.batchId, transfers: created.map((r) => transferView(r, state.createdAt)) };
+        ? { ...transferView(created[0]!, state.createdAt), accounts }
+        : { batchId: request.batchId, transfers: created.map((r) => transferView(r, state.createdAt)), accounts };
     if (request.dryRun) {
       state.set.rollback(checkpoint);
       return { ...answer, dryRun: true as const };
@@ -156,7 +158,7 @@ export function postTransfer(
   id: string,
   requested: bigint | undefined,
   { scope, actor }: WriteRequest,
-): UseCase<TransferView> {
+): UseCase<TransferWriteView> {
   return async (tx) => {
     const now = new Date();
     const t = await lockTransfer(tx, id, scope);
@@ -168,13 +170,14 @@ export function postTransfer(
        WHERE id = $1 RETURNING ${TRANSFER_COLUMNS}`,
       [id, amount.toString(), now, actor],
     );
+    const accounts = set.accountsAfter([t.debit_account_id, t.credit_account_id]);
     writeLedger(tx, { set });
-    return transferView(row!, now);
+    return { ...transferView(row!, now), accounts };
   };
 }
 
 /** Releases a pending transfer's reservation. */
-export function voidTransfer(id: string, { scope, actor }: WriteRequest): UseCase<TransferView> {
+export function voidTransfer(id: string, { scope, actor }: WriteRequest): UseCase<TransferWriteView> {
   return async (tx) => {
     const now = new Date();
     const t = await lockTransfer(tx, id, scope);
@@ -185,8 +188,9 @@ export function voidTransfer(id: string, { scope, actor }: WriteRequest): UseCas
       `UPDATE transfers SET status = 'voided', voided_by = $2 WHERE id = $1 RETURNING ${TRANSFER_COLUMNS}`,
       [id, actor],
     );
+    const accounts = set.accountsAfter([t.debit_account_id, t.credit_account_id]);
     writeLedger(tx, { set });
-    return transferView(row!, now);
+    return { ...transferView(row!, now), accounts };
   };
 }
 
@@ -196,7 +200,7 @@ export function reverseTransfer(
   requested: bigint | undefined,
   description: string | undefined,
   { scope, actor }: WriteRequest,
-): UseCase<TransferView> {
+): UseCase<TransferWriteView> {
   return async (tx) => {
     const t = await lockTransfer(tx, id, scope);
     const amount = amountToReverse(transferState(t), requested);
@@ -225,8 +229,9 @@ export function reverseTransfer(
       amount.toString(),
     ]);
     const row = rowOf(reversal);
+    const accounts = set.accountsAfter([reversal.debitAccountId, reversal.creditAccountId]);
     writeLedger(tx, { transfers: [row], set });
-    return transferView(row, reversal.createdAt);
+    return { ...transferView(row, reversal.createdAt), accounts };
   };
 }
 

@@ -20,6 +20,7 @@ import {
   TransferListQuery,
   TransferPage,
   TransferView,
+  TransferWriteView,
 } from './transfers.dto.js';
 import { TransfersService } from './transfers.service.js';
 
@@ -35,8 +36,8 @@ export class TransfersController {
   @ApiOperation({ summary: 'Move money from one account to another' })
   @ApiIdempotencyKey()
   @Roles('operator')
-  @ApiCreatedResponse({ type: TransferView })
-  @ApiOkResponse({ type: TransferView, description: 'a dry run: what the call would answer, with `dryRun: true`' })
+  @ApiCreatedResponse({ type: TransferWriteView })
+  @ApiOkResponse({ type: TransferWriteView, description: 'a dry run: what the call would answer, with `dryRun: true`' })
   @ApiProblems(400, 401, 403, 409, 413, 415, 422, 503)
   async create(
     @Body() dto: CreateTransferDto,
@@ -72,7 +73,7 @@ export class TransfersController {
     description:
       'Releases the whole reservation and posts `amount` (default: all of it), writing the entries now. Posting moves money, so both accounts must be active: 422 ACCOUNT_NOT_ACTIVE while either is frozen.',
   })
-  @ApiOkResponse({ type: TransferView })
+  @ApiOkResponse({ type: TransferWriteView })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415, 422, 503)
   async post(
     @Param('id', uuidParam) id: string,
@@ -91,7 +92,7 @@ export class TransfersController {
     summary: 'Void a pending transfer',
     description: 'Releases the reservation; nothing is posted, so this also goes through on a frozen account.',
   })
-  @ApiOkResponse({ type: TransferView })
+  @ApiOkResponse({ type: TransferWriteView })
   @ApiProblems(400, 401, 403, 404, 409, 503)
   async void(
     @Param('id', uuidParam) id: string,
@@ -106,7 +107,7 @@ export class TransfersController {
   @ApiOperation({ summary: 'Reverse all or part of a posted transfer' })
   @ApiIdempotencyKey()
   @Roles('operator')
-  @ApiCreatedResponse({ type: TransferView })
+  @ApiCreatedResponse({ type: TransferWriteView })
   @ApiProblems(400, 401, 403, 404, 413, 415, 422, 503)
   async reverse(
     @Param('id', uuidParam) id: string,

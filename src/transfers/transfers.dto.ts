@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import { ActorView } from '../common/actor-view.js';
 import { Type } from 'class-transformer';
 import {
@@ -19,6 +19,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { RangePageQuery } from '../common/pagination.js';
+import { BalancesView } from '../accounts/accounts.dto.js';
 import { IsAmount, IsCurrency, IsExternalId, IsLedgerRef, IsMetadata } from '../common/validators.js';
 
 export const TRANSFER_STATUSES = ['pending', 'posted', 'voided', 'expired'] as const;
@@ -146,9 +147,29 @@ export class TransferView {
   voidedBy: ActorView | null;
 }
 
+/** An account as the write left it (SPEC 11): what a caller would otherwise read back after every write. */
+export class AccountAfterView {
+  @ApiProperty({ format: 'uuid' }) accountId: string;
+  @ApiProperty({ description: 'its number of ledger entries right after this write' }) version: number;
+  @ApiProperty({ type: BalancesView }) balances: BalancesView;
+}
+
+const ACCOUNTS_AFTER: ApiPropertyOptions = {
+  type: [AccountAfterView],
+  description:
+    'each account this write touched, once, as it stood right after it (a replay answers the values of the first ' +
+    'answer; later writes may have moved them since)',
+};
+
+/** A transfer as a write answers it: with the accounts it touched. */
+export class TransferWriteView extends TransferView {
+  @ApiProperty(ACCOUNTS_AFTER) accounts: AccountAfterView[];
+}
+
 export class BatchView {
   @ApiProperty({ format: 'uuid' }) batchId: string;
   @ApiProperty({ type: [TransferView] }) transfers: TransferView[];
+  @ApiProperty(ACCOUNTS_AFTER) accounts: AccountAfterView[];
 }
 
 export class TransferPage {

@@ -126,6 +126,14 @@ export function balancesOf(a: ModelAccount): Record<string, string> {
   };
 }
 
+/** The accounts a write answers with (SPEC 11): each once, in the order first named, as the scratch has them. */
+export function accountsAfter(s: Scratch, ids: readonly string[]): Record<string, unknown>[] {
+  return [...new Set(ids)].map((id) => {
+    const a = s.get(id)!;
+    return { accountId: id, version: a.entries, balances: balancesOf(a) };
+  });
+}
+
 /** Whether a movement on `side` can leave the account's `available` where it is or above zero. */
 export function canMove(a: ModelAccount, side: Side): boolean {
   return a.allowNegative || a.normalBalance === side || available(a, a.counters) > 0n;
