@@ -1,4 +1,5 @@
 import { FakeTx } from '../../test/support/fake-tx.js';
+import { GENESIS_HASH, type LogAction, recordHash } from '../admin-log/admin-log-chain.js';
 import { LedgerError } from '../core/errors.js';
 import { LedgerScope } from '../core/ledger-scope.js';
 import { type BulkUseCase, type GroupUnit, runGroup, type UseCase } from './group.js';
@@ -228,5 +229,67 @@ describe('runGroup: bulk use cases', () => {
     ]);
     expect(log.writes).toEqual([{ inputs: [4], keys: [] }]);
     expect(blamed).toEqual([]);
+  });
+});
+
+describe('runGroup: the administrative log, in one place', () => {
+  const logging =
+    (action: LogAction, id: string, refusal?: LedgerError): UseCase<string> =>
+    (_tx, log) => {
+      log({ action, resourceId: id, ledgerId: null, before: null, after: { id } });
+      return refusal === undefined ? Promise.resolve(id) : Promise.reject(refusal);
+    };
+  const logged = (w: WriteRequest, run: UseCase<string>): GroupUnit => ({ request: w, work: { run, logged: true } });
+
+  it('appends the changes of the units that commit, with their actors and request ids, chained, after them', async () => {
+    const tx = new FakeTx();
+    const key = { ...request(undefined, 'h', 'req-b'), actor: { type: 'apiKey' as const, id: 'k1', name: 'svc' } };
+    await run(tx, [
+      logged(request(undefined, 'h', 'req-a'), logging('ledger.created', 'A')),
+      logged(key, logging('ledger.created', 'B', new LedgerError('DUPLICATE_LEDGER_NAME', 'taken'))),
+      logged(key, logging('account.updated', 'C')),
+    ]);
+    const inserts = tx.statements('INSERT INTO admin_log');
+    expect(inserts).toHaveLength(1);
+    // After every unit's savepoint is released: a record is only ever written beside the change it records.
+    const lastRelease = tx.sent.map((s) => s.text).lastIndexOf('RELEASE SAVEPOINT unit');
+    expect(tx.sent.indexOf(inserts[0]!)).toBeGreaterThan(lastRelease);
+    const [seqs, ids, ats, actors, actions, types, resources, ledgers, befores, afters, requestIds, prevs, hashes] =
+      inserts[0]!.values as string[][];
+    expect([seqs, actions, types, resources, requestIds]).toEqual([
+      ['1', '2'],
+      ['ledger.created', 'account.updated'],
+      ['ledger', 'account'],
+      ['A', 'C'],
+      ['req-a', 'req-b'],
+    ]);
+    expect(actors!.map((a) => JSON.parse(a))).toEqual([request(undefined).actor, key.actor]);
+    // Each hash is the RFC 8785 one over the record as the API will show it, and links to the one before.
+    expect(prevs).toEqual([GENESIS_HASH, hashes![0]]);
+    seqs!.forEach((seq, i) => {
+      const body = {
+        id: ids![i]!,
+        seq,
+        at: ats![i]!,
+        actor: JSON.parse(actors![i]!),
+        action: actions![i]!,
+        resourceType: types![i]!,
+        resourceId: resources![i]!,
+        ledgerId: ledgers![i] ?? null,
+        before: befores![i] === null ? null : JSON.parse(befores![i]!),
+        after: JSON.parse(afters![i]!),
+        requestId: requestIds![i]!,
+      };
+      expect(hashes![i]).toBe(recordHash(prevs![i]!, body));
+    });
+  });
+
+  it('treats a change reported by a write not marked as logged as a bug of that unit', async () => {
+    const tx = new FakeTx();
+    const unmarked = single(request(undefined), logging('user.updated', 'U'));
+    let blamed: readonly GroupUnit[] = [];
+    await expect(runGroup(tx, [unmarked], (c) => (blamed = c))).rejects.toThrow(/not a logged write/);
+    expect(blamed).toEqual([unmarked]);
+    expect(tx.statements('INSERT INTO admin_log')).toEqual([]);
   });
 });
