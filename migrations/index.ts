@@ -10,6 +10,7 @@ import { ApiKeys1765400000000 } from './1765400000000-api-keys.js';
 import { ReferenceChecksById1765500000000 } from './1765500000000-reference-checks-by-id.js';
 import { Actors1765700000000 } from './1765700000000-actors.js';
 import { AdminLog1765800000000 } from './1765800000000-admin-log.js';
+import { AccountMetadataIndex1765900000000 } from './1765900000000-account-metadata-index.js';
 import { DropLedgerSeqIndexes1765600000000 } from './1765600000000-drop-ledger-seq-indexes.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
@@ -27,4 +28,5 @@ export const MIGRATIONS: Function[] = [
   DropLedgerSeqIndexes1765600000000,
   Actors1765700000000,
   AdminLog1765800000000,
+  AccountMetadataIndex1765900000000,
 ];

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { parseQueryString } from './http/query-string.js';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
@@ -27,7 +28,7 @@ export async function createApp(config: Config & { databaseUrl: string }): Promi
     genReqId: (req: IncomingMessage) => requestIdOf(req),
     requestIdHeader: false,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1000 },
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1000, querystringParser: parseQueryString },
     // Malformed URLs are refused by Fastify's router before Nest sees them; answer them as problem+json too.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const body = problemBody(

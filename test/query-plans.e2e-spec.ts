@@ -173,7 +173,7 @@ describe('the write path as its tables grow', () => {
     const transfersBy = await plan(TRANSFER_LIST_SQL, byActor);
     expect(transfersBy).toMatch(/Index Scan using transfers_created_by_idx/);
     expect(transfersBy).not.toContain('Sort');
-    const accountsBy = await plan(ACCOUNT_LIST_SQL, [null, null, null, null, 51, null, null, 'someone']);
+    const accountsBy = await plan(ACCOUNT_LIST_SQL, [null, null, null, null, 51, null, null, 'someone', null]);
     expect(accountsBy).toMatch(/Index Scan using accounts_created_by_idx/);
 
     // The expiry sweep: which ledgers have something due, then each ledger's due transfers.

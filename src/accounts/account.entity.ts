@@ -29,6 +29,8 @@ import { Check, Column, Entity, Generated, Index, PrimaryColumn } from 'typeorm'
 @Index('accounts_ledger_seq_idx', ['ledgerId', 'seq'])
 // `?createdBy=`: on the creator's id, an expression the migration declares and entities cannot.
 @Index('accounts_created_by_idx', { synchronize: false })
+// `?metadata[k]=v`: a GIN index (jsonb_path_ops), which entities cannot declare.
+@Index('accounts_metadata_idx', { synchronize: false })
 @Index('accounts_external_id_key', ['ledgerId', 'externalId'], { unique: true })
 // `?externalId=` without a ledger: only the non-null values are ever looked up.
 @Index('accounts_external_id_idx', ['externalId'], { where: 'external_id IS NOT NULL' })

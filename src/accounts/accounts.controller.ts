@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Scope } from '../auth/authenticated-user.js';
 import { Roles, Scoped } from '../auth/roles.decorator.js';
@@ -46,6 +46,14 @@ export class AccountsController {
 
   @Get()
   @ApiOperation({ summary: 'List accounts' })
+  @ApiQuery({
+    name: 'metadata',
+    required: false,
+    style: 'deepObject',
+    explode: true,
+    schema: { type: 'object', additionalProperties: { type: 'string' } },
+    description: '`metadata[key]=value`, any number: only the accounts whose metadata holds every pair (from an index)',
+  })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: AccountPage })
   @ApiProblems(400, 401)

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiHideProperty, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional, IsString, Length, MaxLength } from 'class-validator';
 import { ActorView } from '../common/actor-view.js';
 import { PageQuery } from '../common/pagination.js';
@@ -78,6 +78,11 @@ export class AccountListQuery extends PageQuery {
   @IsString()
   @Length(1, 512)
   createdBy?: string;
+  /** `metadata[key]=value` pairs, gathered by the query-string parser; documented on the route (a deep object). */
+  @ApiHideProperty()
+  @IsOptional()
+  @IsMetadata()
+  metadata?: Record<string, string>;
 }
 
 export class BalancesView {

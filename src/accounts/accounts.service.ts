@@ -60,6 +60,7 @@ export class AccountsService {
       q.ledgerId ?? null,
       scope.ids,
       q.createdBy ?? null,
+      q.metadata === undefined ? null : JSON.stringify(q.metadata),
     ]);
     return toPage(rows, q.limit, accountView, (r) => [r.seq]);
   }
@@ -158,10 +159,11 @@ async function assertExternalIdFree(tx: Tx, ledgerId: string, externalId: string
   }
 }
 
-/** A page of accounts in `seq` order; every filter is optional (null), `$8` the creator's id (`?createdBy=`). */
+/** A page of accounts in `seq` order; every filter is optional (null), `$8` the creator's id (`?createdBy=`), `$9`
+ * the metadata pairs every row must hold (`?metadata[k]=v`). */
 export const ACCOUNT_LIST_SQL = `SELECT ${ACCOUNT_COLUMNS} FROM accounts
   WHERE ($1::bigint IS NULL OR seq > $1::bigint) AND ($2::text IS NULL OR currency = $2)
     AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR external_id = $4)
     AND ($6::text IS NULL OR ledger_id = (${ledgerByRef(6)})) AND ${inScope('ledger_id', 7)}
-    AND ($8::text IS NULL OR created_by ->> 'id' = $8)
+    AND ($8::text IS NULL OR created_by ->> 'id' = $8) AND ($9::jsonb IS NULL OR metadata @> $9::jsonb)
   ORDER BY seq LIMIT $5`;

@@ -8,6 +8,7 @@ export interface AccountOptions {
   externalId?: string;
   name?: string;
   ledgerId?: string;
+  metadata?: Record<string, string>;
 }
 
 export async function createAccount(t: TestApp, token: string, options: AccountOptions = {}): Promise<any> {
