@@ -61,8 +61,9 @@ export class ApiKeysService {
            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
           [randomUUID(), dto.name, this.hash(key), dto.roles, ledgers, dto.expiresAt ?? null, JSON.stringify(w.actor)],
         );
-        log({ action: 'apiKey.created', resourceId: row!.id, ledgerId: null, before: null, after: view(row!) });
-        return view(row!);
+        const after = view(row!);
+        log({ action: 'apiKey.created', resourceId: after.id, ledgerId: null, before: null, after });
+        return after;
       },
     });
     return 'value' in outcome && !outcome.replayed ? { ...outcome, value: { ...outcome.value, key } } : outcome;

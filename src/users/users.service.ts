@@ -52,8 +52,9 @@ export class UsersService implements OnApplicationBootstrap {
           [randomUUID(), dto.username, passwordHash, dto.roles, ledgers],
         );
         if (row === undefined) throw new LedgerError('USERNAME_TAKEN', `username ${dto.username} is taken`);
-        log({ action: 'user.created', resourceId: row.id, ledgerId: null, before: null, after: view(row) });
-        return view(row);
+        const after = view(row);
+        log({ action: 'user.created', resourceId: row.id, ledgerId: null, before: null, after });
+        return after;
       },
     });
   }
@@ -90,8 +91,9 @@ export class UsersService implements OnApplicationBootstrap {
            WHERE id = $1 RETURNING ${COLUMNS}`,
           [id, dto.roles ?? null, dto.disabled ?? null, passwordHash, ledgers !== undefined, ledgers ?? null],
         );
-        log({ action: 'user.updated', resourceId: id, ledgerId: null, before: view(before), after: view(updated!) });
-        return view(updated!);
+        const after = view(updated!);
+        log({ action: 'user.updated', resourceId: id, ledgerId: null, before: view(before), after });
+        return after;
       },
     });
   }
