@@ -20,6 +20,10 @@ const CODES = [
   'DUPLICATE_LEDGER_NAME',
   'LEDGER_NOT_FOUND',
   'LEDGER_MISMATCH',
+  'UNBALANCED_TRANSACTION',
+  'ACCOUNT_VERSION_CONFLICT',
+  'BALANCE_CONDITION_FAILED',
+  'ALREADY_REVERSED',
 ] as const;
 
 export type LedgerErrorCode = (typeof CODES)[number];
@@ -34,7 +38,7 @@ export class LedgerError extends Error {
   constructor(
     readonly code: LedgerErrorCode,
     message: string,
-    /** Position of the refused transfer inside a batch, when there is one. */
+    /** Position of the refused transfer inside a batch, or of the refused posting inside a transaction. */
     readonly index?: number,
   ) {
     super(message);

@@ -49,7 +49,10 @@ export interface NextEntry {
   counters: Counters;
 }
 
-/** One posted ledger entry on one account; funds and overflow refusals come from applyMovement. */
+/**
+ * One posted ledger entry on one account; funds and overflow refusals come from applyMovement, unless the caller
+ * passes the `counters` after it, having judged the whole movement (a transaction's postings, SPEC 11).
+ */
 export function nextEntry(
   account: AccountState,
   head: ChainHead,
@@ -57,8 +60,8 @@ export function nextEntry(
   direction: Side,
   amount: bigint,
   createdAt: string,
+  counters: Counters = applyMovement(account, { kind: 'post', side: direction, amount }),
 ): NextEntry {
-  const counters = applyMovement(account, { kind: 'post', side: direction, amount });
   const fields: EntryFields = {
     accountId: account.id,
     accountVersion: head.version + 1,

@@ -1,18 +1,12 @@
-import { applyMovement, type AccountState, type Counters, postedBalance } from './balances.js';
-import {
-  AccountNotActive,
-  AccountNotFound,
-  CurrencyMismatch,
-  LedgerError,
-  LedgerMismatch,
-  SameAccount,
-} from './errors.js';
+import { type AccountState, type Counters, postedBalance } from './balances.js';
+import { AccountNotActive, LedgerError, SameAccount } from './errors.js';
 import type { LedgerScope } from './ledger-scope.js';
+import { type Found, type Leg, planPostings } from './postings.js';
 
 /*
- * The rules of every movement and of closing an account, side by side. Each is a flat run of checks whose
- * order is the order of precedence of the refusals a caller sees: a request wrong in several ways always gets
- * the same code. The funds and overflow checks of a movement are `applyMovement`'s (balances.ts).
+ * The rules of transfers (their postings' are postings.ts) and of closing an account, side by side. Each is a
+ * flat run of checks whose order is the order of precedence of the refusals a caller sees: a request wrong in
+ * several ways always gets the same code.
  */
 
 export interface TransferRequest {
@@ -45,8 +39,8 @@ export interface TransferState {
 }
 
 /**
- * A new transfer: the counters both accounts would have after it, or the refusal. Each kind of check runs over
- * both accounts before the next kind starts.
+ * A new transfer: the counters both accounts would have after it, or the refusal. It is the two-posting case of
+ * `planPostings`, refused first when both sides are one account (a transaction may name an account twice).
  */
 export function planTransfer(
   req: TransferRequest,
@@ -54,23 +48,28 @@ export function planTransfer(
   credit: AccountState | undefined,
 ): TransferPlan {
   if (req.debitAccountId === req.creditAccountId) throw new SameAccount();
-  // Unseen is unknown (SPEC 9): a caller limited to some ledgers cannot tell an account of another from no account.
-  if (!debit || req.scope?.sees(debit.ledgerId) === false) throw new AccountNotFound(req.debitAccountId);
-  if (!credit || req.scope?.sees(credit.ledgerId) === false) throw new AccountNotFound(req.creditAccountId);
-  // Money never crosses ledgers; within a batch, every transfer is in the batch's one ledger.
-  const ledgerId = req.ledgerId ?? debit.ledgerId;
-  for (const a of [debit, credit]) {
-    if (a.ledgerId !== ledgerId) throw new LedgerMismatch(a.id, a.ledgerId, ledgerId);
-  }
-  for (const a of [debit, credit]) {
-    if (a.currency !== req.currency) throw new CurrencyMismatch(a.id, a.currency, req.currency);
-  }
-  assertActive([debit, credit]);
-  const kind = req.pending ? 'reserve' : 'post';
-  return {
-    debit: applyMovement(debit, { kind, side: 'debit', amount: req.amount }),
-    credit: applyMovement(credit, { kind, side: 'credit', amount: req.amount }),
-  };
+  const found = new Map<string, Found>();
+  if (debit) found.set(req.debitAccountId, { state: debit });
+  if (credit) found.set(req.creditAccountId, { state: credit });
+  const after = planPostings(
+    {
+      postings: legsOf(req).map((leg) => ({ ...leg, currency: req.currency })),
+      pending: req.pending,
+      ledgerId: req.ledgerId,
+      scope: req.scope,
+      indexed: false,
+    },
+    (id) => found.get(id),
+  );
+  return { debit: after.get(req.debitAccountId)!, credit: after.get(req.creditAccountId)! };
+}
+
+/** A transfer's two legs: its debit, then its credit. */
+export function legsOf(t: Pick<TransferRequest, 'debitAccountId' | 'creditAccountId' | 'amount'>): Leg[] {
+  return [
+    { accountId: t.debitAccountId, direction: 'debit', amount: t.amount },
+    { accountId: t.creditAccountId, direction: 'credit', amount: t.amount },
+  ];
 }
 
 /** Money moves only between active accounts: a frozen or closed one takes part in no new movement (SPEC 5). */

@@ -1,14 +1,8 @@
-import {
-  type AccountState,
-  applyMovement,
-  balancesView,
-  type BalancesView,
-  type Counters,
-  type Side,
-} from './balances.js';
+import { type AccountState, applyMovement, balancesView, type BalancesView, type Counters } from './balances.js';
 import { AccountNotFound } from './errors.js';
 import { type ChainHead, type EntryFields, nextEntry } from './hash-chain.js';
-import { assertActive, planTransfer, type TransferRequest } from './transfer-rules.js';
+import { applyLegs, counterOf, type Leg, planPostings, type PostingsRequest } from './postings.js';
+import { assertActive, legsOf, planTransfer, type TransferRequest } from './transfer-rules.js';
 
 export interface LockedAccount {
   state: AccountState;
@@ -113,40 +107,24 @@ export class WorkingSet {
   /** Validates a new transfer against the current states (ids, currency, status, funds, overflow) and applies it. */
   open(req: TransferRequest, transferId: string, createdAt: string): void {
     planTransfer(req, this.state(req.debitAccountId), this.state(req.creditAccountId));
-    if (req.pending) {
-      // planTransfer has already checked both reservations, so neither of these can fail.
-      this.reserve(req.debitAccountId, 'debit', req.amount);
-      this.reserve(req.creditAccountId, 'credit', req.amount);
-    } else {
-      this.post(req.debitAccountId, req.creditAccountId, req.amount, transferId, createdAt);
-    }
+    this.apply(legsOf(req), req.pending, transferId, createdAt);
+  }
+
+  /**
+   * Validates a new transaction against the current states (SPEC 11: balance, ids, currency, status, versions,
+   * funds, overflow, conditions) and applies it: every posting reserved, or one entry per posting in their order.
+   */
+  openPostings(req: PostingsRequest, transactionId: string, createdAt: string): void {
+    planPostings(req, (id) => {
+      const a = this.accounts.get(id);
+      return a && { state: a.state, version: a.head.version };
+    });
+    this.apply(req.postings, req.pending, transactionId, createdAt);
   }
 
   /** Writes the two entries of a posted movement (funds and overflow checked on each side), both or neither. */
   post(debitId: string, creditId: string, amount: bigint, transferId: string, createdAt: string): void {
-    const sides = (
-      [
-        [debitId, 'debit'],
-        [creditId, 'credit'],
-      ] as const
-    ).map(([id, side]) => {
-      const account = this.get(id);
-      return { id, e: nextEntry(account.state, account.head, transferId, side, amount, createdAt), account };
-    });
-    for (const { id, e, account } of sides) {
-      this.entries.push({
-        ...e.fields,
-        ledgerId: account.state.ledgerId,
-        prevHash: e.prevHash,
-        hash: e.hash,
-        debitsAfter: e.counters.debitsPosted,
-        creditsAfter: e.counters.creditsPosted,
-      });
-      this.replace(id, {
-        state: { ...account.state, counters: e.counters },
-        head: { version: e.fields.accountVersion, lastHash: e.hash },
-      });
-    }
+    this.postLegs(legsOf({ debitAccountId: debitId, creditAccountId: creditId, amount }), transferId, createdAt);
   }
 
   /**
@@ -155,19 +133,71 @@ export class WorkingSet {
    * expiry only release, and go through on a frozen account.
    */
   settle(debitId: string, creditId: string, reserved: bigint, amount: bigint, transferId: string, at: string): void {
-    assertActive([this.get(debitId).state, this.get(creditId).state]);
-    this.release(debitId, creditId, reserved);
-    this.post(debitId, creditId, amount, transferId, at);
+    const legs = (n: bigint): Leg[] => legsOf({ debitAccountId: debitId, creditAccountId: creditId, amount: n });
+    this.settleLegs(legs(reserved), legs(amount), transferId, at);
+  }
+
+  /** Posts a pending movement: every account still active, `reserved` released, then `posted` judged and entered. */
+  settleLegs(reserved: readonly Leg[], posted: readonly Leg[], transferId: string, at: string): void {
+    assertActive([...new Set(posted.map((l) => l.accountId))].map((id) => this.get(id).state));
+    this.releaseLegs(reserved);
+    this.postLegs(posted, transferId, at);
   }
 
   /** Gives back a reservation made by a pending transfer, on both sides or neither. */
   release(debitId: string, creditId: string, amount: bigint): void {
-    const debit = this.get(debitId);
-    const credit = this.get(creditId);
-    const debitCounters = applyMovement(debit.state, { kind: 'release', side: 'debit', amount });
-    const creditCounters = applyMovement(credit.state, { kind: 'release', side: 'credit', amount });
-    this.replace(debitId, { ...debit, state: { ...debit.state, counters: debitCounters } });
-    this.replace(creditId, { ...credit, state: { ...credit.state, counters: creditCounters } });
+    this.releaseLegs(legsOf({ debitAccountId: debitId, creditAccountId: creditId, amount }));
+  }
+
+  /** Gives back the reservations of a pending movement's legs. */
+  releaseLegs(legs: readonly Leg[]): void {
+    for (const leg of legs) {
+      const a = this.get(leg.accountId);
+      const counters = applyMovement(a.state, { kind: 'release', side: leg.direction, amount: leg.amount });
+      this.replace(leg.accountId, { ...a, state: { ...a.state, counters } });
+    }
+  }
+
+  /** Judges legs as postings on the accounts' final states (funds, overflow), then enters them in their order. */
+  private postLegs(legs: readonly Leg[], transferId: string, createdAt: string): void {
+    applyLegs(legs, 'post', (id) => this.get(id).state);
+    this.enter(legs, transferId, createdAt);
+  }
+
+  /** Applies legs already judged: reserved, or entered one entry per leg in their order. */
+  private apply(legs: readonly Leg[], pending: boolean, transferId: string, createdAt: string): void {
+    if (!pending) return this.enter(legs, transferId, createdAt);
+    for (const leg of legs) {
+      const a = this.get(leg.accountId);
+      const counters = { ...a.state.counters };
+      counters[counterOf('reserve', leg.direction)] += leg.amount;
+      this.replace(leg.accountId, { ...a, state: { ...a.state, counters } });
+    }
+  }
+
+  /**
+   * One entry per leg, chained on its account in leg order. The legs were judged on the accounts' final states, so
+   * an entry between two legs of one account may show a balance the whole movement does not leave (SPEC 11).
+   */
+  private enter(legs: readonly Leg[], transferId: string, createdAt: string): void {
+    for (const leg of legs) {
+      const account = this.get(leg.accountId);
+      const counters = { ...account.state.counters };
+      counters[counterOf('post', leg.direction)] += leg.amount;
+      const e = nextEntry(account.state, account.head, transferId, leg.direction, leg.amount, createdAt, counters);
+      this.entries.push({
+        ...e.fields,
+        ledgerId: account.state.ledgerId,
+        prevHash: e.prevHash,
+        hash: e.hash,
+        debitsAfter: e.counters.debitsPosted,
+        creditsAfter: e.counters.creditsPosted,
+      });
+      this.replace(leg.accountId, {
+        state: { ...account.state, counters: e.counters },
+        head: { version: e.fields.accountVersion, lastHash: e.hash },
+      });
+    }
   }
 
   /** The net change per account touched since the last take, for one UPDATE. */
@@ -195,14 +225,6 @@ export class WorkingSet {
       });
     }
     return out;
-  }
-
-  private reserve(id: string, side: Side, amount: bigint): void {
-    const account = this.get(id);
-    this.replace(id, {
-      ...account,
-      state: { ...account.state, counters: applyMovement(account.state, { kind: 'reserve', side, amount }) },
-    });
   }
 
   private get(id: string): LockedAccount {
