@@ -5,9 +5,11 @@ import type { PgbenchResult } from './pgbench.js';
 
 /**
  * The measured scenarios, in the order a run measures them at each client count. `ledgers4` is `uniform` spread
- * over 4 ledgers (accounts of its own in each); its accounts are only created when it is selected.
+ * over 4 ledgers (accounts of its own in each); its accounts are only created when it is selected. `tx4` is a
+ * transaction of 4 postings (payment, fee, tax, settlement) among random wallets; its "transfers" are postings,
+ * to compare with `uniform`'s entries (2 per transfer).
  */
-export const SCENARIOS = ['uniform', 'hot', 'batch', 'ledgers4'] as const;
+export const SCENARIOS = ['uniform', 'hot', 'batch', 'ledgers4', 'tx4'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** CPU used during a point, in cores (CPU seconds per wall second); NaN when it could not be read. */

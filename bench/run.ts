@@ -11,7 +11,7 @@
  * BENCH_ACCOUNTS ÷ 4 wallets each, funded like the uniform wallets) are only created when ledgers4 is selected.
  *
  * Environment: BENCH_SECONDS (20), BENCH_WARMUP_SECONDS (5), BENCH_CLIENTS ("8,32,128"),
- * BENCH_SCENARIOS ("uniform,hot,batch,ledgers4": all of them), BENCH_ACCOUNTS (10000), BENCH_DB_POOL_SIZE (4),
+ * BENCH_SCENARIOS ("uniform,hot,batch,ledgers4,tx4": all of them), BENCH_ACCOUNTS (10000), BENCH_DB_POOL_SIZE (4),
  * BENCH_PGBENCH_SCALE (10), BENCH_KEEP_DATA (unset: the temporary cluster is deleted),
  * BENCH_SERVICE_NODE_ARGS (extra node flags for the service, e.g. --cpu-prof), DATABASE_URL (and optionally
  * JWT_SECRET) to use an existing server instead of an embedded one.
@@ -516,7 +516,34 @@ function shots(
       body: JSON.stringify({ transfers: Array.from({ length: BATCH_SIZE }, pair) }),
       transfers: BATCH_SIZE,
     }),
+    tx4: () => {
+      // A card payment: the payer pays the price, the merchant is settled net of the fee and the tax on it.
+      const [payer, merchant, fees, tax] = distinct(wallets, 4);
+      const fee = BigInt(amount());
+      const taxed = 1n + fee / 5n;
+      const price = fee + taxed + BigInt(amount());
+      const posting = (accountId: string, direction: string, n: bigint) => ({
+        accountId,
+        direction,
+        amount: n.toString(),
+        currency: CURRENCY,
+      });
+      const postings = [
+        posting(payer!, 'debit', price),
+        posting(fees!, 'credit', fee),
+        posting(tax!, 'credit', taxed),
+        posting(merchant!, 'credit', price - fee - taxed),
+      ];
+      return { path: '/v1/transactions', body: JSON.stringify({ postings }), transfers: postings.length };
+    },
   };
+}
+
+/** `k` distinct random elements of `among`. */
+function distinct(among: string[], k: number): string[] {
+  const chosen = new Set<string>();
+  while (chosen.size < k) chosen.add(among[Math.floor(Math.random() * among.length)]!);
+  return [...chosen];
 }
 
 /** CPU shares over one point. */

@@ -11,6 +11,7 @@ import { ReferenceChecksById1765500000000 } from './1765500000000-reference-chec
 import { Actors1765700000000 } from './1765700000000-actors.js';
 import { AdminLog1765800000000 } from './1765800000000-admin-log.js';
 import { AccountMetadataIndex1765900000000 } from './1765900000000-account-metadata-index.js';
+import { Transactions1766000000000 } from './1766000000000-transactions.js';
 import { DropLedgerSeqIndexes1765600000000 } from './1765600000000-drop-ledger-seq-indexes.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
@@ -29,4 +30,5 @@ export const MIGRATIONS: Function[] = [
   Actors1765700000000,
   AdminLog1765800000000,
   AccountMetadataIndex1765900000000,
+  Transactions1766000000000,
 ];

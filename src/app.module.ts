@@ -16,6 +16,7 @@ import { LedgersModule } from './ledgers/ledgers.module.js';
 import { requestIdOf } from './http/request-id.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { MetricsService } from './metrics/metrics.service.js';
+import { TransactionsModule } from './transactions/transactions.module.js';
 import { TransfersModule } from './transfers/transfers.module.js';
 
 /** `config.databaseUrl` is resolved by the caller (embedded PostgreSQL or `DATABASE_URL`) before the app is built. */
@@ -61,6 +62,7 @@ export class AppModule {
         LedgersModule,
         AccountsModule,
         TransfersModule,
+        TransactionsModule,
         AuditModule,
         AdminLogModule,
       ],

@@ -4,6 +4,7 @@ import { ACCOUNT_ENTRIES_SQL } from '../src/entries/entries.service.js';
 import { DUE_LEDGERS_SQL } from '../src/transfers/expiry-sweeper.js';
 import { plain } from '../src/transfers/ledger-writes.js';
 import { EXPIRE_DUE_SQL, TAKEN_EXTERNAL_IDS_SQL } from '../src/transfers/transfer-writes.js';
+import { TRANSACTION_LIST_SQL, TRANSACTIONS_OF_ACCOUNT_SQL } from '../src/transactions/transactions.service.js';
 import { TRANSFER_LIST_SQL } from '../src/transfers/transfers.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { tokensByRole } from './support/auth.js';
@@ -169,7 +170,7 @@ describe('the write path as its tables grow', () => {
     }
 
     // `?createdBy=`: one actor's rows along its own index, already in the lists' order.
-    const byActor = [null, null, null, null, null, null, 51, null, null, 'someone'];
+    const byActor = [null, null, null, null, null, null, 51, null, null, 'someone', null];
     const transfersBy = await plan(TRANSFER_LIST_SQL, byActor);
     expect(transfersBy).toMatch(/Index Scan using transfers_created_by_idx/);
     expect(transfersBy).not.toContain('Sort');
@@ -212,6 +213,67 @@ describe('the write path as its tables grow', () => {
       (now) => now.transfers_external_id_idx! > written.transfers_external_id_idx!,
     );
     expect(read.transfers_external_id_idx).toBeGreaterThan(written.transfers_external_id_idx!);
+  });
+
+  it('lists transactions by account, metadata and external id from their own indexes (SPEC 11)', async () => {
+    const ledgerId = '00000000-0000-4000-8000-000000000001';
+    const { rows: accounts } = await sql.query<{ id: string }>(
+      `INSERT INTO accounts (id, ledger_id, currency, normal_balance, allow_negative)
+       SELECT gen_random_uuid(), $1, 'USD', 'credit', true FROM generate_series(1, 200) RETURNING id`,
+      [ledgerId],
+    );
+    const ids = accounts.map((a) => a.id);
+    const toRare = await createAccount(t, (await tokensByRole(t)).operator);
+    // 20,000 posted transactions of two postings each among 200 accounts; one in ten carries metadata.
+    await sql.query(
+      `INSERT INTO transactions (seq, id, ledger_id, status, postings, account_ids, external_id, metadata, created_at,
+         posted_at)
+       SELECT nextval('transfers_seq_seq'), gen_random_uuid(), $1, 'posted',
+         jsonb_build_array(jsonb_build_object('accountId', d, 'direction', 'debit', 'amount', '1', 'currency', 'USD'),
+                           jsonb_build_object('accountId', c, 'direction', 'credit', 'amount', '1', 'currency', 'USD')),
+         ARRAY[d, c], 'tx-' || g, CASE WHEN g % 10 = 0 THEN jsonb_build_object('order', 'o-' || g) ELSE '{}' END,
+         now(), now()
+       FROM generate_series(1, 20000) g,
+         LATERAL (SELECT ($2::uuid[])[1 + g % 200] AS d, ($2::uuid[])[1 + (g + 1 + g / 200) % 200] AS c) pick
+       WHERE d <> c`,
+      [ledgerId, ids],
+    );
+    await sql.query('ANALYZE transactions');
+    const plan = async (text: string, values: unknown[]): Promise<string> =>
+      (await sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values)).rows
+        .map((r) => r['QUERY PLAN'])
+        .join('\n');
+    const query = (accountId: string | null, metadata: string | null): unknown[] => [
+      null,
+      accountId,
+      null,
+      null,
+      null,
+      null,
+      51,
+      null,
+      null,
+      null,
+      metadata,
+    ];
+    // An account with few transactions among many (the common case): found from the GIN index on account_ids.
+    await sql.query(
+      `INSERT INTO transactions (seq, id, ledger_id, status, postings, account_ids, created_at, posted_at)
+       SELECT nextval('transfers_seq_seq'), gen_random_uuid(), $1, 'posted', '[{}, {}]', ARRAY[$2::uuid, $3::uuid], now(), now()
+       FROM generate_series(1, 3)`,
+      [ledgerId, ids[0], toRare.id],
+    );
+    const byAccount = await plan(TRANSACTIONS_OF_ACCOUNT_SQL, query(toRare.id, null));
+    expect(byAccount).toMatch(/Bitmap Index Scan on transactions_account_ids_idx/);
+    expect((await sql.query(TRANSACTIONS_OF_ACCOUNT_SQL, query(toRare.id, null))).rows).toHaveLength(3);
+    const byMetadata = await plan(TRANSACTION_LIST_SQL, query(null, JSON.stringify({ order: 'o-20' })));
+    expect(byMetadata).toMatch(/Bitmap Index Scan on transactions_metadata_idx/);
+    const found = await sql.query(TRANSACTION_LIST_SQL, query(null, JSON.stringify({ order: 'o-20' })));
+    expect(found.rows.map((r) => r.external_id)).toEqual(['tx-20']);
+    // The write path's duplicate check probes the transactions' ledger-leading key too.
+    const taken = await plan(TAKEN_EXTERNAL_IDS_SQL, [plain([ledgerId]), ['tx-5']]);
+    expect(taken).toContain('transactions_external_id_key');
+    expect(taken).not.toMatch(/Seq Scan on transactions/);
   });
 
   async function waitForIndexStats(

@@ -86,6 +86,29 @@ describe('scoped callers (SPEC 9)', () => {
     return res.body.id;
   }
 
+  /** A fresh transaction of `books` (three postings), by an unlimited operator: pending or posted. */
+  async function transaction(of: Books, pending: boolean): Promise<string> {
+    const posting = (accountId: string, direction: string, amount: string) => ({
+      accountId,
+      direction,
+      amount,
+      currency: 'USD',
+    });
+    const res = await t.request('POST', '/v1/transactions', {
+      token: unlimited.operator,
+      body: {
+        postings: [
+          posting(of.source.id, 'debit', '100'),
+          posting(of.account.id, 'credit', '60'),
+          posting(of.other.id, 'credit', '40'),
+        ],
+        pending,
+      },
+    });
+    if (res.status !== 201) throw new Error(`transaction failed: ${res.status} ${res.text}`);
+    return res.body.id;
+  }
+
   const booksOf = (target: Target): Books => (target === 'own' ? A : B);
   const accountId = (target: Target): string => (target === 'unknown' ? randomUUID() : booksOf(target).account.id);
   const ledgerRef = (target: Target): string =>
@@ -103,6 +126,13 @@ describe('scoped callers (SPEC 9)', () => {
   const settle = (action: 'post' | 'void') => async (target: Target) => {
     const id = await transferId(target, true);
     return { method: 'POST', url: `/v1/transfers/${id}/${action}`, body: {}, ref: id };
+  };
+
+  const transactionId = async (target: Target, pending: boolean): Promise<string> =>
+    target === 'unknown' ? randomUUID() : transaction(booksOf(target), pending);
+  const onTransaction = (action: 'post' | 'void' | 'reverse') => async (target: Target) => {
+    const id = await transactionId(target, action !== 'reverse');
+    return { method: 'POST', url: `/v1/transactions/${id}/${action}`, body: {}, ref: id };
   };
 
   const ALL: Role[] = ['admin', 'operator', 'auditor'];
@@ -270,6 +300,53 @@ describe('scoped callers (SPEC 9)', () => {
       call: async (target) => {
         const id = await transferId(target, false);
         return { method: 'GET', url: `/v1/transfers/${id}`, ref: id };
+      },
+    },
+    'POST /v1/transactions': {
+      kind: 'hidden',
+      who: ['operator'],
+      ownStatus: 201,
+      call: (target) => {
+        const debit = target === 'unknown' ? randomUUID() : booksOf(target).source.id;
+        const credit = target === 'unknown' ? randomUUID() : booksOf(target).account.id;
+        const postings = [
+          { accountId: debit, direction: 'debit', amount: '1', currency: 'USD' },
+          { accountId: credit, direction: 'credit', amount: '1', currency: 'USD' },
+        ];
+        return { method: 'POST', url: '/v1/transactions', body: { postings }, ref: debit };
+      },
+    },
+    'POST /v1/transactions/:id/post': {
+      kind: 'hidden',
+      who: ['operator'],
+      ownStatus: 200,
+      call: onTransaction('post'),
+    },
+    'POST /v1/transactions/:id/void': {
+      kind: 'hidden',
+      who: ['operator'],
+      ownStatus: 200,
+      call: onTransaction('void'),
+    },
+    'POST /v1/transactions/:id/reverse': {
+      kind: 'hidden',
+      who: ['operator'],
+      ownStatus: 201,
+      call: onTransaction('reverse'),
+    },
+    'GET /v1/transactions': {
+      kind: 'hidden',
+      who: ALL,
+      ownStatus: 200,
+      call: filtered('/v1/transactions', 'accountId'),
+    },
+    'GET /v1/transactions/:id': {
+      kind: 'hidden',
+      who: ALL,
+      ownStatus: 200,
+      call: async (target) => {
+        const id = await transactionId(target, false);
+        return { method: 'GET', url: `/v1/transactions/${id}`, ref: id };
       },
     },
     'GET /v1/ledger/entries': {

@@ -12,7 +12,7 @@ import {
   ValidateBy,
   type ValidationOptions,
 } from 'class-validator';
-import { INT64_MAX, isAmountString } from '../core/money.js';
+import { INT64_MAX, isAmountString, isSignedMoneyString } from '../core/money.js';
 
 export const CURRENCY_PATTERN = /^[A-Z][A-Z0-9_]{2,15}$/;
 export const EXTERNAL_ID_PATTERN = /^[\x20-\x7e]{1,128}$/;
@@ -30,6 +30,18 @@ export function IsAmount(options?: ValidationOptions): PropertyDecorator {
       },
       validator: { validate: (value: unknown) => isAmountString(value) },
     });
+}
+
+/** A balance (a bound of a condition): a signed decimal string of minor units within PostgreSQL `bigint`. */
+export function IsSignedMoney(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isSignedMoney',
+    validator: {
+      validate: (value: unknown) => isSignedMoneyString(value),
+      defaultMessage: (args) =>
+        `${args?.property} must be a string of minor units, -9223372036854775808 to 9223372036854775807`,
+    },
+  });
 }
 
 export const IsCurrency = (): PropertyDecorator =>

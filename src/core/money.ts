@@ -20,3 +20,13 @@ export function parseAmount(s: string): bigint {
 export function formatMoney(v: bigint): string {
   return v.toString(10);
 }
+
+/** A balance bound as it arrives on the wire: a signed decimal string within PostgreSQL `bigint`. */
+export function isSignedMoneyString(s: unknown): s is string {
+  return (
+    typeof s === 'string' &&
+    /^(0|-?[1-9][0-9]{0,18})$/.test(s) &&
+    BigInt(s) <= INT64_MAX &&
+    BigInt(s) >= -INT64_MAX - 1n
+  );
+}

@@ -88,7 +88,7 @@ export function isExpired(t: Pick<TransferState, 'status' | 'expiresAt'>, now: D
  * Post or void: only a pending transfer can be settled, and not once it has expired (expiry wins over "not
  * pending", so that a caller racing the sweeper gets the same answer before and after it ran).
  */
-export function assertSettleable(t: TransferState, now: Date): void {
+export function assertSettleable(t: Pick<TransferState, 'id' | 'status' | 'expiresAt'>, now: Date): void {
   if (t.status === 'expired' || isExpired(t, now)) {
     throw new LedgerError('TRANSFER_EXPIRED', `transfer ${t.id} expired at ${t.expiresAt?.toISOString()}`);
   }

@@ -4,6 +4,7 @@ import { IdempotencyKey } from '../writes/idempotency-key.entity.js';
 import { LedgerEntry } from '../entries/ledger-entry.entity.js';
 import { ApiKey } from '../api-keys/api-key.entity.js';
 import { Ledger } from '../ledgers/ledger.entity.js';
+import { Transaction } from '../transactions/transaction.entity.js';
 import { Transfer } from '../transfers/transfer.entity.js';
 import { User } from '../users/user.entity.js';
 
@@ -14,6 +15,7 @@ export const ENTITIES: Function[] = [
   Ledger,
   Account,
   Transfer,
+  Transaction,
   LedgerEntry,
   ApiKey,
   AdminLogRecord,

@@ -61,6 +61,14 @@ export class LedgerLookup {
     return row?.ledger_id;
   }
 
+  /** A transaction's ledger, also one lookup by primary key. */
+  async ofTransaction(id: string): Promise<string | undefined> {
+    const [row] = await this.db.query<{ ledger_id: string }[]>(`SELECT ledger_id FROM transactions WHERE id = $1`, [
+      id,
+    ]);
+    return row?.ledger_id;
+  }
+
   /** A ledger named by its id or its name. */
   async ofRef(ref: string): Promise<string | undefined> {
     if (isUuidShaped(ref)) return ref;

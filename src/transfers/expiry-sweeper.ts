@@ -9,18 +9,20 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { SYSTEM_REQUEST } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
+import { expireDueTransactions } from '../transactions/transaction-writes.js';
 import { expireDue } from './transfer-writes.js';
 
 const INTERVAL_MS = 1000;
 const BATCH = 200;
 
 /**
- * The ledgers with a pending transfer due to expire: read from `transfers_pending_expiry_idx` (ledger_id,
- * expires_at), which holds only pending transfers with an expiry, in ledger order (skipping from ledger to ledger).
+ * The ledgers with a pending transfer or transaction due to expire: read from `transfers_pending_expiry_idx` and
+ * `transactions_pending_expiry_idx` (ledger_id, expires_at), which hold only pending ones with an expiry.
  */
-export const DUE_LEDGERS_SQL = `SELECT DISTINCT ledger_id FROM transfers WHERE status = 'pending' AND expires_at <= now()`;
+export const DUE_LEDGERS_SQL = `SELECT DISTINCT ledger_id FROM transfers WHERE status = 'pending' AND expires_at <= now()
+  UNION SELECT DISTINCT ledger_id FROM transactions WHERE status = 'pending' AND expires_at <= now()`;
 
-/** Releases expired reservations within about a second, whether or not anyone touches the transfer. */
+/** Releases expired reservations within about a second, whether or not anyone touches the transfer or transaction. */
 @Injectable()
 export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(ExpirySweeper.name);
@@ -60,10 +62,12 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async sweepLedger(ledgerId: string): Promise<void> {
-    for (;;) {
-      const outcome = await this.writes.submit(SYSTEM_REQUEST, { run: expireDue(ledgerId, BATCH) }, ledgerId);
-      // Expiring refuses nothing; a full batch means more may be due.
-      if ('refusal' in outcome || outcome.value < BATCH) break;
+    for (const expire of [expireDue, expireDueTransactions]) {
+      for (;;) {
+        const outcome = await this.writes.submit(SYSTEM_REQUEST, { run: expire(ledgerId, BATCH) }, ledgerId);
+        // Expiring refuses nothing; a full batch means more may be due.
+        if ('refusal' in outcome || outcome.value < BATCH) break;
+      }
     }
   }
 }

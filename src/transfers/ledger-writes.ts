@@ -3,6 +3,7 @@ import type { WorkingSet } from '../core/working-set.js';
 import type { Tx } from '../writes/serializable.js';
 import type { Actor } from '../writes/write-request.js';
 import { type NewOutcome, outcomesInsert } from '../writes/idempotency.js';
+import type { StoredPosting, TransactionRecord } from '../transactions/transaction-rows.js';
 import type { TransferRecord } from './transfer-rows.js';
 
 export interface NewTransfer {
@@ -10,6 +11,16 @@ export interface NewTransfer {
   creditAccountId: string;
   amount: bigint;
   currency: string;
+  description: string | null;
+  externalId: string | null;
+  metadata: Record<string, string>;
+  pending: boolean;
+  timeoutSeconds: number | null;
+}
+
+/** A transaction as requested (SPEC 11): its postings as sent, judged by the core as `Posting`s. */
+export interface NewTransaction {
+  postings: StoredPosting[];
   description: string | null;
   externalId: string | null;
   metadata: Record<string, string>;
@@ -147,6 +158,21 @@ export function writeLedger(
       ...keys.values,
     ],
     'ledger_write',
+  );
+}
+
+/**
+ * New transactions, in one statement: the rows as one JSON array, read back as `transactions` records, `seq` drawn
+ * from the transfers' sequence (one order over both). Pipelined like `writeLedger`, and written before it, whose entries name them.
+ */
+export function insertTransactions(tx: Tx, rows: readonly TransactionRecord[]): void {
+  const columns = `id, ledger_id, status, postings, account_ids, description, external_id, metadata, reversal_of,
+    reversed_by, expires_at, created_at, posted_at, created_by, posted_by, voided_by`;
+  tx.write(
+    `INSERT INTO transactions (seq, ${columns})
+     SELECT nextval('transfers_seq_seq'), ${columns} FROM jsonb_populate_recordset(NULL::transactions, $1::jsonb)`,
+    [JSON.stringify(rows)],
+    'transactions_insert',
   );
 }
 

@@ -8,7 +8,17 @@ import { inScope } from '../ledgers/ledger-rows.js';
 import type { BulkUseCase, UseCase } from '../writes/group.js';
 import type { Tx } from '../writes/serializable.js';
 import { type Actor, SYSTEM_ACTOR, type WriteRequest } from '../writes/write-request.js';
-import { type NewTransfer, plain, rowOf, type TransferInsert, writeLedger } from './ledger-writes.js';
+import { postingOf, type TransactionRecord, transactionView } from '../transactions/transaction-rows.js';
+import type { TransactionWriteView } from '../transactions/transactions.dto.js';
+import {
+  insertTransactions,
+  type NewTransaction,
+  type NewTransfer,
+  plain,
+  rowOf,
+  type TransferInsert,
+  writeLedger,
+} from './ledger-writes.js';
 import {
   TRANSFER_COLUMNS,
   type TransferRecord,
@@ -24,21 +34,33 @@ import type { BatchView, TransferWriteView } from './transfers.dto.js';
  * movement in memory with the pure core, then write each table in one statement (`writeLedger`).
  */
 
-/** One creating request: a single transfer (batchId null) or an atomic batch. */
-export interface CreateRequest {
-  items: NewTransfer[];
-  batchId: string | null;
+/** Who asks, and how: what every creating request carries. */
+interface Creating {
   /** The caller's ledgers: an account outside them is an unknown account. */
   scope: LedgerScope;
   actor: Actor;
   /**
-   * The ledger the request is routed to (its lane): its first debit account's, which is every transfer's of the
-   * request (a batch stays in one ledger). Undefined when that account did not exist when it was looked up.
+   * The ledger the request is routed to (its lane): its first account's, which is every account's of the request
+   * (a batch and a transaction stay in one ledger). Undefined when that account did not exist when it was looked up.
    */
   ledgerId: string | undefined;
   /** Decided and answered, then undone: nothing of it is written (`?dryRun=true`). */
   dryRun: boolean;
 }
+
+/** A single transfer (batchId null) or an atomic batch. */
+export interface TransfersRequest extends Creating {
+  items: NewTransfer[];
+  batchId: string | null;
+}
+
+/** A transaction of any number of postings (SPEC 11). */
+export interface TransactionRequest extends Creating {
+  transaction: NewTransaction;
+}
+
+/** One creating request: transfers and transactions are decided in one working set, so a group sees them all. */
+export type CreateRequest = TransfersRequest | TransactionRequest;
 
 interface GroupState {
   set: WorkingSet;
@@ -47,6 +69,7 @@ interface GroupState {
   createdAt: Date;
   /** Decided and not yet written. */
   rows: TransferRecord[];
+  transactions: TransactionRecord[];
 }
 
 /**
@@ -69,89 +92,143 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
         tx,
         externalIdsOf(requests, (r) => r.ledgerId),
       ),
-      lockWorkingSet(
-        tx,
-        requests.flatMap((r) => r.items.flatMap((t) => [t.debitAccountId, t.creditAccountId])),
-      ),
+      lockWorkingSet(tx, requests.flatMap(accountIdsOf)),
     ]);
     // A debit account unknown when the request was routed, yet there now (created in between): its ledger is
     // known only now, so its external ids are looked up now. Rare; otherwise nothing more is read.
     const late = requests.filter((r) => r.ledgerId === undefined);
-    const lateIds = externalIdsOf(late, (r) => set.state(r.items[0]!.debitAccountId)?.ledgerId);
+    const lateIds = externalIdsOf(late, (r) => set.state(accountIdsOf(r)[0]!)?.ledgerId);
     if (lateIds.length > 0) for (const key of await takenExternalIds(tx, lateIds)) taken.add(key);
     // Dated once the writer lock is held, so a group's transfers are never dated before the group it follows.
-    return { set, taken, createdAt: new Date(), rows: [] };
+    return { set, taken, createdAt: new Date(), rows: [], transactions: [] };
   },
 
-  decide(state, request): TransferWriteView | BatchView | ((TransferWriteView | BatchView) & { dryRun: true }) {
-    const checkpoint = state.set.checkpoint();
-    const mine: TransferInsert[] = [];
-    // A batch stays in one ledger: its first transfer's.
-    let batchLedger: string | undefined;
-    try {
-      request.items.forEach((item, i) => {
-        try {
-          const ledgerId = batchLedger ?? state.set.state(item.debitAccountId)?.ledgerId;
-          // Only in a ledger the caller sees: elsewhere the refusal is the unknown account's (open() below), and a
-          // duplicate there must not reveal that the id exists.
-          if (
-            item.externalId !== null &&
-            ledgerId !== undefined &&
-            request.scope.sees(ledgerId) &&
-            (state.taken.has(`${ledgerId}\n${item.externalId}`) ||
-              mine.some((m) => m.externalId === item.externalId && m.ledgerId === ledgerId))
-          ) {
-            throw new LedgerError(
-              'DUPLICATE_EXTERNAL_ID',
-              `externalId ${item.externalId} is already used by another transfer`,
-            );
-          }
-          const id = randomUUID();
-          state.set.open({ ...item, ledgerId: batchLedger, scope: request.scope }, id, state.createdAt.toISOString());
-          // open() found both accounts, in one ledger.
-          const ledger = state.set.state(item.debitAccountId)!.ledgerId;
-          batchLedger ??= ledger;
-          const status = item.pending ? 'pending' : 'posted';
-          mine.push({
-            ...item,
-            id,
-            ledgerId: ledger,
-            status,
-            batchId: request.batchId,
-            reversalOf: null,
-            createdAt: state.createdAt,
-            createdBy: request.actor,
-          });
-        } catch (error) {
-          // A refusal inside a batch names the position of the transfer refused.
-          throw request.batchId !== null && error instanceof LedgerError ? withIndex(error, i) : error;
-        }
-      });
-    } catch (error) {
-      state.set.rollback(checkpoint);
-      throw error;
-    }
-    const created = mine.map(rowOf);
-    // The accounts as this request left them: later requests of the group are not decided yet.
-    const accounts = state.set.accountsAfter(mine.flatMap((t) => [t.debitAccountId, t.creditAccountId]));
-    const answer =
-      request.batchId === null
-        ? { ...transferView(created[0]!, state.createdAt), accounts }
-        : { batchId: request.batchId, transfers: created.map((r) => transferView(r, state.createdAt)), accounts };
-    if (request.dryRun) {
-      state.set.rollback(checkpoint);
-      return { ...answer, dryRun: true as const };
-    }
-    for (const t of mine) if (t.externalId !== null) state.taken.add(`${t.ledgerId}\n${t.externalId}`);
-    state.rows.push(...created);
-    return answer;
+  decide(state, request): unknown {
+    return 'transaction' in request ? decideTransaction(state, request) : decideTransfers(state, request);
   },
 
   write(tx, state, keys, final) {
-    if (!final && state.rows.length < WRITE_EVERY) return;
+    if (!final && state.rows.length + state.transactions.length < WRITE_EVERY) return;
+    // Before the entries that name them: the entries' reference check runs at the end of their statement.
+    if (state.transactions.length > 0) insertTransactions(tx, state.transactions.splice(0));
     writeLedger(tx, { transfers: state.rows.splice(0), set: state.set, outcomes: keys.splice(0) });
   },
 };
+
+function decideTransfers(
+  state: GroupState,
+  request: TransfersRequest,
+): TransferWriteView | BatchView | ((TransferWriteView | BatchView) & { dryRun: true }) {
+  const checkpoint = state.set.checkpoint();
+  const mine: TransferInsert[] = [];
+  // A batch stays in one ledger: its first transfer's.
+  let batchLedger: string | undefined;
+  try {
+    request.items.forEach((item, i) => {
+      try {
+        const ledgerId = batchLedger ?? state.set.state(item.debitAccountId)?.ledgerId;
+        // Only in a ledger the caller sees: elsewhere the refusal is the unknown account's (open() below), and a
+        // duplicate there must not reveal that the id exists.
+        if (
+          item.externalId !== null &&
+          ledgerId !== undefined &&
+          request.scope.sees(ledgerId) &&
+          (state.taken.has(`${ledgerId}\n${item.externalId}`) ||
+            mine.some((m) => m.externalId === item.externalId && m.ledgerId === ledgerId))
+        ) {
+          throw new LedgerError(
+            'DUPLICATE_EXTERNAL_ID',
+            `externalId ${item.externalId} is already used by another transfer`,
+          );
+        }
+        const id = randomUUID();
+        state.set.open({ ...item, ledgerId: batchLedger, scope: request.scope }, id, state.createdAt.toISOString());
+        // open() found both accounts, in one ledger.
+        const ledger = state.set.state(item.debitAccountId)!.ledgerId;
+        batchLedger ??= ledger;
+        const status = item.pending ? 'pending' : 'posted';
+        mine.push({
+          ...item,
+          id,
+          ledgerId: ledger,
+          status,
+          batchId: request.batchId,
+          reversalOf: null,
+          createdAt: state.createdAt,
+          createdBy: request.actor,
+        });
+      } catch (error) {
+        // A refusal inside a batch names the position of the transfer refused.
+        throw request.batchId !== null && error instanceof LedgerError ? withIndex(error, i) : error;
+      }
+    });
+  } catch (error) {
+    state.set.rollback(checkpoint);
+    throw error;
+  }
+  const created = mine.map(rowOf);
+  // The accounts as this request left them: later requests of the group are not decided yet.
+  const accounts = state.set.accountsAfter(mine.flatMap((t) => [t.debitAccountId, t.creditAccountId]));
+  const answer =
+    request.batchId === null
+      ? { ...transferView(created[0]!, state.createdAt), accounts }
+      : { batchId: request.batchId, transfers: created.map((r) => transferView(r, state.createdAt)), accounts };
+  if (request.dryRun) {
+    state.set.rollback(checkpoint);
+    return { ...answer, dryRun: true as const };
+  }
+  for (const t of mine) if (t.externalId !== null) state.taken.add(`${t.ledgerId}\n${t.externalId}`);
+  state.rows.push(...created);
+  return answer;
+}
+
+/** A new transaction, checked against the accounts as the group's earlier requests left them (SPEC 11). */
+function decideTransaction(
+  state: GroupState,
+  request: TransactionRequest,
+): TransactionWriteView | (TransactionWriteView & { dryRun: true }) {
+  const t = request.transaction;
+  const checkpoint = state.set.checkpoint();
+  const id = randomUUID();
+  const at = state.createdAt;
+  const ledgerId = state.set.state(t.postings[0]!.accountId)?.ledgerId;
+  // As for transfers: a duplicate only in a ledger the caller sees, else the refusal is the unknown account's.
+  if (t.externalId !== null && ledgerId !== undefined && request.scope.sees(ledgerId)) {
+    if (state.taken.has(`${ledgerId}\n${t.externalId}`)) {
+      throw new LedgerError('DUPLICATE_EXTERNAL_ID', `externalId ${t.externalId} is already used in this ledger`);
+    }
+  }
+  const postings = t.postings.map(postingOf);
+  state.set.openPostings({ postings, pending: t.pending, scope: request.scope, indexed: true }, id, at.toISOString());
+  const accountIds = [...new Set(postings.map((p) => p.accountId))];
+  const record: TransactionRecord = {
+    id,
+    // openPostings found every account, in one ledger.
+    ledger_id: ledgerId!,
+    status: t.pending ? 'pending' : 'posted',
+    postings: t.postings,
+    account_ids: accountIds,
+    description: t.description,
+    external_id: t.externalId,
+    metadata: t.metadata,
+    reversal_of: null,
+    reversed_by: null,
+    expires_at: t.pending && t.timeoutSeconds !== null ? new Date(at.getTime() + t.timeoutSeconds * 1000) : null,
+    created_at: at,
+    posted_at: t.pending ? null : at,
+    created_by: request.actor,
+    posted_by: null,
+    voided_by: null,
+  };
+  const answer = { ...transactionView(record, at), accounts: state.set.accountsAfter(accountIds) };
+  if (request.dryRun) {
+    state.set.rollback(checkpoint);
+    return { ...answer, dryRun: true as const };
+  }
+  if (t.externalId !== null) state.taken.add(`${ledgerId}\n${t.externalId}`);
+  state.transactions.push(record);
+  return answer;
+}
 
 /** Posts all or part of a pending transfer (its accounts still active): the reservation released, the amount entered. */
 export function postTransfer(
@@ -272,7 +349,7 @@ async function lockTransfer(tx: Tx, id: string, scope: LedgerScope): Promise<Tra
   return t;
 }
 
-async function lockWorkingSet(tx: Tx, accountIds: string[]): Promise<WorkingSet> {
+export async function lockWorkingSet(tx: Tx, accountIds: string[]): Promise<WorkingSet> {
   const rows = await lockAccounts(tx, accountIds);
   return new WorkingSet(
     [...rows.values()].map((row: LockedAccountRow) => ({
@@ -282,7 +359,13 @@ async function lockWorkingSet(tx: Tx, accountIds: string[]): Promise<WorkingSet>
   );
 }
 
-/** The (ledger, externalId) pairs of the requests' transfers that name one, in the ledger `ledgerOf` gives (if any). */
+/** Every account a request names, its routing account first. */
+function accountIdsOf(r: CreateRequest): string[] {
+  if ('transaction' in r) return r.transaction.postings.map((p) => p.accountId);
+  return r.items.flatMap((t) => [t.debitAccountId, t.creditAccountId]);
+}
+
+/** The (ledger, externalId) pairs of the requests that name one, in the ledger `ledgerOf` gives (if any). */
 function externalIdsOf(
   requests: readonly CreateRequest[],
   ledgerOf: (r: CreateRequest) => string | undefined,
@@ -290,14 +373,16 @@ function externalIdsOf(
   return requests.flatMap((r) => {
     const ledgerId = ledgerOf(r);
     if (ledgerId === undefined) return [];
-    return r.items.flatMap((t) => (t.externalId === null ? [] : [[ledgerId, t.externalId] as [string, string]]));
+    const items = 'transaction' in r ? [r.transaction] : r.items;
+    return items.flatMap((t) => (t.externalId === null ? [] : [[ledgerId, t.externalId] as [string, string]]));
   });
 }
 
 /**
- * Which of these (ledger, externalId) pairs earlier transactions used, as `ledgerId\nexternalId`. Each pair is
- * one probe of the ledger-leading unique key `transfers_external_id_key` (ledger_id, external_id), so a group
- * reads, and predicate-locks, only its own ledgers' pages of it; the key stays the final guard.
+ * Which of these (ledger, externalId) pairs earlier transfers or transactions used (one space per ledger), as
+ * `ledgerId\nexternalId`. Each pair is one probe of each table's ledger-leading unique key (ledger_id,
+ * external_id), so a group reads, and predicate-locks, only its own ledgers' pages of them; each key stays the
+ * final guard within its table, and SERIALIZABLE across the two.
  *
  * The probe seeks the first key at or after the pair and compares it: an equality on external_id alone could be
  * answered from `transfers_external_id_idx` (the lists' index, all ledgers mixed) instead, which the planner
@@ -308,6 +393,14 @@ export const TAKEN_EXTERNAL_IDS_SQL = `SELECT t.ledger_id, t.external_id
   FROM unnest($1::uuid[], $2::text[]) AS w(ledger_id, external_id)
   CROSS JOIN LATERAL (
     SELECT ledger_id, external_id FROM transfers
+    WHERE (ledger_id, external_id) >= (w.ledger_id, w.external_id) AND external_id IS NOT NULL
+    ORDER BY ledger_id, external_id LIMIT 1) t
+  WHERE t.ledger_id = w.ledger_id AND t.external_id = w.external_id
+  UNION ALL
+  SELECT t.ledger_id, t.external_id
+  FROM unnest($1::uuid[], $2::text[]) AS w(ledger_id, external_id)
+  CROSS JOIN LATERAL (
+    SELECT ledger_id, external_id FROM transactions
     WHERE (ledger_id, external_id) >= (w.ledger_id, w.external_id) AND external_id IS NOT NULL
     ORDER BY ledger_id, external_id LIMIT 1) t
   WHERE t.ledger_id = w.ledger_id AND t.external_id = w.external_id`;

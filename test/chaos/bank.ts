@@ -4,10 +4,11 @@
  * auditor limited to it; clients moving money inside their ledger with its operator's token and every write
  * under an Idempotency-Key, auditors reading all balances in a loop, scoped callers probing the other ledgers
  * (test/chaos/isolation.ts), and faults injected all along (connections terminated, an instance SIGKILLed and
- * restarted, PostgreSQL stopped and started). Clients retry an unknown outcome with the same key until it is
- * definite; the checks at the end tie every transfer row in the database to a request, and every acknowledged
- * request to its rows, and hold each ledger's books to what the acknowledged requests add up to. Plain
- * functions, no Jest in here.
+ * restarted, PostgreSQL stopped and started). Clients move money by transfers and by transactions of several
+ * postings (issue #25), pending or posted, and post, void and reverse both. Clients retry an unknown outcome with
+ * the same key until it is definite; the checks at the end tie every transfer and transaction row in the database
+ * to a request, and every acknowledged request to its rows, and hold each ledger's books (balances and entries)
+ * to what the acknowledged requests add up to. Plain functions, no Jest in here.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -69,6 +70,7 @@ export interface BankReport {
   isolationViolations: number;
   replaysChecked: number;
   transfersInDb: number;
+  transactionsInDb: number;
   entriesInDb: number;
   /** Things worth a look that are not invariant violations (e.g. 500s during faults). */
   findings: string[];
@@ -99,10 +101,41 @@ const EXPECTED_REFUSALS = new Set([
   'TRANSFER_EXPIRED',
   'AMOUNT_EXCEEDS_PENDING',
   'REVERSAL_EXCEEDS_AMOUNT',
+  // A transaction reverses once, whole: a second reversal, or one racing another client's, is refused.
+  'ALREADY_REVERSED',
 ]);
 
-type OpKind = 'setup' | 'transfer' | 'batch' | 'pending' | 'post' | 'void' | 'reverse';
-const CREATING: ReadonlySet<OpKind> = new Set(['setup', 'transfer', 'batch', 'pending', 'reverse']);
+type OpKind =
+  | 'setup'
+  | 'transfer'
+  | 'batch'
+  | 'pending'
+  | 'post'
+  | 'void'
+  | 'reverse'
+  | 'transaction'
+  | 'pending-transaction'
+  | 'post-transaction'
+  | 'void-transaction'
+  | 'reverse-transaction';
+const CREATING: ReadonlySet<OpKind> = new Set([
+  'setup',
+  'transfer',
+  'batch',
+  'pending',
+  'reverse',
+  'transaction',
+  'pending-transaction',
+  'reverse-transaction',
+]);
+/** The operations on /v1/transactions: their rows are in `transactions`, not `transfers`, and checked apart. */
+const TRANSACTION_KINDS: ReadonlySet<OpKind> = new Set([
+  'transaction',
+  'pending-transaction',
+  'post-transaction',
+  'void-transaction',
+  'reverse-transaction',
+]);
 
 interface Op {
   id: string;
@@ -110,11 +143,11 @@ interface Op {
   /** The ledger it writes in, with its operator's token. */
   ledger: Ledger;
   call: Call;
-  /** The externalIds of the transfers it would create (one per batch leg). */
+  /** The externalIds of the transfers it would create (one per batch leg), or of the transaction. */
   externalIds: string[];
   /** Reversals carry no externalId: their description ties them to the operation. */
   tag?: string;
-  /** The transfer a post, void or reversal acts on. */
+  /** The transfer or transaction a post, void or reversal acts on. */
   target?: string;
   attempts: number;
   answer?: Answer;
@@ -131,12 +164,24 @@ interface Account {
 
 interface Known {
   id: string;
+  /** A transaction's: what it debits in all. */
   amount: bigint;
-  /** Posted: what is left to reverse, as far as this run knows. */
+  /** Posted: what is left to reverse, as far as this run knows (a transaction: all of it, or nothing once reversed). */
   left: bigint;
 }
 
-/** One ledger of the run: its users limited to it, its accounts, and what its clients know of its transfers. */
+/** A posting as a transaction request sends it, and as the service shows it back. */
+interface Posting {
+  accountId: string;
+  direction: 'debit' | 'credit';
+  amount: string;
+  currency: string;
+}
+
+/**
+ * One ledger of the run: its users limited to it, its accounts, and what its clients know of its transfers and
+ * transactions (apart, as each is posted, voided and reversed on its own routes).
+ */
 interface Ledger {
   index: number;
   name: string;
@@ -148,6 +193,8 @@ interface Ledger {
   accountIds: Set<string>;
   pending: Map<string, Known>;
   posted: Map<string, Known>;
+  pendingTransactions: Map<string, Known>;
+  postedTransactions: Map<string, Known>;
 }
 
 type Rng = () => number;
@@ -238,6 +285,8 @@ function newLedger(runId: string, index: number): Ledger {
     accountIds: new Set(),
     pending: new Map(),
     posted: new Map(),
+    pendingTransactions: new Map(),
+    postedTransactions: new Map(),
   };
 }
 
@@ -518,6 +567,75 @@ function transferBody(ledger: Ledger, rng: Rng, externalId: string, overdraftSha
   };
 }
 
+/** `n` distinct accounts of `pool`, in random order. */
+function distinct(rng: Rng, pool: readonly Account[], n: number): Account[] {
+  const copy = [...pool];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy.slice(0, n);
+}
+
+/** `total` in `n` parts of at least 1 each (total >= n), so that a transaction's two sides can balance. */
+function split(rng: Rng, total: bigint, n: number): bigint[] {
+  const parts = Array.from({ length: n }, () => 1n);
+  let rest = total - BigInt(n);
+  for (let i = 0; i < n - 1; i++) {
+    const part = bigBetween(rng, 0n, rest);
+    parts[i]! += part;
+    rest -= part;
+  }
+  parts[n - 1]! += rest;
+  return parts;
+}
+
+/**
+ * The 3-4 postings of a transaction: mostly one payer debited and 2-3 payees credited, now and then with a payee
+ * credited twice (a transaction may name an account in several postings: funds are judged on its final state);
+ * else two payers and two payees, or a payroll from a funding account to 2-3 wallets, which keeps wallets funded.
+ * Where a constrained account could be overdrawn, many deliberately try, as for transfers: the refusal must
+ * leave every posting unwritten.
+ */
+function transactionPostings(ledger: Ledger, rng: Rng, overdraftShare: number): Posting[] {
+  const s = rng();
+  let payers: Account[];
+  let payees: Account[];
+  if (s < 0.2) {
+    payers = [
+      pick(
+        rng,
+        ledger.accounts.filter((a) => a.role === 'cash'),
+      ),
+    ];
+    payees = distinct(
+      rng,
+      ledger.accounts.filter((a) => a.role === 'wallet'),
+      between(rng, 2, 3),
+    );
+  } else {
+    const tradeable = ledger.accounts.filter((a) => a.role === 'wallet' || a.role === 'asset' || a.role === 'open');
+    const twoPayers = s < 0.35;
+    const chosen = distinct(rng, tradeable, twoPayers ? 4 : 1 + between(rng, 2, 3));
+    payers = chosen.slice(0, twoPayers ? 2 : 1);
+    payees = chosen.slice(payers.length);
+    if (!twoPayers && payees.length === 2 && rng() < 0.3) payees.push(payees[0]!);
+  }
+  const risky =
+    payers.some((a) => !a.allowNegative && a.normalBalance === 'credit') ||
+    payees.some((a) => !a.allowNegative && a.normalBalance === 'debit');
+  let total = pickAmount(rng, risky, overdraftShare);
+  if (total < BigInt(payees.length)) total = BigInt(payees.length);
+  const side = (accounts: Account[], direction: Posting['direction']): Posting[] =>
+    split(rng, total, accounts.length).map((amount, i) => ({
+      accountId: accounts[i]!.id,
+      direction,
+      amount: amount.toString(),
+      currency: CURRENCY,
+    }));
+  return [...side(payers, 'debit'), ...side(payees, 'credit')];
+}
+
 function someOf(pool: Map<string, Known>, rng: Rng): Known | undefined {
   if (pool.size === 0) return undefined;
   const ids = [...pool.keys()];
@@ -527,8 +645,10 @@ function someOf(pool: Map<string, Known>, rng: Rng): Known | undefined {
 function nextOp(w: World, ledger: Ledger, seat: Seat, rng: Rng, n: number): Op {
   const id = `${w.runId}-c${seat.index}-${n}`;
   const base = { id, ledger, attempts: 0, externalIds: [] as string[] };
+  // The mix, in percent: transfers post 9, void 6, reverse 9, batch 11, pending 12; transactions posted 12,
+  // pending 8, post 6, void 3, reverse 6; single transfers the rest (18), and whatever finds its pool empty.
   const r = rng() * 100;
-  if (r < 12) {
+  if (r < 9) {
     const p = someOf(ledger.pending, rng);
     if (p !== undefined) {
       const s = rng();
@@ -545,7 +665,7 @@ function nextOp(w: World, ledger: Ledger, seat: Seat, rng: Rng, n: number): Op {
         call: { method: 'POST', path: `/v1/transfers/${p.id}/post`, key: id, body },
       };
     }
-  } else if (r < 20) {
+  } else if (r < 15) {
     const p = someOf(ledger.pending, rng);
     if (p !== undefined) {
       return {
@@ -555,7 +675,7 @@ function nextOp(w: World, ledger: Ledger, seat: Seat, rng: Rng, n: number): Op {
         call: { method: 'POST', path: `/v1/transfers/${p.id}/void`, key: id },
       };
     }
-  } else if (r < 32) {
+  } else if (r < 24) {
     const p = someOf(ledger.posted, rng);
     if (p !== undefined) {
       const tag = `chaos reversal ${id}`;
@@ -571,7 +691,7 @@ function nextOp(w: World, ledger: Ledger, seat: Seat, rng: Rng, n: number): Op {
         call: { method: 'POST', path: `/v1/transfers/${p.id}/reverse`, key: id, body },
       };
     }
-  } else if (r < 46) {
+  } else if (r < 35) {
     const legs = between(rng, 2, 5);
     const externalIds = Array.from({ length: legs }, (_, i) => `${id}-${i}`);
     const transfers = externalIds.map((x) => {
@@ -584,16 +704,63 @@ function nextOp(w: World, ledger: Ledger, seat: Seat, rng: Rng, n: number): Op {
       externalIds,
       call: { method: 'POST', path: '/v1/transfers/batch', key: id, body: { transfers } },
     };
-  } else if (r < 62) {
-    const t = rng();
-    const timeout = t < 0.4 ? { timeoutSeconds: between(rng, 1, 3) } : t < 0.6 ? { timeoutSeconds: 30 } : {};
-    const body = { ...transferBody(ledger, rng, id, 0.15), pending: true, ...timeout };
+  } else if (r < 47) {
+    const body = { ...transferBody(ledger, rng, id, 0.15), pending: true, ...pendingTimeout(rng) };
     return {
       ...base,
       kind: 'pending',
       externalIds: [id],
       call: { method: 'POST', path: '/v1/transfers', key: id, body },
     };
+  } else if (r < 59) {
+    const body = { postings: transactionPostings(ledger, rng, 0.3), externalId: id };
+    return {
+      ...base,
+      kind: 'transaction',
+      externalIds: [id],
+      call: { method: 'POST', path: '/v1/transactions', key: id, body },
+    };
+  } else if (r < 67) {
+    const body = {
+      postings: transactionPostings(ledger, rng, 0.15),
+      externalId: id,
+      pending: true,
+      ...pendingTimeout(rng),
+    };
+    return {
+      ...base,
+      kind: 'pending-transaction',
+      externalIds: [id],
+      call: { method: 'POST', path: '/v1/transactions', key: id, body },
+    };
+  } else if (r < 76) {
+    // A transaction posts or voids whole: no amount, an empty body.
+    const p = someOf(ledger.pendingTransactions, rng);
+    if (p !== undefined) {
+      const kind = r < 73 ? 'post-transaction' : 'void-transaction';
+      const action = kind === 'post-transaction' ? 'post' : 'void';
+      return {
+        ...base,
+        kind,
+        target: p.id,
+        call: { method: 'POST', path: `/v1/transactions/${p.id}/${action}`, key: id, body: {} },
+      };
+    }
+  } else if (r < 82) {
+    // Now and then one still pending, which has nothing posted to reverse; else a posted one, which may have been
+    // reversed already (a second reversal must be refused, not applied).
+    const pendingOne = rng() < 0.1 ? someOf(ledger.pendingTransactions, rng) : undefined;
+    const p = pendingOne ?? someOf(ledger.postedTransactions, rng);
+    if (p !== undefined) {
+      const tag = `chaos reversal ${id}`;
+      return {
+        ...base,
+        kind: 'reverse-transaction',
+        tag,
+        target: p.id,
+        call: { method: 'POST', path: `/v1/transactions/${p.id}/reverse`, key: id, body: { description: tag } },
+      };
+    }
   }
   const body = transferBody(ledger, rng, id, 0.4);
   return {
@@ -602,6 +769,12 @@ function nextOp(w: World, ledger: Ledger, seat: Seat, rng: Rng, n: number): Op {
     externalIds: [id],
     call: { method: 'POST', path: '/v1/transfers', key: id, body },
   };
+}
+
+/** Many pending ones expire during the run (the sweeper releases them), some within a post's or void's reach. */
+function pendingTimeout(rng: Rng): { timeoutSeconds?: number } {
+  const t = rng();
+  return t < 0.4 ? { timeoutSeconds: between(rng, 1, 3) } : t < 0.6 ? { timeoutSeconds: 30 } : {};
 }
 
 function remember(pool: Map<string, Known>, known: Known): void {
@@ -614,8 +787,41 @@ function asKnown(t: any): Known {
   return { id: t.id as string, amount, left: amount - BigInt(t.reversedAmount ?? '0') };
 }
 
+/** A transaction reverses whole and once: what is left is all of it, or nothing when it was reversed. */
+function asKnownTransaction(t: any): Known {
+  const amount = (t.postings as Posting[])
+    .filter((p) => p.direction === 'debit')
+    .reduce((sum, p) => sum + BigInt(p.amount), 0n);
+  return { id: t.id as string, amount, left: t.reversedBy === null ? amount : 0n };
+}
+
+/** What a definite answer teaches the ledger's clients about which transactions they can post, void or reverse. */
+function learnTransaction(op: Op, a: Answer): void {
+  const { pendingTransactions: pending, postedTransactions: posted } = op.ledger;
+  if (a.status < 300) {
+    const t = a.body;
+    if (op.kind === 'void-transaction') pending.delete(op.target!);
+    else if (t.status === 'pending') remember(pending, asKnownTransaction(t));
+    else if (t.status === 'posted') {
+      pending.delete(t.id);
+      // A reversal is a posted transaction too, and can be reversed in turn.
+      remember(posted, asKnownTransaction(t));
+    }
+    // Kept, not forgotten: a later reversal of it must get 409 ALREADY_REVERSED, and then forgets it.
+    if (op.kind === 'reverse-transaction') {
+      const original = posted.get(op.target!);
+      if (original !== undefined) original.left = 0n;
+    }
+    return;
+  }
+  const code = a.body?.code as string | undefined;
+  if (code === 'TRANSFER_NOT_PENDING' || code === 'TRANSFER_EXPIRED') pending.delete(op.target!);
+  if (code === 'ALREADY_REVERSED' || code === 'REVERSAL_EXCEEDS_AMOUNT') posted.delete(op.target!);
+}
+
 /** What a definite answer teaches the ledger's clients about which transfers they can post, void or reverse. */
 function learn(op: Op, a: Answer): void {
+  if (TRANSACTION_KINDS.has(op.kind)) return learnTransaction(op, a);
   const { pending, posted } = op.ledger;
   if (a.status < 300) {
     const transfers: any[] = op.kind === 'batch' ? a.body.transfers : [a.body];
@@ -908,31 +1114,67 @@ interface TransferRow {
   credit_account_id: string;
 }
 
+/** A transaction operation's answer is the transaction alone (its id is in the transfers' id space). */
 const ackedTransfers = (op: Op): any[] =>
   op.kind === 'batch' || op.kind === 'setup' ? op.answer!.body.transfers : [op.answer!.body];
+
+interface TransactionRow {
+  id: string;
+  ledger_id: string;
+  external_id: string | null;
+  description: string | null;
+  reversal_of: string | null;
+  reversed_by: string | null;
+  status: string;
+  postings: Posting[];
+}
 
 /** The rows in the database, in all and per ledger id. */
 interface RowCounts {
   transfers: number;
+  transactions: number;
   entries: number;
-  byLedger: Map<string, { transfers: number; entries: number }>;
+  byLedger: Map<string, InDb>;
 }
+
+interface InDb {
+  transfers: number;
+  transactions: number;
+  entries: number;
+}
+
+const noRows = (): InDb => ({ transfers: 0, transactions: 0, entries: 0 });
+
+/** Postings compared by what they move: jsonb keeps an object's keys in an order of its own. */
+const postingsKey = (postings: readonly Posting[]): string =>
+  postings.map((p) => `${p.accountId} ${p.direction} ${p.amount} ${p.currency}`).join('; ');
+
+const flipped = (postings: readonly Posting[]): Posting[] =>
+  postings.map((p) => ({ ...p, direction: p.direction === 'debit' ? 'credit' : 'debit' }));
 
 async function checkRows(w: World): Promise<RowCounts> {
   const v = (message: string): void => void w.violations.push(message);
-  const { rows, entries } = await w.pg.withClient(async (c) => {
+  const { rows, transactions, entries } = await w.pg.withClient(async (c) => {
     const t = await c.query<TransferRow>(
       `SELECT id, ledger_id, external_id, description, reversal_of, batch_id, status, amount::text,
               posted_amount::text, debit_account_id, credit_account_id FROM transfers`,
     );
+    const x = await c.query<TransactionRow>(
+      'SELECT id, ledger_id, external_id, description, reversal_of, reversed_by, status, postings FROM transactions',
+    );
     const e = await c.query<{ ledger_id: string; n: number }>(
       'SELECT ledger_id, count(*)::int AS n FROM ledger_entries GROUP BY ledger_id',
     );
-    return { rows: t.rows, entries: e.rows };
+    return { rows: t.rows, transactions: x.rows, entries: e.rows };
   }, new URL(w.databaseUrl).pathname.slice(1));
-  const counts: RowCounts = { transfers: rows.length, entries: 0, byLedger: new Map() };
-  const countsOf = (ledgerId: string): { transfers: number; entries: number } => {
-    const c = counts.byLedger.get(ledgerId) ?? { transfers: 0, entries: 0 };
+  const counts: RowCounts = {
+    transfers: rows.length,
+    transactions: transactions.length,
+    entries: 0,
+    byLedger: new Map(),
+  };
+  const countsOf = (ledgerId: string): InDb => {
+    const c = counts.byLedger.get(ledgerId) ?? noRows();
     counts.byLedger.set(ledgerId, c);
     return c;
   };
@@ -965,6 +1207,10 @@ async function checkRows(w: World): Promise<RowCounts> {
       v(`transfer ${row.id} (externalId ${row.external_id}) has no request behind it`);
       continue;
     }
+    if (TRANSACTION_KINDS.has(op.kind)) {
+      v(`transfer ${row.id} carries the reference of ${op.id} (${op.kind}), which makes transactions only`);
+      continue;
+    }
     rowsOfOp.set(op, [...(rowsOfOp.get(op) ?? []), row]);
     const { ledger } = op;
     if (
@@ -990,7 +1236,7 @@ async function checkRows(w: World): Promise<RowCounts> {
   }
 
   for (const op of w.ops) {
-    if (op.answer === undefined || op.answer.status >= 300) continue;
+    if (op.answer === undefined || op.answer.status >= 300 || TRANSACTION_KINDS.has(op.kind)) continue;
     const body = op.answer.body;
     if (CREATING.has(op.kind)) {
       const acked = ackedTransfers(op);
@@ -1029,7 +1275,131 @@ async function checkRows(w: World): Promise<RowCounts> {
       if (row?.status !== 'voided') v(`acknowledged void ${op.id} of ${op.target}: the transfer is ${row?.status}`);
     }
   }
+  for (const row of transactions) countsOf(row.ledger_id).transactions++;
+  checkTransactionRows(w, transactions, opByExternalId, opByTag);
   return counts;
+}
+
+/**
+ * The same for transactions: every row tied to the request that made it (its externalId, or a reversal's
+ * description), in that request's ledger, and absent when the request was refused; every acknowledged request's
+ * row as sent (a reversal: its original's postings flipped). And, as every operation got a definite answer, each
+ * row's fate is what the acknowledged requests say: posted or voided by exactly one acknowledged post or void
+ * when it was created pending, otherwise by none, and reversed exactly when one reversal of it was acknowledged.
+ */
+function checkTransactionRows(
+  w: World,
+  rows: TransactionRow[],
+  opByExternalId: Map<string, Op>,
+  opByTag: Map<string, Op>,
+): void {
+  const v = (message: string): void => void w.violations.push(message);
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const opOfRow = new Map<string, Op>();
+  const rowOfOp = new Map<Op, TransactionRow>();
+  for (const row of rows) {
+    const op =
+      row.external_id !== null
+        ? opByExternalId.get(row.external_id)
+        : row.reversal_of !== null && row.description !== null
+          ? opByTag.get(row.description)
+          : undefined;
+    if (op === undefined) {
+      v(`transaction ${row.id} (externalId ${row.external_id}) has no request behind it`);
+      continue;
+    }
+    if (!TRANSACTION_KINDS.has(op.kind) || !CREATING.has(op.kind)) {
+      v(`transaction ${row.id} carries the reference of ${op.id} (${op.kind}), which makes no transaction`);
+      continue;
+    }
+    opOfRow.set(row.id, op);
+    if (rowOfOp.has(op))
+      v(`operation ${op.id} (${op.kind}) has two transaction rows: ${rowOfOp.get(op)!.id}, ${row.id}`);
+    rowOfOp.set(op, row);
+    const { ledger } = op;
+    if (row.ledger_id !== ledger.id || !row.postings.every((p) => ledger.accountIds.has(p.accountId))) {
+      v(`transaction ${row.id} of ${op.id} is not of ledger ${ledger.name} alone: ${JSON.stringify(row)}`);
+    }
+    if (op.answer !== undefined && op.answer.status >= 300) {
+      v(`transaction ${row.id} exists although its request ${op.id} was refused: ${op.answer.body?.code}`);
+    } else if (op.answer !== undefined && op.answer.body.id !== row.id) {
+      v(`transaction ${row.id} carries the reference of ${op.id}, which was acknowledged with ${op.answer.body.id}`);
+    }
+  }
+
+  /** The acknowledged posts, voids and reversals of each transaction. */
+  const settled = new Map<string, OpKind[]>();
+  for (const op of w.ops) {
+    if (!TRANSACTION_KINDS.has(op.kind) || op.answer === undefined || op.answer.status >= 300) continue;
+    const body = op.answer.body;
+    if (op.target !== undefined) settled.set(op.target, [...(settled.get(op.target) ?? []), op.kind]);
+    if (op.kind === 'transaction' || op.kind === 'pending-transaction') {
+      const row = byId.get(body.id);
+      if (row === undefined) {
+        v(`acknowledged transaction ${body.id} of ${op.id} is not in the database`);
+        continue;
+      }
+      const sent = op.call.body as { postings: Posting[]; externalId: string };
+      const status = op.kind === 'transaction' ? 'posted' : 'pending';
+      if (
+        row.external_id !== sent.externalId ||
+        postingsKey(row.postings) !== postingsKey(sent.postings) ||
+        postingsKey(body.postings) !== postingsKey(sent.postings) ||
+        body.status !== status ||
+        (status === 'posted' && row.status !== 'posted')
+      ) {
+        v(
+          `acknowledged transaction ${body.id} of ${op.id} (${body.status}) differs from its request: ${JSON.stringify(row)}`,
+        );
+      }
+    } else if (op.kind === 'reverse-transaction') {
+      const row = byId.get(body.id);
+      const original = byId.get(op.target!);
+      if (row === undefined || original === undefined) {
+        v(`acknowledged reversal ${body.id} of ${op.id}, or its original ${op.target}, is not in the database`);
+        continue;
+      }
+      if (
+        row.reversal_of !== op.target ||
+        row.description !== op.tag ||
+        row.status !== 'posted' ||
+        postingsKey(row.postings) !== postingsKey(flipped(original.postings)) ||
+        original.reversed_by !== row.id
+      ) {
+        v(
+          `acknowledged reversal ${body.id} of ${op.id} is not ${op.target} flipped: ${JSON.stringify([row, original])}`,
+        );
+      }
+    } else {
+      const row = byId.get(op.target!);
+      const status = op.kind === 'post-transaction' ? 'posted' : 'voided';
+      if (row?.status !== status || body.status !== status || body.id !== op.target) {
+        v(
+          `acknowledged ${op.kind} ${op.id} of ${op.target}: the transaction is ${row?.status}, answered ${body.status}`,
+        );
+      }
+    }
+  }
+
+  // Exact only when every operation got its definite answer; an aborted run is reported already.
+  if (w.aborted !== undefined) return;
+  for (const row of rows) {
+    const op = opOfRow.get(row.id);
+    if (op === undefined) continue;
+    const fate = (settled.get(row.id) ?? []).sort().join(',');
+    const expected = [
+      ...(op.kind === 'pending-transaction' && row.status === 'posted' ? ['post-transaction'] : []),
+      ...(row.status === 'voided' ? ['void-transaction'] : []),
+      ...(row.reversed_by !== null ? ['reverse-transaction'] : []),
+    ]
+      .sort()
+      .join(',');
+    if (fate !== expected) {
+      v(
+        `transaction ${row.id} of ${op.id} is ${row.status} (reversed by ${row.reversed_by}), acknowledged: ${fate || 'none'}`,
+      );
+    }
+  }
 }
 
 /** Sends acknowledged (and some refused) creates again with their key: the same outcome must come back. */
@@ -1045,6 +1415,7 @@ async function checkReplays(w: World, rng: Rng): Promise<number> {
     }
     return copy.slice(0, n);
   };
+  // Transactions among them: their creates and reversals are replayed alike, and answer the transaction's id.
   const chosen = [...sample(acked, w.opts.replaySample), ...sample(refused, Math.ceil(w.opts.replaySample / 3))];
   const seat: Seat = { index: -2, instance: 0 };
   const ids = (a: Answer, op: Op): string =>
@@ -1102,15 +1473,33 @@ interface Posted {
 }
 
 /**
- * The posted debits and credits of each of the ledger's accounts, as the definite answers add them up: every
- * transfer acknowledged as posted when it was created (a reversal too), and every pending one acknowledged as
- * posted later; pending ones that were voided or expired moved nothing. Exact, as every operation got a
- * definite answer (the run is aborted otherwise).
+ * The posted debits and credits of each of the ledger's accounts, and the number of its entries, as the definite
+ * answers add them up: every transfer and transaction acknowledged as posted when it was created (a reversal
+ * too), and every pending one acknowledged as posted later; pending ones that were voided or expired moved
+ * nothing. A posted transfer writes two entries, a posted transaction one per posting. Exact, as every operation
+ * got a definite answer (the run is aborted otherwise).
  */
-function expectedPosted(w: World, ledger: Ledger): Map<string, Posted> {
+function expectedBooks(w: World, ledger: Ledger): { sums: Map<string, Posted>; entries: number } {
   const sums = new Map<string, Posted>(ledger.accounts.map((a) => [a.id, { debits: 0n, credits: 0n }]));
+  let entries = 0;
   for (const op of w.ops) {
     if (op.ledger !== ledger || op.answer === undefined || op.answer.status >= 300) continue;
+    if (TRANSACTION_KINDS.has(op.kind)) {
+      // The answer of a create, a post or a reversal is the transaction that moved, posted; of a void, none.
+      const t = op.answer.body;
+      if (t.status !== 'posted') continue;
+      for (const p of t.postings as Posting[]) {
+        const sum = sums.get(p.accountId);
+        if (sum === undefined) {
+          w.violations.push(`ledger ${ledger.name}: ${op.id} was answered with transaction ${t.id} of other accounts`);
+          continue;
+        }
+        if (p.direction === 'debit') sum.debits += BigInt(p.amount);
+        else sum.credits += BigInt(p.amount);
+        entries++;
+      }
+      continue;
+    }
     for (const t of ackedTransfers(op)) {
       if (t.status !== 'posted') continue;
       const [debit, credit] = [sums.get(t.debitAccountId), sums.get(t.creditAccountId)];
@@ -1120,18 +1509,20 @@ function expectedPosted(w: World, ledger: Ledger): Map<string, Posted> {
       }
       debit.debits += BigInt(t.postedAmount);
       credit.credits += BigInt(t.postedAmount);
+      entries += 2;
     }
   }
-  return sums;
+  return { sums, entries };
 }
 
 /**
  * One ledger's books at the end, read by the unlimited auditor with `?ledgerId=` and by the ledger's own callers:
- * each account's posted counters and the trial balance as the model expects them, verification of the ledger
- * alone (the same for its own auditor, who sees nothing else), and every transfer and entry of the ledger
- * between its own accounts, as many as the database holds and the same that its scoped callers list.
+ * each account's posted counters, the trial balance and the number of entries as the model expects them,
+ * verification of the ledger alone (the same for its own auditor, who sees nothing else), and every transfer,
+ * transaction (a list of both) and entry of the ledger between its own accounts, as many as the database holds
+ * and the same that its scoped callers list.
  */
-async function checkLedger(w: World, ledger: Ledger, inDb: { transfers: number; entries: number }): Promise<void> {
+async function checkLedger(w: World, ledger: Ledger, inDb: InDb): Promise<void> {
   const seat: Seat = { index: -4, instance: ledger.index % w.instances.length };
   const v = (message: string): void => void w.violations.push(`ledger ${ledger.name}: ${message}`);
   const read = async (who: Credentials, path: string, timeoutMs?: number): Promise<any> => {
@@ -1151,7 +1542,10 @@ async function checkLedger(w: World, ledger: Ledger, inDb: { transfers: number; 
   const ids = (rows: any[]): string => rows.map((r) => r.id as string).join(',');
   const ofLedger = `ledgerId=${ledger.id}`;
 
-  const expected = expectedPosted(w, ledger);
+  const { sums: expected, entries: expectedEntries } = expectedBooks(w, ledger);
+  if (inDb.entries !== expectedEntries) {
+    v(`the database holds ${inDb.entries} entries, the acknowledged transfers and transactions ${expectedEntries}`);
+  }
   let [debits, credits] = [0n, 0n];
   for (const p of expected.values()) [debits, credits] = [debits + p.debits, credits + p.credits];
   const accounts = await readAll(w.auditor, `/v1/accounts?${ofLedger}&limit=500`);
@@ -1162,7 +1556,7 @@ async function checkLedger(w: World, ledger: Ledger, inDb: { transfers: number; 
     else if (a.balances.debitsPosted !== String(want.debits) || a.balances.creditsPosted !== String(want.credits)) {
       v(
         `account ${a.id} has posted debits ${a.balances.debitsPosted} and credits ${a.balances.creditsPosted}, ` +
-          `the acknowledged transfers add up to ${want.debits} and ${want.credits}`,
+          `the acknowledged transfers and transactions add up to ${want.debits} and ${want.credits}`,
       );
     }
   }
@@ -1210,6 +1604,21 @@ async function checkLedger(w: World, ledger: Ledger, inDb: { transfers: number; 
   if (ids(await readAll(ledger.operator, '/v1/transfers?limit=500')) !== ids(transfers)) {
     v("its operator's transfers differ from the ledger's");
   }
+  // One id space: the transactions list shows the transfers too, each as two postings.
+  const movements = await readAll(w.auditor, `/v1/transactions?${ofLedger}&limit=500`);
+  if (movements.length !== inDb.transfers + inDb.transactions) {
+    v(
+      `${movements.length} transactions listed, the database holds ${inDb.transfers} transfers and ${inDb.transactions} transactions`,
+    );
+  }
+  for (const t of movements) {
+    if (t.ledgerId !== ledger.id || !(t.postings as Posting[]).every((p) => ledger.accountIds.has(p.accountId))) {
+      v(`transaction ${t.id} is not between the ledger's accounts: ${JSON.stringify(t)}`);
+    }
+  }
+  if (ids(await readAll(ledger.operator, '/v1/transactions?limit=500')) !== ids(movements)) {
+    v("its operator's transactions differ from the ledger's");
+  }
   const entries = await readAll(w.auditor, `/v1/ledger/entries?${ofLedger}&limit=500`);
   if (entries.length !== inDb.entries) v(`${entries.length} entries listed, the database holds ${inDb.entries}`);
   for (const e of entries) {
@@ -1226,7 +1635,7 @@ async function checkLedger(w: World, ledger: Ledger, inDb: { transfers: number; 
 async function checkLedgers(w: World, counts: RowCounts): Promise<void> {
   await Promise.all(
     w.ledgers.map((ledger) =>
-      checkLedger(w, ledger, counts.byLedger.get(ledger.id) ?? { transfers: 0, entries: 0 }).catch((error: unknown) => {
+      checkLedger(w, ledger, counts.byLedger.get(ledger.id) ?? noRows()).catch((error: unknown) => {
         w.violations.push(`ledger ${ledger.name} could not be checked: ${(error as Error).message}`);
       }),
     ),
@@ -1275,7 +1684,7 @@ export async function runBank(opts: BankOptions): Promise<BankReport> {
     runStartedAt: Date.now(),
   };
   let runMs = 0;
-  let counts: RowCounts = { transfers: 0, entries: 0, byLedger: new Map() };
+  let counts: RowCounts = { transfers: 0, transactions: 0, entries: 0, byLedger: new Map() };
   let replaysChecked = 0;
   const logFiles: string[] = [];
   /** A background task that fails records it and stops the run, instead of rejecting unobserved. */
@@ -1487,7 +1896,7 @@ function report(
     `bank chaos (${w.opts.label}, seed ${seed}, run ${w.runId}): ${runOps.length} operations in ${(runMs / 1000).toFixed(1)} s ` +
       `(${((runOps.length * 1000) / Math.max(1, runMs)).toFixed(0)}/s), ${w.opts.clients} clients, ` +
       `${w.ledgers.length} ledgers of ${w.ledgers[0]?.accounts.length ?? 0} accounts, ${w.instances.length} instances`,
-    `  ledgers:      ${w.ledgers.map((l) => `${l.name} ${runOps.filter((op) => op.ledger === l).length} operations, ${counts.byLedger.get(l.id)?.transfers ?? 0} transfers`).join('; ')}`,
+    `  ledgers:      ${w.ledgers.map((l) => `${l.name} ${runOps.filter((op) => op.ledger === l).length} operations, ${counts.byLedger.get(l.id)?.transfers ?? 0} transfers, ${counts.byLedger.get(l.id)?.transactions ?? 0} transactions`).join('; ')}`,
     `  operations:   ${fmt(byKind)}`,
     `  acknowledged: ${acknowledged} (${fmt(ackedByKind)})`,
     `  refusals:     ${fmt(refusals)}`,
@@ -1498,7 +1907,7 @@ function report(
       `recovery max ${Math.max(0, ...w.stats.recoveryMs)} ms`,
     `  auditor:      ${w.stats.auditorReads} reads (${w.stats.auditorFailedReads} failed during faults), ${w.stats.auditorViolations} violations`,
     `  isolation:    ${w.stats.isolationProbes} probes by scoped callers of other ledgers' things, ${w.stats.isolationViolations} violations`,
-    `  end:          ${counts.transfers} transfers, ${counts.entries} entries, ${replaysChecked} replays checked`,
+    `  end:          ${counts.transfers} transfers, ${counts.transactions} transactions, ${counts.entries} entries, ${replaysChecked} replays checked`,
     `  violations:   ${w.violations.length}`,
     ...w.violations.slice(0, 30).map((v) => `    - ${v}`),
     ...(w.findings.length > 0 ? ['  findings:', ...w.findings.map((f) => `    - ${f}`)] : []),
@@ -1529,6 +1938,7 @@ function report(
     isolationViolations: w.stats.isolationViolations,
     replaysChecked,
     transfersInDb: counts.transfers,
+    transactionsInDb: counts.transactions,
     entriesInDb: counts.entries,
     findings: w.findings,
     violations: w.violations,

@@ -39,13 +39,23 @@ export async function ledgerViolations(databaseUrl: string): Promise<string[]> {
         problems.push(`chain broken at ${r.account_id} v${r.account_version}`);
     }
     const transfers = await db.query(`
-      SELECT transfer_id FROM ledger_entries GROUP BY transfer_id
+      SELECT DISTINCT transfer_id FROM ledger_entries GROUP BY transfer_id, currency
       HAVING sum(amount) FILTER (WHERE direction = 'debit') IS DISTINCT FROM sum(amount) FILTER (WHERE direction = 'credit')`);
     for (const r of transfers.rows) problems.push(`transfer ${r.transfer_id} entries do not balance`);
     const posted = await db.query(`
       SELECT t.id FROM transfers t LEFT JOIN ledger_entries e ON e.transfer_id = t.id
       GROUP BY t.id, t.posted_amount HAVING coalesce(sum(e.amount) FILTER (WHERE e.direction = 'debit'), 0) <> t.posted_amount`);
     for (const r of posted.rows) problems.push(`transfer ${r.id} entries differ from its posted amount`);
+    // A posted transaction has one entry per posting, in posting order; any other status, none (SPEC 11).
+    const transactions = await db.query(`
+      SELECT t.id FROM transactions t
+      WHERE (SELECT coalesce(jsonb_agg(jsonb_build_object('accountId', e.account_id, 'direction', e.direction,
+               'amount', e.amount::text, 'currency', e.currency) ORDER BY e.seq), '[]')
+             FROM ledger_entries e WHERE e.transfer_id = t.id)
+         <> CASE WHEN t.status = 'posted' THEN (SELECT jsonb_agg(jsonb_build_object('accountId', p ->> 'accountId',
+               'direction', p ->> 'direction', 'amount', p ->> 'amount', 'currency', p ->> 'currency') ORDER BY i)
+             FROM jsonb_array_elements(t.postings) WITH ORDINALITY AS x(p, i)) ELSE '[]' END`);
+    for (const r of transactions.rows) problems.push(`transaction ${r.id} entries differ from its postings`);
     return problems;
   } finally {
     await db.end();
@@ -56,6 +66,7 @@ export async function rowCounts(databaseUrl: string): Promise<Record<string, num
   const db = await connect(databaseUrl);
   try {
     const { rows } = await db.query(`SELECT (SELECT count(*) FROM transfers)::int AS transfers,
+      (SELECT count(*) FROM transactions)::int AS transactions,
       (SELECT count(*) FROM ledger_entries)::int AS entries, (SELECT count(*) FROM accounts)::int AS accounts,
       (SELECT coalesce(sum(debits_posted + credits_posted + debits_pending + credits_pending), 0)::text FROM accounts) AS volume`);
     return rows[0];
