@@ -12,6 +12,7 @@ import { Actors1765700000000 } from './1765700000000-actors.js';
 import { AdminLog1765800000000 } from './1765800000000-admin-log.js';
 import { AccountMetadataIndex1765900000000 } from './1765900000000-account-metadata-index.js';
 import { Transactions1766000000000 } from './1766000000000-transactions.js';
+import { MetadataFilterIndexes1766100000000 } from './1766100000000-metadata-filter-indexes.js';
 import { DropLedgerSeqIndexes1765600000000 } from './1765600000000-drop-ledger-seq-indexes.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
@@ -31,4 +32,5 @@ export const MIGRATIONS: Function[] = [
   AdminLog1765800000000,
   AccountMetadataIndex1765900000000,
   Transactions1766000000000,
+  MetadataFilterIndexes1766100000000,
 ];

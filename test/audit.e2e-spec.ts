@@ -497,4 +497,45 @@ describe('auditor API', () => {
   afterAll(async () => {
     expect(await ledgerViolations(t.databaseUrl)).toEqual([]);
   });
+
+  it('checks every transaction against its entries: a posting changed behind the service is UNBALANCED_TRANSACTION', async () => {
+    const a = await createAccount(t, op);
+    const b = await createAccount(t, op);
+    const c = await createAccount(t, op);
+    await funding.fund(a.id, '100');
+    const posting = (accountId: string, direction: string, amount: string) => ({
+      accountId,
+      direction,
+      amount,
+      currency: 'USD',
+    });
+    const tx = await t.request('POST', '/v1/transactions', {
+      token: op,
+      body: { postings: [posting(a.id, 'debit', '100'), posting(b.id, 'credit', '60'), posting(c.id, 'credit', '40')] },
+    });
+    expect(tx.status).toBe(201);
+    const sound = await verify();
+    expect(sound).toMatchObject({ ok: true, problems: [] });
+    expect(sound.checkedTransactions).toBeGreaterThanOrEqual(1);
+    const db = await connect(t.databaseUrl);
+    try {
+      await db.query(`SET session_replication_role = replica`);
+      const swap = (from: string, to: string) =>
+        db.query(
+          `UPDATE transactions SET postings = jsonb_set(postings, '{1,amount}', to_jsonb($2::text)) WHERE id = $1
+             AND postings -> 1 ->> 'amount' = $3`,
+          [tx.body.id, to, from],
+        );
+      await swap('60', '61');
+      const v = await verify();
+      await swap('61', '60');
+      expect(v.ok).toBe(false);
+      expect(v.problems).toEqual([
+        { code: 'UNBALANCED_TRANSACTION', transactionId: tx.body.id, detail: '3 entries do not match its 3 postings' },
+      ]);
+    } finally {
+      await db.end();
+    }
+    expect((await verify()).ok).toBe(true);
+  });
 });

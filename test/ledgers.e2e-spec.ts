@@ -240,6 +240,7 @@ describe('ledgers', () => {
         checkedAccounts: 2,
         checkedEntries: 2,
         checkedTransfers: 1,
+        checkedTransactions: 0,
         // The ledger's own records: it was created, then its two accounts.
         checkedLogRecords: 3,
         problems: [],

@@ -10,11 +10,14 @@ import {
   accountsAfter,
   balancesOf,
   freshKey,
+  available,
   INT64_MAX,
   type Model,
   type ModelAccount,
   type ModelCounts,
   type ModelKey,
+  type ModelPosting,
+  type ModelTransaction,
   type ModelTransfer,
   canMove,
   newModel,
@@ -27,6 +30,7 @@ import {
   showAmount,
   showPart,
   type Side,
+  transactionView,
   transferView,
 } from './support/model-ledger.js';
 
@@ -81,7 +85,8 @@ async function send(r: Real, path: string, body: unknown, key?: string): Promise
 
 async function countRows(db: pg.Client): Promise<ModelCounts> {
   const { rows } = await db.query<ModelCounts>(`SELECT (SELECT count(*) FROM accounts)::int AS accounts,
-    (SELECT count(*) FROM transfers)::int AS transfers, (SELECT count(*) FROM ledger_entries)::int AS entries,
+    (SELECT count(*) FROM transfers)::int AS transfers, (SELECT count(*) FROM transactions)::int AS transactions,
+    (SELECT count(*) FROM ledger_entries)::int AS entries,
     (SELECT count(*) FROM idempotency_keys)::int AS keys`);
   return rows[0]!;
 }
@@ -90,7 +95,7 @@ function expectFresh(res: Reply): void {
   expect(res.headers['idempotent-replayed']).toBeUndefined();
 }
 
-function expectRefusal(res: Reply, refusal: Refusal, index?: number): void {
+function expectRefusal(res: Reply, refusal: Refusal, index = refusal.index): void {
   expect({ status: res.status, code: res.body?.code, index: res.body?.index }).toEqual({
     status: refusal.status,
     code: refusal.code,
@@ -143,15 +148,23 @@ async function verify(m: Model, r: Real, accountIds: string[], transferIds: stri
   }
   for (const id of new Set(transferIds)) {
     const t = m.transfers.find((x) => x.id === id);
-    if (t === undefined) continue;
-    const res = await r.t.request('GET', `/v1/transfers/${id}`, { token: r.op });
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual(transferView(t));
+    const tx = m.transactions.find((x) => x.id === id);
+    if (t !== undefined) {
+      const res = await r.t.request('GET', `/v1/transfers/${id}`, { token: r.op });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(transferView(t));
+    }
+    if (tx !== undefined) {
+      const res = await r.t.request('GET', `/v1/transactions/${id}`, { token: r.op });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(transactionView(tx));
+    }
   }
   const now = await countRows(r.db);
   expect(now).toEqual({
     accounts: r.base.accounts + m.counts.accounts,
     transfers: r.base.transfers + m.counts.transfers,
+    transactions: r.base.transactions + m.counts.transactions,
     entries: r.base.entries + m.counts.entries,
     keys: r.base.keys + m.counts.keys,
   });
@@ -763,12 +776,259 @@ function otherRequest(k: ModelKey, variant: 'body' | 'path'): { path: string; bo
       ? { path: k.path, body: { transfers: [changed(first!), ...rest] } }
       : { path: '/v1/transfers', body: first };
   }
+  if (k.path === '/v1/transactions') {
+    const [p0, p1] = body!.postings as ModelPosting[];
+    const transfer = { debitAccountId: p0!.accountId, creditAccountId: p1!.accountId, amount: '1', currency: 'USD' };
+    return variant === 'body' ? { path: k.path, body: changed(body!) } : { path: '/v1/transfers', body: transfer };
+  }
   const action = k.path.slice(k.path.lastIndexOf('/') + 1);
+  // A transaction's post, void and reverse take no body: another action on the same transaction instead.
+  if (k.path.startsWith('/v1/transactions/')) {
+    const other = action === 'post' ? 'void' : 'post';
+    return { path: k.path.replace(/[a-z]+$/, other), body };
+  }
   const elsewhere = `/v1/transfers/${UNKNOWN_TRANSFER}/${action}`;
   if (variant === 'path' || action === 'void') return { path: elsewhere, body };
   if (action === 'post') return { path: k.path, body: body!.amount === undefined ? { amount: '1' } : {} };
   return { path: k.path, body: changed(body!) };
 }
+
+// ---- transactions (SPEC 11) ----
+
+/** A transaction's shape: its accounts by index (2-4 postings, the first debited for what the others are credited). */
+interface TxSpec {
+  accounts: number[];
+  amounts: AmountSpec[];
+  /** Debit one more than the credits: unbalanced on purpose. */
+  skew: boolean;
+  /** Credit accounts of any currency, not only the debited one's. */
+  mixed: boolean;
+  unknown: boolean;
+  /** On the first posting: the account's version now, one it no longer has, or none. */
+  lockVersion: 'none' | 'current' | 'stale';
+  /** On the first posting: a floor on `available` around what the transaction leaves. */
+  floor: bigint | undefined;
+  pending: boolean;
+}
+
+class Transaction implements Cmd {
+  private resolved = '';
+
+  constructor(
+    readonly spec: TxSpec,
+    readonly keyed: boolean,
+    readonly dryRun: boolean,
+  ) {}
+
+  check(m: Readonly<Model>): boolean {
+    return m.accounts.length >= 2;
+  }
+
+  async run(m: Model, r: Real): Promise<void> {
+    const scratch = new Scratch(m);
+    // The credited accounts in the debited one's currency, unless the spec mixes currencies (unbalanced then).
+    const payer = pick(m.accounts, this.spec.accounts[0]!)!;
+    const alike = m.accounts.filter((a) => a.currency === payer.currency);
+    const ids = this.spec.accounts.map((n, i) =>
+      i === 0
+        ? payer.id
+        : this.spec.unknown && i === this.spec.accounts.length - 1
+          ? UNKNOWN_ACCOUNT
+          : pick(this.spec.mixed ? m.accounts : alike, n)!.id,
+    );
+    const currencyOf = (id: string): string => scratch.get(id)?.currency ?? OTHER_CURRENCY;
+    const credits = ids
+      .slice(1)
+      .map((id, i) => resolveAmount(this.spec.amounts[i]!, scratch.get(ids[0]!), scratch.get(id), this.spec.pending));
+    const total = credits.reduce((a, b) => a + b, 0n) + (this.spec.skew ? 1n : 0n);
+    const debitAmount = total > INT64_MAX ? INT64_MAX : total;
+    const version = scratch.get(ids[0]!)?.entries ?? 0;
+    const first: ModelPosting = {
+      accountId: ids[0]!,
+      direction: 'debit',
+      amount: debitAmount.toString(),
+      currency: currencyOf(ids[0]!),
+      ...(this.spec.lockVersion === 'none'
+        ? {}
+        : { lockVersion: this.spec.lockVersion === 'current' ? version : version + 1 }),
+      ...(this.spec.floor === undefined
+        ? {}
+        : {
+            conditions: {
+              available: {
+                gte: inBigint(availableNow(scratch.get(ids[0]!)!) - debitAmount + this.spec.floor).toString(),
+              },
+            },
+          }),
+    };
+    const postings: ModelPosting[] = [
+      first,
+      ...ids.slice(1).map((id, i) => ({
+        accountId: id,
+        direction: 'credit' as const,
+        amount: credits[i]!.toString(),
+        currency: currencyOf(id),
+      })),
+    ];
+    const body = { postings, ...(this.spec.pending ? { pending: true } : {}) };
+    this.resolved = postings
+      .map((p) => `${p.direction[0]}${label(m, p.accountId)} ${p.amount} ${p.currency}`)
+      .join(', ');
+    const refusal = scratch.transact(postings, this.spec.pending ? 'reserve' : 'post');
+    const key = this.keyed ? freshKey(m) : undefined;
+    const res = await send(r, this.dryRun ? '/v1/transactions?dryRun=true' : '/v1/transactions', body, key);
+    expectFresh(res);
+    const made: string[] = [];
+    if (refusal !== undefined) {
+      expectRefusal(res, refusal);
+    } else {
+      expect(res.status).toBe(this.dryRun ? 200 : 201);
+      const { accounts, dryRun, ...view } = res.body;
+      expect(dryRun).toBe(this.dryRun ? true : undefined);
+      expect(accounts).toEqual(accountsAfter(scratch, ids));
+      const tx: ModelTransaction = {
+        id: view.id,
+        postings,
+        status: this.spec.pending ? 'pending' : 'posted',
+        reversalOf: null,
+        reversedBy: null,
+        description: null,
+        createdAt: view.createdAt,
+        postedAt: this.spec.pending ? null : view.createdAt,
+        createdBy: m.actor,
+        postedBy: this.spec.pending ? null : m.actor,
+        voidedBy: null,
+      };
+      expect(view.id).toMatch(UUID);
+      expect(view.createdAt).toMatch(TIMESTAMP);
+      expect(view).toEqual(transactionView(tx));
+      if (!this.dryRun) {
+        scratch.commit();
+        m.transactions.push(tx);
+        m.counts.transactions += 1;
+        made.push(tx.id);
+      }
+    }
+    const what = `${this.dryRun ? 'dry ' : ''}${this.spec.pending ? 'pending-transaction' : 'transaction'}`;
+    count(
+      `${what} ${outcomeOf(refusal, this.dryRun ? 200 : 201)}${refusal?.index === undefined ? '' : ` @${refusal.index}`}`,
+    );
+    if (!this.dryRun) remember(m, key, '/v1/transactions', body, res, [ids, made]);
+    await verify(m, r, ids, made);
+  }
+
+  toString(): string {
+    const s = this.spec;
+    return (
+      `${this.dryRun ? 'dry ' : ''}transaction(${s.accounts.map((n) => `#${n}`).join(',')}${s.pending ? ' pending' : ''}` +
+      `${s.skew ? ' skew' : ''}${s.mixed ? ' mixed' : ''}${s.unknown ? ' unknown' : ''} version=${s.lockVersion}` +
+      `${s.floor === undefined ? '' : ` floor=${s.floor}`}${this.keyed ? ' keyed' : ''})` +
+      `${this.resolved === '' ? '' : ` [${this.resolved}]`}`
+    );
+  }
+}
+
+/** Post, void or reverse a transaction of the run (or one that does not exist). */
+class OnTransaction implements Cmd {
+  private resolved = '';
+
+  constructor(
+    readonly action: 'post' | 'void' | 'reverse',
+    readonly n: number,
+    readonly unknown: boolean,
+    readonly keyed: boolean,
+    readonly prefer: boolean,
+  ) {}
+
+  check(m: Readonly<Model>): boolean {
+    return this.unknown || m.transactions.length > 0;
+  }
+
+  async run(m: Model, r: Real): Promise<void> {
+    // Mostly one the action suits (pending to post or void, posted and not reversed to reverse).
+    const suits = (x: ModelTransaction): boolean =>
+      this.action === 'reverse' ? x.status === 'posted' && x.reversedBy === null : x.status === 'pending';
+    const suitable = m.transactions.filter(suits);
+    const target = this.unknown
+      ? undefined
+      : pick(this.prefer && suitable.length > 0 ? suitable : m.transactions, this.n)!;
+    const id = target?.id ?? UNKNOWN_TRANSFER;
+    this.resolved =
+      target === undefined ? 'unknown' : `${target.status}${target.reversedBy === null ? '' : ' reversed'}`;
+    const scratch = new Scratch(m);
+    const flipped = (target?.postings ?? []).map((p): ModelPosting => ({
+      accountId: p.accountId,
+      direction: p.direction === 'debit' ? 'credit' : 'debit',
+      amount: p.amount,
+      currency: p.currency,
+    }));
+    let refusal: Refusal | undefined;
+    if (target === undefined) refusal = refuse(404, 'NOT_FOUND');
+    else if (this.action === 'reverse') {
+      if (target.reversedBy !== null) refusal = refuse(409, 'ALREADY_REVERSED');
+      else if (target.status !== 'posted') refusal = refuse(422, 'REVERSAL_EXCEEDS_AMOUNT');
+      else refusal = scratch.transact(flipped, 'post');
+    } else if (target.status !== 'pending') refusal = refuse(409, 'TRANSFER_NOT_PENDING');
+    else {
+      scratch.releaseAll(target.postings);
+      if (this.action === 'post') refusal = scratch.transact(target.postings, 'post', false);
+    }
+    const key = this.keyed ? freshKey(m) : undefined;
+    const path = `/v1/transactions/${id}/${this.action}`;
+    const res = await send(r, path, {}, key);
+    expectFresh(res);
+    const ids = (target?.postings ?? []).map((p) => p.accountId);
+    const touched: string[] = target === undefined ? [] : [target.id];
+    if (refusal !== undefined) {
+      expectRefusal(res, refusal);
+    } else {
+      const t = target!;
+      const { accounts, ...view } = res.body;
+      expect(accounts).toEqual(accountsAfter(scratch, ids));
+      if (this.action === 'reverse') {
+        expect(res.status).toBe(201);
+        const reversal: ModelTransaction = {
+          ...t,
+          id: view.id,
+          postings: flipped,
+          status: 'posted',
+          reversalOf: t.id,
+          reversedBy: null,
+          description: null,
+          createdAt: view.createdAt,
+          postedAt: view.createdAt,
+          createdBy: m.actor,
+          postedBy: m.actor,
+          voidedBy: null,
+        };
+        expect(view).toEqual(transactionView(reversal));
+        t.reversedBy = reversal.id;
+        m.transactions.push(reversal);
+        m.counts.transactions += 1;
+        touched.push(reversal.id);
+      } else {
+        expect(res.status).toBe(200);
+        if (this.action === 'post') Object.assign(t, { status: 'posted', postedAt: view.postedAt, postedBy: m.actor });
+        else Object.assign(t, { status: 'voided', voidedBy: m.actor });
+        expect(view).toEqual(transactionView(t));
+      }
+      scratch.commit();
+    }
+    count(`${this.action}-transaction ${outcomeOf(refusal, this.action === 'reverse' ? 201 : 200)}`);
+    remember(m, key, path, {}, res, [ids, touched]);
+    await verify(m, r, ids, touched);
+  }
+
+  toString(): string {
+    return `${this.action}-transaction(${this.unknown ? 'unknown' : `${this.prefer ? 'suitable' : 'any'}#${this.n}`}${this.keyed ? ' keyed' : ''})${
+      this.resolved === '' ? '' : ` [${this.resolved}]`
+    }`;
+  }
+}
+
+const availableNow = (a: ModelAccount): bigint => available(a, a.counters);
+/** A bound must be a bigint to be sent at all (else 400): clamped into PostgreSQL's range. */
+const inBigint = (v: bigint): bigint => (v < -INT64_MAX - 1n ? -INT64_MAX - 1n : v > INT64_MAX ? INT64_MAX : v);
 
 // ---- generators ----
 
@@ -869,6 +1129,30 @@ const voidArb = fc.tuple(targetArb, keyedArb).map(([t, k]) => new Void(t, k));
 const reverseArb = fc
   .tuple(targetArb, partArb, keyedArb, descriptionArb)
   .map(([t, p, k, d]) => new Reverse(t, p, k, d ?? undefined));
+const txSpecArb: fc.Arbitrary<TxSpec> = fc.integer({ min: 2, max: 4 }).chain((k) =>
+  fc.record({
+    accounts: fc.array(fc.nat(20), { minLength: k, maxLength: k }),
+    amounts: fc.array(amountArb(1), { minLength: k - 1, maxLength: k - 1 }),
+    skew: weighted(false, [true, 5]),
+    mixed: weighted(false, [true, 10]),
+    unknown: weighted(false, [true, 5]),
+    lockVersion: weighted<TxSpec['lockVersion']>('none', ['current', 20], ['stale', 10]),
+    floor: fc.option(fc.bigInt(-2n, 2n), { freq: 3 }).map((f) => f ?? undefined),
+    pending: weighted(false, [true, 30]),
+  }),
+);
+const transactionArb = fc
+  .tuple(txSpecArb, keyedArb, weighted(false, [true, 20]))
+  .map(([s, k, d]) => new Transaction(s, k, d));
+const onTransactionArb = fc
+  .tuple(
+    fc.constantFrom<'post' | 'void' | 'reverse'>('post', 'void', 'reverse'),
+    fc.nat(50),
+    weighted(false, [true, 5]),
+    keyedArb,
+    weighted(true, [false, 30]),
+  )
+  .map(([a, n, u, k, p]) => new OnTransaction(a, n, u, k, p));
 const replaySameArb = fc.nat(100).map((n) => new ReplaySame(n));
 const replayDifferentArb = fc
   .tuple(fc.nat(100), fc.constantFrom<'body' | 'path'>('body', 'path'))
@@ -884,6 +1168,8 @@ const commandArbs: fc.Arbitrary<Cmd>[] = [
   ...Array<fc.Arbitrary<Cmd>>(3).fill(postArb),
   ...Array<fc.Arbitrary<Cmd>>(2).fill(voidArb),
   ...Array<fc.Arbitrary<Cmd>>(2).fill(reverseArb),
+  ...Array<fc.Arbitrary<Cmd>>(4).fill(transactionArb),
+  ...Array<fc.Arbitrary<Cmd>>(3).fill(onTransactionArb),
   replaySameArb,
   replayDifferentArb,
 ];

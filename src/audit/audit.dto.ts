@@ -25,6 +25,7 @@ export const PROBLEM_CODES = [
   'VERSION_GAP',
   'BALANCE_MISMATCH',
   'UNBALANCED_TRANSFER',
+  'UNBALANCED_TRANSACTION',
   'UNBALANCED_CURRENCY',
   'LOG_HASH_MISMATCH',
   'LOG_GAP',
@@ -49,6 +50,8 @@ export class VerifyProblem {
   @ApiProperty({ enum: PROBLEM_CODES }) code: ProblemCode;
   @ApiPropertyOptional({ format: 'uuid' }) accountId?: string;
   @ApiPropertyOptional({ format: 'uuid' }) transferId?: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'the transaction of an UNBALANCED_TRANSACTION' })
+  transactionId?: string;
   @ApiPropertyOptional({ format: 'uuid', description: 'the ledger of an UNBALANCED_CURRENCY' }) ledgerId?: string;
   @ApiPropertyOptional() accountVersion?: number;
   @ApiPropertyOptional({ example: '42', description: 'the administrative log record of a LOG_* problem' })
@@ -61,6 +64,8 @@ export class VerifyView {
   @ApiProperty() checkedAccounts: number;
   @ApiProperty() checkedEntries: number;
   @ApiProperty() checkedTransfers: number;
+  @ApiProperty({ description: 'transactions of 2-100 postings checked against their entries (SPEC 11)' })
+  checkedTransactions: number;
   @ApiProperty({
     description: 'administrative log records checked (SPEC 10): those of the ledgers checked, or all of them',
   })

@@ -77,14 +77,16 @@ export class AuditService {
         ...(await accountProblems(client, ledgers)),
         ...(await currencyProblems(client, ledgers)),
         ...(await transferProblems(client, ledgers)),
+        ...(await transactionProblems(client, ledgers)),
         ...log.problems.map((problem, i) => ({ rank: i + 1, problem })),
       ].sort((a, b) => a.rank - b.rank);
       const problems = ranked.slice(0, MAX_PROBLEMS).map((r) => r.problem);
       const [counts] = (
-        await client.query<{ accounts: number; entries: number; transfers: number }>(
+        await client.query<{ accounts: number; entries: number; transfers: number; transactions: number }>(
           `SELECT (SELECT count(*) FROM accounts WHERE ${inScope('ledger_id', 1)})::int AS accounts,
                   (SELECT count(*) FROM ledger_entries WHERE ${inScope('ledger_id', 1)})::int AS entries,
-                  (SELECT count(*) FROM transfers WHERE ${inScope('ledger_id', 1)})::int AS transfers`,
+                  (SELECT count(*) FROM transfers WHERE ${inScope('ledger_id', 1)})::int AS transfers,
+                  (SELECT count(*) FROM transactions WHERE ${inScope('ledger_id', 1)})::int AS transactions`,
           [ledgers],
         )
       ).rows;
@@ -94,6 +96,7 @@ export class AuditService {
         checkedAccounts: counts!.accounts,
         checkedEntries: counts!.entries,
         checkedTransfers: counts!.transfers,
+        checkedTransactions: counts!.transactions,
         checkedLogRecords: log.checked,
         problems,
       };
@@ -198,6 +201,37 @@ async function transferProblems(c: PoolClient, ledgers: readonly string[] | null
       code: 'UNBALANCED_TRANSFER',
       transferId: r.id,
       detail: `entries debit ${r.d} and credit ${r.cr}; posted amount ${r.posted}`,
+    },
+  }));
+}
+
+/**
+ * Each transaction whose entries are not its postings — one per posting, in posting order, when it is posted; none
+ * otherwise (SPEC 11) — is a subject of its own with one problem: rank 1. One pass over the transactions' entries.
+ */
+async function transactionProblems(c: PoolClient, ledgers: readonly string[] | null): Promise<Ranked[]> {
+  const { rows } = await c.query<{ id: string; entries: number; postings: number }>(
+    `WITH written AS (
+       SELECT transfer_id, jsonb_agg(jsonb_build_array(account_id, direction, amount::text, currency) ORDER BY seq) AS legs
+       FROM ledger_entries
+       WHERE transfer_id IN (SELECT id FROM transactions WHERE ${inScope('ledger_id', 1)})
+       GROUP BY transfer_id)
+     SELECT t.id, coalesce(jsonb_array_length(w.legs), 0) AS entries, jsonb_array_length(t.postings) AS postings
+     FROM transactions t LEFT JOIN written w ON w.transfer_id = t.id
+     WHERE ${inScope('t.ledger_id', 1)}
+       AND coalesce(w.legs, '[]') IS DISTINCT FROM CASE WHEN t.status = 'posted' THEN
+         (SELECT jsonb_agg(jsonb_build_array((p ->> 'accountId')::uuid, p ->> 'direction', p ->> 'amount', p ->> 'currency')
+                 ORDER BY i)
+          FROM jsonb_array_elements(t.postings) WITH ORDINALITY AS x(p, i)) ELSE '[]' END
+     ORDER BY t.id LIMIT ${MAX_PROBLEMS}`,
+    [ledgers],
+  );
+  return rows.map((r) => ({
+    rank: 1,
+    problem: {
+      code: 'UNBALANCED_TRANSACTION',
+      transactionId: r.id,
+      detail: `${r.entries} entries do not match its ${r.postings} postings`,
     },
   }));
 }

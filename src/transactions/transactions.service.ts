@@ -168,7 +168,7 @@ const TRANSACTION_FILTERS = `($1::bigint IS NULL OR seq > $1::bigint)
     AND ($4::text IS NULL OR external_id = $4)
     AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
     AND ($8::text IS NULL OR ledger_id = (${ledgerByRef(8)})) AND ${inScope('ledger_id', 9)}
-    AND ($10::text IS NULL OR created_by ->> 'id' = $10) AND ($11::jsonb IS NULL OR metadata @> $11::jsonb)`;
+    AND ($10::text IS NULL OR created_by ->> 'id' = $10) AND ($11::jsonb IS NULL OR (metadata <> '{}' AND metadata @> $11::jsonb))`;
 
 /** A page of transactions in `seq` order, along `transactions_seq_key`; `$11` metadata pairs (`transactions_metadata_idx`). */
 export const TRANSACTION_LIST_SQL = `SELECT ${TRANSACTION_COLUMNS} FROM transactions WHERE ${TRANSACTION_FILTERS}

@@ -25,6 +25,8 @@ import { Account } from '../accounts/account.entity.js';
 @Index('transfers_external_id_idx', ['externalId'], { where: 'external_id IS NOT NULL' })
 // `?createdBy=`: on the creator's id, an expression the migration declares and entities cannot.
 @Index('transfers_created_by_idx', { synchronize: false })
+// `?metadata[k]=v`: GIN over the rows that have metadata, which entities cannot declare.
+@Index('transfers_metadata_idx', { synchronize: false })
 @Index('transfers_batch_idx', ['batchId'], { where: 'batch_id IS NOT NULL' })
 @Index('transfers_reversal_of_idx', ['reversalOf'], { where: 'reversal_of IS NOT NULL' })
 @Index('transfers_pending_expiry_idx', ['ledgerId', 'expiresAt'], {

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
+import { ApiHideProperty, ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import { ActorView } from '../common/actor-view.js';
 import { Type } from 'class-transformer';
 import {
@@ -119,6 +119,11 @@ export class TransferListQuery extends RangePageQuery {
   @IsString()
   @Length(1, 512)
   createdBy?: string;
+  /** `metadata[key]=value` pairs, gathered by the query-string parser; documented on the route (a deep object). */
+  @ApiHideProperty()
+  @IsOptional()
+  @IsMetadata()
+  metadata?: Record<string, string>;
 }
 
 export class TransferView {

@@ -97,7 +97,7 @@ export class TransfersService {
       q.ledgerId ?? null,
       scope.ids,
       q.createdBy ?? null,
-      null,
+      q.metadata === undefined ? null : JSON.stringify(q.metadata),
     ]);
     return toPage(
       rows,
@@ -124,7 +124,7 @@ function toNewTransfer(dto: CreateTransferDto): NewTransfer {
 
 /**
  * A page of transfers in `seq` order; every filter is optional (null), `$10` the creator's id (`?createdBy=`),
- * `$11` metadata pairs every row must hold (the transactions list's; no index serves it on transfers yet).
+ * `$11` metadata pairs every row must hold (`transfers_metadata_idx`, over the rows that have metadata).
  */
 export const TRANSFER_LIST_SQL = `SELECT ${TRANSFER_COLUMNS} FROM transfers
   WHERE ($1::bigint IS NULL OR seq > $1::bigint)
@@ -134,5 +134,5 @@ export const TRANSFER_LIST_SQL = `SELECT ${TRANSFER_COLUMNS} FROM transfers
     AND ($4::text IS NULL OR external_id = $4)
     AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
     AND ($8::text IS NULL OR ledger_id = (${ledgerByRef(8)})) AND ${inScope('ledger_id', 9)}
-    AND ($10::text IS NULL OR created_by ->> 'id' = $10) AND ($11::jsonb IS NULL OR metadata @> $11::jsonb)
+    AND ($10::text IS NULL OR created_by ->> 'id' = $10) AND ($11::jsonb IS NULL OR (metadata <> '{}' AND metadata @> $11::jsonb))
   ORDER BY seq LIMIT $7`;

@@ -1580,6 +1580,7 @@ async function checkLedger(w: World, ledger: Ledger, inDb: InDb): Promise<void> 
     checkedAccounts: ledger.accounts.length,
     checkedEntries: inDb.entries,
     checkedTransfers: inDb.transfers,
+    checkedTransactions: inDb.transactions,
   };
   if (unlike(verified, checked).length > 0 || !(verified.checkedEntries > 0)) {
     v(`verify: ${JSON.stringify(verified).slice(0, 2000)}, expected ${JSON.stringify(checked)}`);

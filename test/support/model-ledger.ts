@@ -61,10 +61,35 @@ export interface ModelKey {
   transfers: string[];
 }
 
+/** A posting as sent and shown back (SPEC 11). */
+export interface ModelPosting {
+  accountId: string;
+  direction: Side;
+  amount: string;
+  currency: string;
+  lockVersion?: number;
+  conditions?: { available?: { gte?: string; lte?: string } };
+}
+
+export interface ModelTransaction {
+  id: string;
+  postings: ModelPosting[];
+  status: TransferStatus;
+  reversalOf: string | null;
+  reversedBy: string | null;
+  description: string | null;
+  createdAt: string;
+  postedAt: string | null;
+  createdBy: ActorShown;
+  postedBy: ActorShown | null;
+  voidedBy: ActorShown | null;
+}
+
 /** What the database should hold beyond what it held when the run began. */
 export interface ModelCounts {
   accounts: number;
   transfers: number;
+  transactions: number;
   entries: number;
   keys: number;
 }
@@ -74,6 +99,7 @@ export interface Model {
   runTag: string;
   accounts: ModelAccount[];
   transfers: ModelTransfer[];
+  transactions: ModelTransaction[];
   keys: ModelKey[];
   counts: ModelCounts;
   nextKey: number;
@@ -87,8 +113,9 @@ export function newModel(runTag: string, actor: ActorShown): Model {
     actor,
     accounts: [],
     transfers: [],
+    transactions: [],
     keys: [],
-    counts: { accounts: 0, transfers: 0, entries: 0, keys: 0 },
+    counts: { accounts: 0, transfers: 0, transactions: 0, entries: 0, keys: 0 },
     nextKey: 0,
   };
 }
@@ -139,10 +166,11 @@ export function canMove(a: ModelAccount, side: Side): boolean {
   return a.allowNegative || a.normalBalance === side || available(a, a.counters) > 0n;
 }
 
-/** A refusal as the API reports it. */
+/** A refusal as the API reports it; `index` names the posting of a transaction that caused it. */
 export interface Refusal {
   status: number;
   code: string;
+  index?: number;
 }
 
 export const refuse = (status: number, code: string): Refusal => ({ status, code });
@@ -232,6 +260,73 @@ export class Scratch {
     this.move(this.get(t.creditAccountId)!, 'release', 'credit', t.amount);
   }
 
+  /**
+   * A transaction's postings, as SPEC 11 has them: balanced per currency (no index), then per posting each kind
+   * over all postings before the next (unknown account, currency, version), then each account judged once the
+   * whole transaction is applied (overflow, then funds, naming the account's first posting), then conditions.
+   * `judged: false` (posting a pending transaction) judges only overflow and funds, and names no posting.
+   */
+  transact(postings: readonly ModelPosting[], kind: 'post' | 'reserve', judged = true): Refusal | undefined {
+    const at = (r: Refusal, i: number): Refusal => (judged ? { ...r, index: i } : r);
+    if (judged) {
+      const net = new Map<string, bigint>();
+      for (const p of postings) {
+        net.set(p.currency, (net.get(p.currency) ?? 0n) + (p.direction === 'debit' ? 1n : -1n) * BigInt(p.amount));
+      }
+      if ([...net.values()].some((d) => d !== 0n)) return refuse(422, 'UNBALANCED_TRANSACTION');
+      const i = postings.findIndex((p) => this.get(p.accountId) === undefined);
+      if (i >= 0) return at(refuse(422, 'ACCOUNT_NOT_FOUND'), i);
+      const c = postings.findIndex((p) => this.get(p.accountId)!.currency !== p.currency);
+      if (c >= 0) return at(refuse(422, 'CURRENCY_MISMATCH'), c);
+      const v = postings.findIndex(
+        (p) => p.lockVersion !== undefined && p.lockVersion !== this.get(p.accountId)!.entries,
+      );
+      if (v >= 0) return at(refuse(409, 'ACCOUNT_VERSION_CONFLICT'), v);
+    }
+    const after = new Map<string, Counters>();
+    const first = new Map<string, number>();
+    postings.forEach((p, i) => {
+      if (!first.has(p.accountId)) first.set(p.accountId, i);
+      const next = { ...(after.get(p.accountId) ?? this.get(p.accountId)!.counters) };
+      next[counterOf(kind, p.direction)] += BigInt(p.amount);
+      after.set(p.accountId, next);
+    });
+    for (const [id, next] of after) {
+      const a = this.get(id)!;
+      if (Object.values(next).some((x) => x > INT64_MAX)) return at(refuse(422, 'BALANCE_OVERFLOW'), first.get(id)!);
+      const now = available(a, next);
+      if (!a.allowNegative && now < 0n && now < available(a, a.counters)) {
+        return at(refuse(422, 'INSUFFICIENT_FUNDS'), first.get(id)!);
+      }
+    }
+    for (const [i, p] of postings.entries()) {
+      const bounds = p.conditions?.available;
+      if (bounds === undefined) continue;
+      const now = available(this.get(p.accountId)!, after.get(p.accountId)!);
+      if (
+        (bounds.gte !== undefined && now < BigInt(bounds.gte)) ||
+        (bounds.lte !== undefined && now > BigInt(bounds.lte))
+      ) {
+        return at(refuse(422, 'BALANCE_CONDITION_FAILED'), i);
+      }
+    }
+    for (const p of postings) {
+      const a = this.get(p.accountId)!;
+      a.counters = { ...a.counters };
+      a.counters[counterOf(kind, p.direction)] += BigInt(p.amount);
+      if (kind === 'post') {
+        a.entries += 1;
+        this.entries += 1;
+      }
+    }
+    return undefined;
+  }
+
+  /** Gives back every reservation of a pending transaction. */
+  releaseAll(postings: readonly ModelPosting[]): void {
+    for (const p of postings) this.move(this.get(p.accountId)!, 'release', p.direction, BigInt(p.amount));
+  }
+
   commit(): void {
     for (const copy of this.touched.values()) {
       const i = this.model.accounts.findIndex((a) => a.id === copy.id);
@@ -260,6 +355,28 @@ export function transferView(t: ModelTransfer): Record<string, unknown> {
     batchId: t.batchId,
     reversalOf: t.reversalOf,
     expiresAt: null,
+    createdAt: t.createdAt,
+    postedAt: t.postedAt,
+    createdBy: t.createdBy,
+    postedBy: t.postedBy,
+    voidedBy: t.voidedBy,
+  };
+}
+
+/** The transaction as GET /v1/transactions/:id (and every write that returns it) must show it. */
+export function transactionView(t: ModelTransaction): Record<string, unknown> {
+  return {
+    id: t.id,
+    ledgerId: '00000000-0000-4000-8000-000000000001',
+    status: t.status,
+    postings: t.postings,
+    description: t.description,
+    externalId: null,
+    metadata: {},
+    effectiveAt: t.createdAt,
+    expiresAt: null,
+    reversalOf: t.reversalOf,
+    reversedBy: t.reversedBy,
     createdAt: t.createdAt,
     postedAt: t.postedAt,
     createdBy: t.createdBy,
