@@ -73,66 +73,77 @@ export function planPostings(
   req: PostingsRequest,
   find: (accountId: string) => Found | undefined,
 ): Map<string, Counters> {
+  const { postings } = req;
   const refuse = (error: LedgerError, i: number): LedgerError => (req.indexed ? withIndex(error, i) : error);
   // The request alone is wrong: refused before any account is judged.
-  assertBalanced(req.postings);
-  const found = req.postings.map((p, i) => {
-    const a = find(p.accountId);
+  assertBalanced(postings);
+  // Plain loops, one kind of check each: this runs for every transfer of every group, so no closure per posting.
+  const found: Found[] = [];
+  for (let i = 0; i < postings.length; i++) {
+    const a = find(postings[i]!.accountId);
     // Unseen is unknown (SPEC 9): a caller limited to some ledgers cannot tell an account of another from no account.
-    if (a === undefined || req.scope?.sees(a.state.ledgerId) === false)
-      throw refuse(new AccountNotFound(p.accountId), i);
-    return a;
-  });
+    if (a === undefined || req.scope?.sees(a.state.ledgerId) === false) {
+      throw refuse(new AccountNotFound(postings[i]!.accountId), i);
+    }
+    found.push(a);
+  }
   // Money never crosses ledgers; within a batch, every transfer is in the batch's one ledger.
   const ledgerId = req.ledgerId ?? found[0]!.state.ledgerId;
-  found.forEach(({ state }, i) => {
-    if (state.ledgerId !== ledgerId) throw refuse(new LedgerMismatch(state.id, state.ledgerId, ledgerId), i);
-  });
-  req.postings.forEach((p, i) => {
+  for (let i = 0; i < found.length; i++) {
     const { state } = found[i]!;
-    if (state.currency !== p.currency) throw refuse(new CurrencyMismatch(state.id, state.currency, p.currency), i);
-  });
-  found.forEach(({ state }, i) => {
+    if (state.ledgerId !== ledgerId) throw refuse(new LedgerMismatch(state.id, state.ledgerId, ledgerId), i);
+  }
+  for (let i = 0; i < found.length; i++) {
+    const { state } = found[i]!;
+    const { currency } = postings[i]!;
+    if (state.currency !== currency) throw refuse(new CurrencyMismatch(state.id, state.currency, currency), i);
+  }
+  for (let i = 0; i < found.length; i++) {
+    const { state } = found[i]!;
     if (state.status !== 'active') throw refuse(new AccountNotActive(state.id, state.status), i);
-  });
+  }
   // A version names the state the caller decided on; funds and conditions would judge a state it has not seen.
-  req.postings.forEach((p, i) => {
+  for (let i = 0; i < found.length; i++) {
+    const { lockVersion, accountId } = postings[i]!;
     const { version } = found[i]!;
-    if (p.lockVersion !== undefined && p.lockVersion !== version) {
-      throw refuse(
-        new LedgerError(
-          'ACCOUNT_VERSION_CONFLICT',
-          `account ${p.accountId} is at version ${version}, the posting expects ${p.lockVersion}`,
-        ),
-        i,
-      );
+    if (lockVersion !== undefined && lockVersion !== version) {
+      const detail = `account ${accountId} is at version ${version}, the posting expects ${lockVersion}`;
+      throw refuse(new LedgerError('ACCOUNT_VERSION_CONFLICT', detail), i);
     }
-  });
-  const states = new Map(found.map((a) => [a.state.id, a.state]));
-  const state = (id: string): AccountState => states.get(id)!;
-  const after = applyLegs(req.postings, req.pending ? 'reserve' : 'post', state, refuse);
-  req.postings.forEach((p, i) => {
-    if (p.conditions === undefined) return;
-    const a = state(p.accountId);
-    const failed = failedCondition(p.conditions, a.normalBalance, after.get(p.accountId)!);
+  }
+  // An account named in several postings was found once per posting; any of them is its state.
+  const state = (id: string): AccountState => found[postings.findIndex((p) => p.accountId === id)]!.state;
+  const after = applyLegs(postings, req.pending ? 'reserve' : 'post', state, refuse);
+  for (let i = 0; i < postings.length; i++) {
+    const { conditions, accountId } = postings[i]!;
+    if (conditions === undefined) continue;
+    const failed = failedCondition(conditions, state(accountId).normalBalance, after.get(accountId)!);
     if (failed !== undefined) {
-      throw refuse(new LedgerError('BALANCE_CONDITION_FAILED', `account ${p.accountId}: ${failed}`), i);
+      throw refuse(new LedgerError('BALANCE_CONDITION_FAILED', `account ${accountId}: ${failed}`), i);
     }
-  });
+  }
   return after;
 }
 
 /** For each currency, the debit postings sum to the credit postings (SPEC 11); a transfer always balances. */
 export function assertBalanced(postings: readonly Posting[]): void {
+  // One currency, the common case: one sum.
+  const currency = postings[0]?.currency;
+  if (postings.every((p) => p.currency === currency)) {
+    let d = 0n;
+    for (const p of postings) d += p.direction === 'debit' ? p.amount : -p.amount;
+    if (d !== 0n) throw unbalanced(currency!, d);
+    return;
+  }
   const net = new Map<string, bigint>();
   for (const p of postings)
     net.set(p.currency, (net.get(p.currency) ?? 0n) + (p.direction === 'debit' ? p.amount : -p.amount));
-  for (const [currency, d] of net) {
-    if (d !== 0n) {
-      const side = d > 0n ? 'debits exceed credits' : 'credits exceed debits';
-      throw new LedgerError('UNBALANCED_TRANSACTION', `${currency}: ${side} by ${d < 0n ? -d : d}`);
-    }
-  }
+  for (const [c, d] of net) if (d !== 0n) throw unbalanced(c, d);
+}
+
+function unbalanced(currency: string, d: bigint): LedgerError {
+  const side = d > 0n ? 'debits exceed credits' : 'credits exceed debits';
+  return new LedgerError('UNBALANCED_TRANSACTION', `${currency}: ${side} by ${d < 0n ? -d : d}`);
 }
 
 /**
@@ -158,7 +169,14 @@ export function applyLegs(
   for (const [id, next] of after) {
     const i = first.get(id)!;
     const account = state(id);
-    if (Object.values(next).some((v) => v > INT64_MAX)) throw refuse(new BalanceOverflow(id), i);
+    if (
+      next.debitsPosted > INT64_MAX ||
+      next.creditsPosted > INT64_MAX ||
+      next.debitsPending > INT64_MAX ||
+      next.creditsPending > INT64_MAX
+    ) {
+      throw refuse(new BalanceOverflow(id), i);
+    }
     const before = availableBalance(account.normalBalance, account.counters);
     const now = availableBalance(account.normalBalance, next);
     // Only a movement that lowers available is judged: money coming into an overdrawn account is always welcome.

@@ -1,7 +1,7 @@
 import { type AccountState, type Counters, postedBalance } from './balances.js';
 import { AccountNotActive, LedgerError, SameAccount } from './errors.js';
 import type { LedgerScope } from './ledger-scope.js';
-import { type Found, type Leg, planPostings } from './postings.js';
+import { type Leg, planPostings, type Posting } from './postings.js';
 
 /*
  * The rules of transfers (their postings' are postings.ts) and of closing an account, side by side. Each is a
@@ -48,18 +48,16 @@ export function planTransfer(
   credit: AccountState | undefined,
 ): TransferPlan {
   if (req.debitAccountId === req.creditAccountId) throw new SameAccount();
-  const found = new Map<string, Found>();
-  if (debit) found.set(req.debitAccountId, { state: debit });
-  if (credit) found.set(req.creditAccountId, { state: credit });
+  const postings: Posting[] = [
+    { accountId: req.debitAccountId, direction: 'debit', amount: req.amount, currency: req.currency },
+    { accountId: req.creditAccountId, direction: 'credit', amount: req.amount, currency: req.currency },
+  ];
   const after = planPostings(
-    {
-      postings: legsOf(req).map((leg) => ({ ...leg, currency: req.currency })),
-      pending: req.pending,
-      ledgerId: req.ledgerId,
-      scope: req.scope,
-      indexed: false,
+    { postings, pending: req.pending, ledgerId: req.ledgerId, scope: req.scope, indexed: false },
+    (id) => {
+      const state = id === req.debitAccountId ? debit : credit;
+      return state && { state };
     },
-    (id) => found.get(id),
   );
   return { debit: after.get(req.debitAccountId)!, credit: after.get(req.creditAccountId)! };
 }
