@@ -123,8 +123,9 @@ describe('runGroup: idempotency, in one place', () => {
       single(request('k', 'h'), second.run),
       single(request('k', 'other'), third.run),
     ]);
-    expect(outcomes[0]).toEqual({ value: 'once', replayed: false });
-    expect(outcomes[1]).toEqual({ value: 'once', replayed: true });
+    // Rendered once, to be stored: the answer sends that text, and the replay in the group the same.
+    expect(outcomes[0]).toEqual({ value: 'once', replayed: false, json: '"once"' });
+    expect(outcomes[1]).toEqual({ value: 'once', replayed: true, json: '"once"' });
     expect((outcomes[2] as { refusal: LedgerError }).refusal.code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect([first.calls.n, second.calls.n, third.calls.n]).toEqual([1, 0, 0]);
     expect(storedKeys(tx)).toEqual([{ key: 'k', response: 'once', refusal: null }]);
@@ -214,7 +215,7 @@ describe('runGroup: bulk use cases', () => {
     const { outcomes } = await run(tx, [unit(1, 'k1'), unit(2, 'k2')]);
     expect(outcomes).toEqual([
       { value: 10, replayed: true },
-      { value: 20, replayed: false },
+      { value: 20, replayed: false, json: '20' },
     ]);
     expect(log.writes).toEqual([{ inputs: [2], keys: ['k2'] }]);
   });

@@ -83,9 +83,12 @@ export async function runGroup(
     for (const unit of members) {
       let outcome = keys.answered(unit.request);
       if (outcome === undefined) {
-        outcome = decided(unit.request, () => bulk.decide(state, inputOf(unit)));
-        const row = keys.ran(unit.request, outcome);
-        if (row !== undefined) stored.push(row);
+        const ran = keys.ran(
+          unit.request,
+          decided(unit.request, () => bulk.decide(state, inputOf(unit))),
+        );
+        outcome = ran.outcome;
+        if (ran.row !== undefined) stored.push(ran.row);
         bulk.write(tx, state, stored, false);
       }
       out.set(unit, outcome);
@@ -120,8 +123,9 @@ export async function runGroup(
         await tx.query('ROLLBACK TO SAVEPOINT unit');
         outcome = refused(unit.request, error);
       }
-      const row = keys.ran(unit.request, outcome);
-      if (row !== undefined) stored.push(row);
+      const ran = keys.ran(unit.request, outcome);
+      outcome = ran.outcome;
+      if (ran.row !== undefined) stored.push(ran.row);
     }
     out.set(unit, outcome);
   }

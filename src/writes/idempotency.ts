@@ -8,7 +8,12 @@ import type { WriteRequest } from './write-request.js';
  * first answer did.
  */
 export type Outcome<T = unknown> =
-  | { readonly value: T; readonly replayed: boolean }
+  | {
+      readonly value: T;
+      readonly replayed: boolean;
+      /** The value as JSON, when it was rendered once to be stored under its key: the answer sends this text. */
+      readonly json?: string;
+    }
   | { readonly refusal: LedgerError; readonly requestId: string; readonly replayed: boolean };
 
 /** How a refusal is kept under its key: the domain error, never a rendered HTTP body. */
@@ -32,7 +37,8 @@ export interface NewOutcome {
   userId: string;
   key: string;
   requestHash: string;
-  response: unknown;
+  /** The result as JSON text (null for a refusal). */
+  response: string | null;
   refusal: StoredRefusal | null;
 }
 
@@ -87,18 +93,23 @@ export class GroupKeys {
     return { ...earlier.outcome, replayed: true };
   }
 
-  /** Records a fresh outcome; returns the row to store under its key, if it has one. */
-  ran(w: WriteRequest, outcome: Outcome): NewOutcome | undefined {
-    if (w.key === undefined) return undefined;
+  /**
+   * Records a fresh outcome; returns the row to store under its key, if it has one, and the outcome to answer: a
+   * result is rendered to JSON once, for both.
+   */
+  ran(w: WriteRequest, fresh: Outcome): { row?: NewOutcome; outcome: Outcome } {
+    if (w.key === undefined) return { outcome: fresh };
+    const json = 'refusal' in fresh ? null : JSON.stringify(fresh.value);
+    const outcome = json === null ? fresh : { ...fresh, json };
     this.firstInGroup.set(keyOf(w.userId, w.key), { requestHash: w.requestHash, outcome });
-    return {
+    const row = {
       userId: w.userId,
       key: w.key,
       requestHash: w.requestHash,
-      ...('refusal' in outcome
-        ? { response: null, refusal: refusalOf(outcome.refusal, outcome.requestId) }
-        : { response: outcome.value, refusal: null }),
+      response: json,
+      refusal: 'refusal' in fresh ? refusalOf(fresh.refusal, fresh.requestId) : null,
     };
+    return { row, outcome };
   }
 }
 
@@ -128,7 +139,7 @@ export function outcomesInsert(rows: readonly NewOutcome[], first = 1): { sql: s
       rows.map((r) => r.userId),
       rows.map((r) => r.key),
       rows.map((r) => r.requestHash),
-      rows.map((r) => (r.refusal === null ? JSON.stringify(r.response) : null)),
+      rows.map((r) => r.response),
       rows.map((r) => (r.refusal === null ? null : JSON.stringify(r.refusal))),
     ],
   };
