@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { ACCOUNT_LIST_SQL } from '../src/accounts/accounts.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { tokensByRole } from './support/auth.js';
-import { connect } from './support/database.js';
+import { connect, planOf } from './support/database.js';
 import { TRANSFER_LIST_SQL } from '../src/transfers/transfers.service.js';
 import { createAccount, fundingSource, transfer } from './support/ledger.js';
 
@@ -64,21 +64,8 @@ describe('metadata filters on the account, transfer and transaction lists', () =
       SELECT gen_random_uuid(), '00000000-0000-4000-8000-000000000001', 'USD', 'credit',
         jsonb_build_object('tier', 'common', 'n', g::text) FROM generate_series(1, 20000) g`);
     await sql.query('ANALYZE accounts');
-    const plan = (
-      await sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${ACCOUNT_LIST_SQL}`, [
-        null,
-        null,
-        null,
-        null,
-        51,
-        null,
-        null,
-        null,
-        JSON.stringify({ tier: 'rare' }),
-      ])
-    ).rows
-      .map((r) => r['QUERY PLAN'])
-      .join('\n');
+    const rare = JSON.stringify({ tier: 'rare' });
+    const plan = await planOf(sql, ACCOUNT_LIST_SQL, [null, null, null, null, 51, null, null, null, rare]);
     expect(plan).toContain('accounts_metadata_idx');
     expect(plan).not.toContain('Seq Scan');
   });
@@ -119,9 +106,7 @@ describe('metadata filters on the account, transfer and transaction lists', () =
     );
     await sql.query('ANALYZE transfers');
     const filters = [null, null, null, null, null, null, 51, null, null, null, JSON.stringify({ kind: 'rare' })];
-    const plan = (await sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${TRANSFER_LIST_SQL}`, filters)).rows
-      .map((r) => r['QUERY PLAN'])
-      .join('\n');
+    const plan = await planOf(sql, TRANSFER_LIST_SQL, filters);
     expect(plan).toContain('transfers_metadata_idx');
     expect(plan).not.toContain('Seq Scan');
     // Rows without metadata are not in the index at all: it holds about a quarter of the table's rows.

@@ -8,7 +8,7 @@ import { TRANSACTION_LIST_SQL, TRANSACTIONS_OF_ACCOUNT_SQL } from '../src/transa
 import { TRANSFER_LIST_SQL } from '../src/transfers/transfers.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { tokensByRole } from './support/auth.js';
-import { connect } from './support/database.js';
+import { connect, planOf } from './support/database.js';
 import { createAccount, fundingSource, newKey, transfer } from './support/ledger.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -139,10 +139,7 @@ describe('the write path as its tables grow', () => {
       );
     }
     await sql.query('ANALYZE accounts, transfers, ledger_entries');
-    const plan = async (text: string, values: unknown[]): Promise<string> =>
-      (await sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values)).rows
-        .map((r) => r['QUERY PLAN'])
-        .join('\n');
+    const plan = (text: string, values: unknown[]): Promise<string> => planOf(sql, text, values);
 
     // The group's duplicate check, with its parameters as the write path sends them.
     const pairs = [
@@ -239,10 +236,7 @@ describe('the write path as its tables grow', () => {
       [ledgerId, ids],
     );
     await sql.query('ANALYZE transactions');
-    const plan = async (text: string, values: unknown[]): Promise<string> =>
-      (await sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values)).rows
-        .map((r) => r['QUERY PLAN'])
-        .join('\n');
+    const plan = (text: string, values: unknown[]): Promise<string> => planOf(sql, text, values);
     const query = (accountId: string | null, metadata: string | null): unknown[] => [
       null,
       accountId,

@@ -1,11 +1,12 @@
 import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Scope } from '../auth/authenticated-user.js';
 import { Roles, Scoped } from '../auth/roles.decorator.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
 import type { Page } from '../common/pagination.js';
 import { ApiProblems } from '../http/api-problems.js';
+import { ApiMetadataFilter } from '../http/query-string.js';
 import { noFields, uuidParam } from '../http/validation.js';
 import { answer } from '../http/answer.js';
 import { ApiIdempotencyKey, Write } from '../http/write-request.js';
@@ -46,14 +47,7 @@ export class AccountsController {
 
   @Get()
   @ApiOperation({ summary: 'List accounts' })
-  @ApiQuery({
-    name: 'metadata',
-    required: false,
-    style: 'deepObject',
-    explode: true,
-    schema: { type: 'object', additionalProperties: { type: 'string' } },
-    description: '`metadata[key]=value`, any number: only the accounts whose metadata holds every pair (from an index)',
-  })
+  @ApiMetadataFilter('accounts')
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: AccountPage })
   @ApiProblems(400, 401)

@@ -66,7 +66,8 @@ export class ApiKeysService {
         return after;
       },
     });
-    return 'value' in outcome && !outcome.replayed ? { ...outcome, value: { ...outcome.value, key } } : outcome;
+    // A new outcome, not a copy: the JSON stored under the key (without the secret) must not be what is sent.
+    return 'value' in outcome && !outcome.replayed ? { value: { ...outcome.value, key }, replayed: false } : outcome;
   }
 
   async list(q: PageQuery): Promise<Page<ApiKeyView>> {

@@ -1,4 +1,5 @@
 import { parse } from 'node:querystring';
+import { ApiQuery } from '@nestjs/swagger';
 
 const METADATA_PAIR = /^metadata\[(.+)\]$/;
 
@@ -29,3 +30,14 @@ export function parseQueryString(text: string): Record<string, unknown> {
 function define(target: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
+
+/** Documents a list route's `metadata[key]=value` filter (SPEC 11) as the deep object the parser above gathers. */
+export const ApiMetadataFilter = (what: string): MethodDecorator =>
+  ApiQuery({
+    name: 'metadata',
+    required: false,
+    style: 'deepObject',
+    explode: true,
+    schema: { type: 'object', additionalProperties: { type: 'string' } },
+    description: `\`metadata[key]=value\`, any number: only the ${what} whose metadata holds every pair (from an index)`,
+  });

@@ -1,13 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiBody,
-  ApiCreatedResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiQuery,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Scope } from '../auth/authenticated-user.js';
 import { Roles, Scoped } from '../auth/roles.decorator.js';
@@ -15,6 +7,7 @@ import type { Page } from '../common/pagination.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
 import { answer } from '../http/answer.js';
 import { ApiProblems } from '../http/api-problems.js';
+import { ApiMetadataFilter } from '../http/query-string.js';
 import { noFields, uuidParam } from '../http/validation.js';
 import { ApiIdempotencyKey, Write } from '../http/write-request.js';
 import { DryRunQuery } from '../transfers/transfers.dto.js';
@@ -182,14 +175,7 @@ export class TransactionsController {
 
   @Get()
   @ApiOperation({ summary: 'List transactions, transfers included (as two postings)' })
-  @ApiQuery({
-    name: 'metadata',
-    required: false,
-    style: 'deepObject',
-    explode: true,
-    schema: { type: 'object', additionalProperties: { type: 'string' } },
-    description: '`metadata[key]=value`, any number: only those whose metadata holds every pair',
-  })
+  @ApiMetadataFilter('transactions and transfers')
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: TransactionPage })
   @ApiProblems(400, 401)

@@ -1,4 +1,4 @@
-import { ApiHideProperty, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -11,16 +11,19 @@ import {
   IsOptional,
   IsString,
   IsUUID,
-  Length,
   Max,
   MaxLength,
   Min,
   ValidateNested,
 } from 'class-validator';
 import { ActorView } from '../common/actor-view.js';
-import { RangePageQuery } from '../common/pagination.js';
-import { IsAmount, IsCurrency, IsExternalId, IsLedgerRef, IsMetadata, IsSignedMoney } from '../common/validators.js';
-import { AccountAfterView, TRANSFER_STATUSES, type TransferStatus } from '../transfers/transfers.dto.js';
+import { IsAmount, IsCurrency, IsExternalId, IsMetadata, IsSignedMoney } from '../common/validators.js';
+import {
+  AccountAfterView,
+  TRANSFER_STATUSES,
+  TransferListQuery,
+  type TransferStatus,
+} from '../transfers/transfers.dto.js';
 
 export class BoundsDto {
   @ApiPropertyOptional({ example: '0', description: 'at least this (minor units, may be negative)' })
@@ -132,26 +135,8 @@ export class ReverseTransactionDto {
   description?: string;
 }
 
-export class TransactionListQuery extends RangePageQuery {
-  @ApiPropertyOptional({ description: 'only this ledger (id or name)' }) @IsOptional() @IsLedgerRef() ledgerId?: string;
-  @ApiPropertyOptional({ format: 'uuid', description: 'only those with a posting on this account' })
-  @IsOptional()
-  @IsUUID()
-  accountId?: string;
-
-  @ApiPropertyOptional({ enum: TRANSFER_STATUSES }) @IsOptional() @IsIn(TRANSFER_STATUSES) status?: TransferStatus;
-  @ApiPropertyOptional() @IsOptional() @IsExternalId() externalId?: string;
-  @ApiPropertyOptional({ description: 'only those this actor created (its `createdBy.id`)' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 512)
-  createdBy?: string;
-  /** `metadata[key]=value` pairs, gathered by the query-string parser; documented on the route (a deep object). */
-  @ApiHideProperty()
-  @IsOptional()
-  @IsMetadata()
-  metadata?: Record<string, string>;
-}
+/** The transfers list's filters: a transfer is shown among transactions, and `accountId` is any posting's. */
+export class TransactionListQuery extends TransferListQuery {}
 
 export class PostingView {
   @ApiProperty({ format: 'uuid' }) accountId: string;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { decodeCursor, type Page, toPage } from '../common/pagination.js';
+import { type Page, toPage } from '../common/pagination.js';
 import { LedgerError } from '../core/errors.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
 import { LedgerLookup } from '../ledgers/ledger-lookup.js';
@@ -9,7 +9,7 @@ import { inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { NewTransaction } from '../transfers/ledger-writes.js';
 import { TRANSFER_COLUMNS, type TransferRow } from '../transfers/transfer-rows.js';
 import { type TransactionRequest, newTransfers } from '../transfers/transfer-writes.js';
-import { TRANSFER_LIST_SQL } from '../transfers/transfers.service.js';
+import { listParameters, TRANSFER_LIST_SQL } from '../transfers/transfers.service.js';
 import type { Outcome } from '../writes/idempotency.js';
 import type { WriteRequest } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
@@ -89,21 +89,7 @@ export class TransactionsService {
    * merged, so that each table answers from its own indexes.
    */
   async list(q: TransactionListQuery, scope: LedgerScope): Promise<Page<TransactionView>> {
-    const after = decodeCursor(q.cursor, ['seq'])?.[0] ?? null;
-    const metadata = q.metadata === undefined ? null : JSON.stringify(q.metadata);
-    const filters = [
-      after,
-      q.accountId ?? null,
-      q.status ?? null,
-      q.externalId ?? null,
-      q.from ?? null,
-      q.to ?? null,
-      q.limit + 1,
-      q.ledgerId ?? null,
-      scope.ids,
-      q.createdBy ?? null,
-      metadata,
-    ];
+    const filters = listParameters(q, scope);
     const [transactions, transfers] = await Promise.all([
       this.db.query<TransactionRow[]>(
         q.accountId === undefined ? TRANSACTION_LIST_SQL : TRANSACTIONS_OF_ACCOUNT_SQL,

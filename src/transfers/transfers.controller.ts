@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Scope } from '../auth/authenticated-user.js';
 import { Roles, Scoped } from '../auth/roles.decorator.js';
@@ -7,6 +7,7 @@ import type { LedgerScope } from '../core/ledger-scope.js';
 import type { Page } from '../common/pagination.js';
 import { answer } from '../http/answer.js';
 import { ApiProblems } from '../http/api-problems.js';
+import { ApiMetadataFilter } from '../http/query-string.js';
 import { noFields, uuidParam } from '../http/validation.js';
 import { ApiIdempotencyKey, Write } from '../http/write-request.js';
 import type { WriteRequest } from '../writes/write-request.js';
@@ -120,15 +121,7 @@ export class TransfersController {
 
   @Get()
   @ApiOperation({ summary: 'List transfers' })
-  @ApiQuery({
-    name: 'metadata',
-    required: false,
-    style: 'deepObject',
-    explode: true,
-    schema: { type: 'object', additionalProperties: { type: 'string' } },
-    description:
-      '`metadata[key]=value`, any number: only the transfers whose metadata holds every pair (from an index)',
-  })
+  @ApiMetadataFilter('transfers')
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: TransferPage })
   @ApiProblems(400, 401)

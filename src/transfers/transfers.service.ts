@@ -85,20 +85,7 @@ export class TransfersService {
   }
 
   async list(q: TransferListQuery, scope: LedgerScope): Promise<Page<TransferView>> {
-    const after = decodeCursor(q.cursor, ['seq'])?.[0] ?? null;
-    const rows = await this.db.query<TransferRow[]>(TRANSFER_LIST_SQL, [
-      after,
-      q.accountId ?? null,
-      q.status ?? null,
-      q.externalId ?? null,
-      q.from ?? null,
-      q.to ?? null,
-      q.limit + 1,
-      q.ledgerId ?? null,
-      scope.ids,
-      q.createdBy ?? null,
-      q.metadata === undefined ? null : JSON.stringify(q.metadata),
-    ]);
+    const rows = await this.db.query<TransferRow[]>(TRANSFER_LIST_SQL, listParameters(q, scope));
     return toPage(
       rows,
       q.limit,
@@ -120,6 +107,23 @@ function toNewTransfer(dto: CreateTransferDto): NewTransfer {
     pending: dto.pending ?? false,
     timeoutSeconds: dto.timeoutSeconds ?? null,
   };
+}
+
+/** The parameters of `TRANSFER_LIST_SQL`, which the transactions list's queries take too. */
+export function listParameters(q: TransferListQuery, scope: LedgerScope): unknown[] {
+  return [
+    decodeCursor(q.cursor, ['seq'])?.[0] ?? null,
+    q.accountId ?? null,
+    q.status ?? null,
+    q.externalId ?? null,
+    q.from ?? null,
+    q.to ?? null,
+    q.limit + 1,
+    q.ledgerId ?? null,
+    scope.ids,
+    q.createdBy ?? null,
+    q.metadata === undefined ? null : JSON.stringify(q.metadata),
+  ];
 }
 
 /**

@@ -11,7 +11,10 @@ export type Outcome<T = unknown> =
   | {
       readonly value: T;
       readonly replayed: boolean;
-      /** The value as JSON, when it was rendered once to be stored under its key: the answer sends this text. */
+      /**
+       * The value as JSON, when it was rendered once to be stored under its key: the answer sends this text. A
+       * caller that answers another value than the stored one builds a new outcome without it.
+       */
       readonly json?: string;
     }
   | { readonly refusal: LedgerError; readonly requestId: string; readonly replayed: boolean };

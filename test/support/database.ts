@@ -48,3 +48,9 @@ export async function cellsDatabase(applicationName: string): Promise<{ dataSour
   await sql.query('CREATE TABLE cells (id int PRIMARY KEY, v int NOT NULL CHECK (v >= 0))');
   return { dataSource, sql };
 }
+
+/** The plan PostgreSQL would use for `text` with these parameters, as EXPLAIN prints it. */
+export async function planOf(client: pg.Client, text: string, values: unknown[]): Promise<string> {
+  const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values);
+  return rows.map((r) => r['QUERY PLAN']).join('\n');
+}
