@@ -4,23 +4,22 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
-  IsBoolean,
   IsIn,
   IsInt,
   IsObject,
   IsOptional,
   IsString,
   IsUUID,
-  Max,
   MaxLength,
   Min,
   ValidateNested,
 } from 'class-validator';
 import { ActorView } from '../common/actor-view.js';
-import { IsAmount, IsCurrency, IsExternalId, IsMetadata, IsSignedMoney } from '../common/validators.js';
+import { IsAmount, IsCurrency, IsSignedMoney } from '../common/validators.js';
 import {
   AccountAfterView,
   TRANSFER_STATUSES,
+  MovementOptionsDto,
   TransferListQuery,
   type TransferStatus,
 } from '../transfers/transfers.dto.js';
@@ -84,7 +83,7 @@ export class PostingDto {
   conditions?: ConditionsDto;
 }
 
-export class CreateTransactionDto {
+export class CreateTransactionDto extends MovementOptionsDto {
   @ApiProperty({ type: [PostingDto], minItems: 2, maxItems: 100 })
   @IsArray()
   @ArrayMinSize(2)
@@ -93,38 +92,6 @@ export class CreateTransactionDto {
   @ValidateNested({ each: true })
   @Type(() => PostingDto)
   postings: PostingDto[];
-
-  @ApiPropertyOptional({ maxLength: 500 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(500)
-  description?: string;
-
-  @ApiPropertyOptional({
-    minLength: 1,
-    maxLength: 128,
-    description: "unique among the ledger's transfers and transactions",
-  })
-  @IsOptional()
-  @IsExternalId()
-  externalId?: string;
-
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
-  @IsOptional()
-  @IsMetadata()
-  metadata?: Record<string, string>;
-
-  @ApiPropertyOptional({ default: false, description: 'reserve every posting now; post or void them whole later' })
-  @IsOptional()
-  @IsBoolean()
-  pending?: boolean;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 604800, description: 'a pending transaction expires after this' })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(604800)
-  timeoutSeconds?: number;
 }
 
 export class ReverseTransactionDto {

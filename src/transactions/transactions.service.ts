@@ -6,7 +6,7 @@ import { LedgerError } from '../core/errors.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
 import { LedgerLookup } from '../ledgers/ledger-lookup.js';
 import { inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
-import type { NewTransaction } from '../transfers/ledger-writes.js';
+import { movementOptions, type NewTransaction } from '../transfers/ledger-writes.js';
 import { TRANSFER_COLUMNS, type TransferRow } from '../transfers/transfer-rows.js';
 import { type TransactionRequest, newTransfers } from '../transfers/transfer-writes.js';
 import { listParameters, TRANSFER_LIST_SQL } from '../transfers/transfers.service.js';
@@ -112,38 +112,16 @@ export class TransactionsService {
 }
 
 function toNewTransaction(dto: CreateTransactionDto): NewTransaction {
-  return {
-    postings: dto.postings.map(storedPosting),
-    description: dto.description ?? null,
-    externalId: dto.externalId ?? null,
-    metadata: dto.metadata ?? {},
-    pending: dto.pending ?? false,
-    timeoutSeconds: dto.timeoutSeconds ?? null,
-  };
+  return { postings: dto.postings.map(storedPosting), ...movementOptions(dto) };
 }
 
-/** The posting as sent, without what class-transformer may have added (absent fields stay absent). */
+/**
+ * The posting as the caller sent it, apart from its DTO class. Fields the caller left out may be present as
+ * undefined, which the JSON it is stored and answered as leaves out.
+ */
 function storedPosting(p: PostingDto): StoredPosting {
-  const bounds = (b: { gte?: string; lte?: string } | undefined): { gte?: string; lte?: string } | undefined =>
-    b === undefined
-      ? undefined
-      : { ...(b.gte === undefined ? {} : { gte: b.gte }), ...(b.lte === undefined ? {} : { lte: b.lte }) };
-  const c = p.conditions;
-  return {
-    accountId: p.accountId,
-    direction: p.direction,
-    amount: p.amount,
-    currency: p.currency,
-    ...(p.lockVersion === undefined ? {} : { lockVersion: p.lockVersion }),
-    ...(c === undefined
-      ? {}
-      : {
-          conditions: {
-            ...(c.available === undefined ? {} : { available: bounds(c.available) }),
-            ...(c.posted === undefined ? {} : { posted: bounds(c.posted) }),
-          },
-        }),
-  };
+  const { accountId, direction, amount, currency, lockVersion, conditions } = p;
+  return { accountId, direction, amount, currency, lockVersion, conditions };
 }
 
 /** The conditions of a page of transactions, with the parameters of `TRANSFER_LIST_SQL` (every filter optional, null). */

@@ -5,12 +5,10 @@ import type { Actor } from '../writes/write-request.js';
 import { type NewOutcome, outcomesInsert } from '../writes/idempotency.js';
 import type { StoredPosting, TransactionRecord } from '../transactions/transaction-rows.js';
 import type { TransferRecord } from './transfer-rows.js';
+import type { MovementOptionsDto } from './transfers.dto.js';
 
-export interface NewTransfer {
-  debitAccountId: string;
-  creditAccountId: string;
-  amount: bigint;
-  currency: string;
+/** What every new movement carries besides its money, defaults filled in. */
+export interface MovementOptions {
   description: string | null;
   externalId: string | null;
   metadata: Record<string, string>;
@@ -18,14 +16,27 @@ export interface NewTransfer {
   timeoutSeconds: number | null;
 }
 
+export interface NewTransfer extends MovementOptions {
+  debitAccountId: string;
+  creditAccountId: string;
+  amount: bigint;
+  currency: string;
+}
+
 /** A transaction as requested (SPEC 11): its postings as sent, judged by the core as `Posting`s. */
-export interface NewTransaction {
+export interface NewTransaction extends MovementOptions {
   postings: StoredPosting[];
-  description: string | null;
-  externalId: string | null;
-  metadata: Record<string, string>;
-  pending: boolean;
-  timeoutSeconds: number | null;
+}
+
+/** A request's movement options, with their defaults. */
+export function movementOptions(dto: MovementOptionsDto): MovementOptions {
+  return {
+    description: dto.description ?? null,
+    externalId: dto.externalId ?? null,
+    metadata: dto.metadata ?? {},
+    pending: dto.pending ?? false,
+    timeoutSeconds: dto.timeoutSeconds ?? null,
+  };
 }
 
 export interface TransferInsert extends NewTransfer {

@@ -25,7 +25,42 @@ import { IsAmount, IsCurrency, IsExternalId, IsLedgerRef, IsMetadata } from '../
 export const TRANSFER_STATUSES = ['pending', 'posted', 'voided', 'expired'] as const;
 export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
 
-export class CreateTransferDto {
+/** What every new movement, transfer or transaction, may carry besides its money. */
+export class MovementOptionsDto {
+  @ApiPropertyOptional({ maxLength: 500 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  description?: string;
+
+  @ApiPropertyOptional({
+    minLength: 1,
+    maxLength: 128,
+    description: "unique among the ledger's transfers and transactions",
+  })
+  @IsOptional()
+  @IsExternalId()
+  externalId?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
+  @IsOptional()
+  @IsMetadata()
+  metadata?: Record<string, string>;
+
+  @ApiPropertyOptional({ default: false, description: 'reserve now, post or void later (a transaction: as a whole)' })
+  @IsOptional()
+  @IsBoolean()
+  pending?: boolean;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 604800, description: 'a pending movement expires after this' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(604800)
+  timeoutSeconds?: number;
+}
+
+export class CreateTransferDto extends MovementOptionsDto {
   @ApiProperty({ format: 'uuid' }) @IsUUID() debitAccountId: string;
   @ApiProperty({ format: 'uuid' }) @IsUUID() creditAccountId: string;
 
@@ -34,31 +69,6 @@ export class CreateTransferDto {
   amount: string;
 
   @ApiProperty({ example: 'USD' }) @IsCurrency() currency: string;
-
-  @ApiPropertyOptional({ maxLength: 500 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(500)
-  description?: string;
-
-  @ApiPropertyOptional({ minLength: 1, maxLength: 128 }) @IsOptional() @IsExternalId() externalId?: string;
-
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
-  @IsOptional()
-  @IsMetadata()
-  metadata?: Record<string, string>;
-
-  @ApiPropertyOptional({ default: false, description: 'reserve now, post or void later' })
-  @IsOptional()
-  @IsBoolean()
-  pending?: boolean;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 604800, description: 'a pending transfer expires after this' })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(604800)
-  timeoutSeconds?: number;
 }
 
 export class CreateBatchDto {

@@ -11,7 +11,7 @@ import { Writes } from '../writes/writes.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
 import { LedgerLookup } from '../ledgers/ledger-lookup.js';
 import { inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
-import type { NewTransfer } from './ledger-writes.js';
+import { movementOptions, type NewTransfer } from './ledger-writes.js';
 import { TRANSFER_COLUMNS, type TransferRow, transferView } from './transfer-rows.js';
 import { type CreateRequest, newTransfers, postTransfer, reverseTransfer, voidTransfer } from './transfer-writes.js';
 import type {
@@ -101,11 +101,7 @@ function toNewTransfer(dto: CreateTransferDto): NewTransfer {
     creditAccountId: dto.creditAccountId,
     amount: parseAmount(dto.amount),
     currency: dto.currency,
-    description: dto.description ?? null,
-    externalId: dto.externalId ?? null,
-    metadata: dto.metadata ?? {},
-    pending: dto.pending ?? false,
-    timeoutSeconds: dto.timeoutSeconds ?? null,
+    ...movementOptions(dto),
   };
 }
 
