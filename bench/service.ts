@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,6 +57,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   if (externalUrl !== undefined) {
     env.DATABASE_URL = externalUrl;
     env.JWT_SECRET = process.env.JWT_SECRET || randomBytes(48).toString('base64');
+    env.CHECKPOINT_SIGNING_KEY =
+      process.env.CHECKPOINT_SIGNING_KEY ||
+      generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     databaseUrl = externalUrl;
   } else {
     // Traversable by the `postgres` user the embedded cluster runs as when we are root.

@@ -13,6 +13,7 @@ import { AdminLog1765800000000 } from './1765800000000-admin-log.js';
 import { AccountMetadataIndex1765900000000 } from './1765900000000-account-metadata-index.js';
 import { Transactions1766000000000 } from './1766000000000-transactions.js';
 import { MetadataFilterIndexes1766100000000 } from './1766100000000-metadata-filter-indexes.js';
+import { MerkleTree1766200000000 } from './1766200000000-merkle-tree.js';
 import { DropLedgerSeqIndexes1765600000000 } from './1765600000000-drop-ledger-seq-indexes.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
@@ -33,4 +34,5 @@ export const MIGRATIONS: Function[] = [
   AccountMetadataIndex1765900000000,
   Transactions1766000000000,
   MetadataFilterIndexes1766100000000,
+  MerkleTree1766200000000,
 ];

@@ -7,6 +7,7 @@ import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { AdminLogModule } from './admin-log/admin-log.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { CheckpointsModule } from './checkpoints/checkpoints.module.js';
 import { logTransport } from './common/log-output.js';
 import { CONFIG, type Config } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
@@ -65,6 +66,7 @@ export class AppModule {
         TransactionsModule,
         AuditModule,
         AdminLogModule,
+        CheckpointsModule,
       ],
       controllers: [HealthController, MetricsController],
       providers: [{ provide: CONFIG, useValue: config }, MetricsService],

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { createApp } from './app.factory.js';
 import { lineFormatter } from './common/log-output.js';
 import { ConfigError, loadConfig } from './config/config.js';
+import { checkpointKeyFromDataDir } from './config/checkpoint-key.js';
 import { jwtSecretFromDataDir } from './config/jwt-secret.js';
 import { startEmbeddedPostgres } from './database/embedded-postgres.js';
 
@@ -20,7 +21,13 @@ async function main(): Promise<void> {
       ? await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, say)
       : undefined;
   const jwtSecret = config.jwtSecret ?? (await jwtSecretFromDataDir(config.dataDir));
-  const app = await createApp({ ...config, jwtSecret, databaseUrl: config.databaseUrl ?? embedded!.url });
+  const checkpointSigningKey = config.checkpointSigningKey ?? (await checkpointKeyFromDataDir(config.dataDir));
+  const app = await createApp({
+    ...config,
+    jwtSecret,
+    checkpointSigningKey,
+    databaseUrl: config.databaseUrl ?? embedded!.url,
+  });
   // Connections with a request in flight, so that a drain can let go of every other one: Node's
   // closeIdleConnections() leaves a connection that has not sent a request yet (a preconnect, a TCP health check)
   // open, and server.close() then waits for it until the drain deadline.

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { startTestApp, type TestApp } from './support/app.js';
+import { startTestApp, TEST_CHECKPOINT_KEY, type TestApp } from './support/app.js';
 import { type ActorShown, actorOf, adminToken, login, SYSTEM_ACTOR, userWith } from './support/auth.js';
 import { connect, createDatabase } from './support/database.js';
 import { createAccount } from './support/ledger.js';
@@ -351,6 +351,7 @@ describe('secrets in the logs', () => {
       DATABASE_URL: await createDatabase(),
       PORT: String(await freePort()),
       JWT_SECRET: 'process-secret-that-is-at-least-32-bytes-long',
+      CHECKPOINT_SIGNING_KEY: TEST_CHECKPOINT_KEY,
       ADMIN_USERNAME: 'boss',
       ADMIN_PASSWORD: `boss-${randomUUID()}`,
       LOG_LEVEL: 'debug',

@@ -1,5 +1,5 @@
 import { startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.js';
-import { freePort, type ServiceProcess, spawnService, waitReady } from './support/process.js';
+import { freePort, type ServiceProcess, spawnService, TEST_CHECKPOINT_KEY, waitReady } from './support/process.js';
 
 const ADMIN = { username: 'faults-admin', password: 'faults-admin-password' };
 
@@ -33,6 +33,7 @@ describe('database faults', () => {
     svc = spawnService({
       DATABASE_URL: pg.url,
       JWT_SECRET: 'db-faults-secret-that-is-long-enough-32',
+      CHECKPOINT_SIGNING_KEY: TEST_CHECKPOINT_KEY,
       ADMIN_USERNAME: ADMIN.username,
       ADMIN_PASSWORD: ADMIN.password,
       PORT: String(await freePort()),

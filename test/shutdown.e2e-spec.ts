@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, createDatabase } from './support/database.js';
 import { ledgerViolations } from './support/invariants.js';
-import { freePort, spawnService, waitReady } from './support/process.js';
+import { freePort, spawnService, TEST_CHECKPOINT_KEY, waitReady } from './support/process.js';
 
 const ADMIN = { username: 'drain-admin', password: 'drain-admin-password' };
 
@@ -23,6 +23,7 @@ describe('graceful shutdown under load', () => {
     const env = {
       DATABASE_URL: databaseUrl,
       JWT_SECRET: 'drain-secret-that-is-long-enough-32bytes',
+      CHECKPOINT_SIGNING_KEY: TEST_CHECKPOINT_KEY,
       ADMIN_USERNAME: ADMIN.username,
       ADMIN_PASSWORD: ADMIN.password,
       PORT: String(await freePort()),

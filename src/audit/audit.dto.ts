@@ -29,6 +29,7 @@ export const PROBLEM_CODES = [
   'UNBALANCED_CURRENCY',
   'LOG_HASH_MISMATCH',
   'LOG_GAP',
+  'TREE_MISMATCH',
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
@@ -56,6 +57,10 @@ export class VerifyProblem {
   @ApiPropertyOptional() accountVersion?: number;
   @ApiPropertyOptional({ example: '42', description: 'the administrative log record of a LOG_* problem' })
   logSeq?: string;
+  @ApiPropertyOptional({ example: '4711', description: 'the journal seq of a TREE_MISMATCH about one entry or leaf' })
+  seq?: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'the checkpoint of a TREE_MISMATCH about a signed checkpoint' })
+  checkpointId?: string;
   @ApiProperty() detail: string;
 }
 

@@ -5,6 +5,8 @@ import { checkout, poolOf } from '../database/pooled-client.js';
 import type { DataSource } from 'typeorm';
 import type { LedgerScope } from '../core/ledger-scope.js';
 import { logProblems } from '../admin-log/admin-log.service.js';
+import { CheckpointSigner } from '../checkpoints/checkpoint-signer.js';
+import { treeProblems } from '../checkpoints/tree-checks.js';
 import { inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { CurrencyTotals, ProblemCode, TrialBalanceView, VerifyProblem, VerifyView } from './audit.dto.js';
 
@@ -23,7 +25,10 @@ const RECOMPUTED_HASH = `encode(sha256(convert_to(prev_hash || E'\\n' || concat_
 
 @Injectable()
 export class AuditService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly signer: CheckpointSigner,
+  ) {}
 
   /** Per ledger and currency, the posted debits and credits of its accounts as they stood at `asOf`. */
   async trialBalance(asOf: Date, ledgerRef: string | undefined, scope: LedgerScope): Promise<TrialBalanceView> {
@@ -78,6 +83,7 @@ export class AuditService {
         ...(await currencyProblems(client, ledgers)),
         ...(await transferProblems(client, ledgers)),
         ...(await transactionProblems(client, ledgers)),
+        ...(await treeProblems(client, ledgers, this.signer)),
         ...log.problems.map((problem, i) => ({ rank: i + 1, problem })),
       ].sort((a, b) => a.rank - b.rank);
       const problems = ranked.slice(0, MAX_PROBLEMS).map((r) => r.problem);

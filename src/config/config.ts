@@ -1,4 +1,6 @@
+import { createPrivateKey } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
+import { isKeyName } from '../core/signed-note.js';
 
 /** Raised for a wrong or missing environment variable; main prints its message as one line and exits 1. */
 export class ConfigError extends Error {
@@ -47,6 +49,16 @@ export interface Config {
   adminUsername: string | undefined;
   adminPassword: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Ed25519 private key (PKCS#8 PEM) signing checkpoints; unset only in embedded mode (generated into dataDir). */
+  checkpointSigningKey: string | undefined;
+  /** First line of every checkpoint is `<origin>/<ledger name>` (SPEC 14). */
+  checkpointOrigin: string;
+  /** The key's name in signatures and in its verifier key (c2sp.org/signed-note). */
+  checkpointKeyName: string;
+  /** A checkpoint of every ledger whose tree grew, this often. */
+  checkpointIntervalSeconds: number;
+  /** How often each instance extends the trees up to the journal's horizon. */
+  treeIntervalMs: number;
   /** Name the service's connections carry in pg_stat_activity (used by operators and the chaos test). */
   appName: string;
   /** Request body bytes held at once; a request beyond it is answered 503 before its body is read. */
@@ -90,6 +102,29 @@ export function loadConfig(env: Env, stdout: { isTTY?: boolean } = {}): Config {
   const logLevel = optional(env, 'LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`, logLevel);
+  }
+  const checkpointSigningKey = optional(env, 'CHECKPOINT_SIGNING_KEY');
+  if (checkpointSigningKey !== undefined && !isEd25519PrivateKey(checkpointSigningKey)) {
+    throw new ConfigError('CHECKPOINT_SIGNING_KEY', 'must be an Ed25519 private key in PKCS#8 PEM', undefined);
+  }
+  if (databaseUrl !== undefined && checkpointSigningKey === undefined) {
+    throw new ConfigError(
+      'CHECKPOINT_SIGNING_KEY',
+      'is required (Ed25519, PKCS#8 PEM) when DATABASE_URL is set',
+      undefined,
+    );
+  }
+  const checkpointOrigin = optional(env, 'CHECKPOINT_ORIGIN') ?? 'ledger-service';
+  if (!/^[\x21-\x7e]{1,100}$/.test(checkpointOrigin)) {
+    throw new ConfigError(
+      'CHECKPOINT_ORIGIN',
+      'must be 1-100 printable ASCII characters without spaces',
+      checkpointOrigin,
+    );
+  }
+  const checkpointKeyName = optional(env, 'CHECKPOINT_KEY_NAME') ?? checkpointOrigin;
+  if (!isKeyName(checkpointKeyName)) {
+    throw new ConfigError('CHECKPOINT_KEY_NAME', 'must be non-empty, without spaces or "+"', checkpointKeyName);
   }
   const dataDir = optional(env, 'LEDGER_DATA_DIR') ?? './.ledger-data';
   const jwksUrl = optional(env, 'JWT_JWKS_URL');
@@ -137,6 +172,11 @@ export function loadConfig(env: Env, stdout: { isTTY?: boolean } = {}): Config {
     adminUsername,
     adminPassword,
     logLevel: logLevel as Config['logLevel'],
+    checkpointSigningKey,
+    checkpointOrigin,
+    checkpointKeyName,
+    checkpointIntervalSeconds: integer(env, 'CHECKPOINT_INTERVAL_SECONDS', 60, 1, 86_400),
+    treeIntervalMs: integer(env, 'TREE_INTERVAL_MS', 1000, 50, 600_000),
     appName: optional(env, 'DB_APPLICATION_NAME') ?? 'ledger-service',
     inFlightBodyBytes: integer(env, 'IN_FLIGHT_BODY_BYTES', 8 * 1024 * 1024, 1024 * 1024, 1024 * 1024 * 1024),
     prettyLogs: stdout.isTTY === true,
@@ -155,6 +195,14 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(name, `must be an integer from ${min} to ${max}`, raw);
   }
   return Number(raw);
+}
+
+function isEd25519PrivateKey(pem: string): boolean {
+  try {
+    return createPrivateKey(pem).asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
 }
 
 function truncate(s: string): string {

@@ -24,6 +24,7 @@ const CODES = [
   'ACCOUNT_VERSION_CONFLICT',
   'BALANCE_CONDITION_FAILED',
   'ALREADY_REVERSED',
+  'INVALID_TREE_SIZE',
 ] as const;
 
 export type LedgerErrorCode = (typeof CODES)[number];

@@ -66,7 +66,7 @@ export function spanNodes(span: Span): NodeId[] {
 /** MTH of a span from the hashes of its spanNodes, in their order. */
 export function foldSpan(hashes: readonly Uint8Array[]): Buffer {
   if (hashes.length === 0) return EMPTY_ROOT;
-  let acc = Buffer.from(hashes[hashes.length - 1]!);
+  let acc: Buffer = Buffer.from(hashes[hashes.length - 1]!);
   for (let i = hashes.length - 2; i >= 0; i -= 1) acc = nodeHash(hashes[i]!, acc);
   return acc;
 }
@@ -127,7 +127,7 @@ export function rootFromInclusion(
   if (!(index >= 0 && index < size) || leaf.length !== 32) return undefined;
   let fn = index;
   let sn = size - 1;
-  let r = Buffer.from(leaf);
+  let r: Buffer = Buffer.from(leaf);
   for (const p of path) {
     if (sn === 0 || p.length !== 32) return undefined;
     if (odd(fn) || fn === sn) {
@@ -178,8 +178,8 @@ export function verifyConsistency(
     fn = half(fn);
     sn = half(sn);
   }
-  let fr = Buffer.from(hashes[0]!);
-  let sr = Buffer.from(hashes[0]!);
+  let fr: Buffer = Buffer.from(hashes[0]!);
+  let sr: Buffer = Buffer.from(hashes[0]!);
   for (const c of hashes.slice(1)) {
     if (sn === 0) return false;
     if (odd(fn) || fn === sn) {
@@ -245,7 +245,7 @@ export class RightEdge {
   /** Adds a leaf (its leaf hash); returns every complete subtree above level 0 that it completed. */
   append(leaf: Uint8Array): Array<NodeId & { hash: Buffer }> {
     const made: Array<NodeId & { hash: Buffer }> = [];
-    let hash = Buffer.from(leaf);
+    let hash: Buffer = Buffer.from(leaf);
     let index = this.leaves;
     let level = 0;
     // A trailing 1 bit in the old size is a complete subtree of that level waiting for a right sibling.

@@ -31,6 +31,7 @@ const LEDGER_STATUS: Record<LedgerErrorCode, number> = {
   LEDGER_MISMATCH: 422,
   UNBALANCED_TRANSACTION: 422,
   BALANCE_CONDITION_FAILED: 422,
+  INVALID_TREE_SIZE: 422,
 };
 
 const CODE_BY_STATUS: Record<number, string> = {

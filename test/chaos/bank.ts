@@ -15,7 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ledgerViolations } from '../support/invariants.js';
-import { freePort } from '../support/process.js';
+import { freePort, TEST_CHECKPOINT_KEY } from '../support/process.js';
 import { ChaosPostgres, ServiceInstance } from './cluster.js';
 import { type Answer, type Call, NoAnswer, send, sleep } from './http.js';
 import { type Ask, probe, PROBE_NAMES } from './isolation.js';
@@ -1705,6 +1705,7 @@ export async function runBank(opts: BankOptions): Promise<BankReport> {
           {
             DATABASE_URL: w.databaseUrl,
             JWT_SECRET: secret,
+            CHECKPOINT_SIGNING_KEY: TEST_CHECKPOINT_KEY,
             ADMIN_USERNAME: ADMIN.username,
             ADMIN_PASSWORD: ADMIN.password,
             HOST: '127.0.0.1',

@@ -2,6 +2,9 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app.factory.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { createDatabase } from './database.js';
+import { TEST_CHECKPOINT_KEY } from './process.js';
+
+export { TEST_CHECKPOINT_KEY };
 
 export const ADMIN = { username: 'root-admin', password: 'admin-password-123' };
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
@@ -33,6 +36,7 @@ export async function startTestApp(env: Record<string, string> = {}, sharedDatab
     ...loadConfig({
       DATABASE_URL: databaseUrl,
       JWT_SECRET: TEST_JWT_SECRET,
+      CHECKPOINT_SIGNING_KEY: TEST_CHECKPOINT_KEY,
       ADMIN_USERNAME: ADMIN.username,
       ADMIN_PASSWORD: ADMIN.password,
       LOG_LEVEL: 'silent',

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
@@ -19,6 +20,11 @@ export interface ServiceProcess {
   output(): string;
   exited: Promise<number | null>;
 }
+
+/** The checkpoint signing key of every service a test starts on a database of its own (SPEC 14). */
+export const TEST_CHECKPOINT_KEY = generateKeyPairSync('ed25519')
+  .privateKey.export({ format: 'pem', type: 'pkcs8' })
+  .toString();
 
 export function spawnService(env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, [...START_FLAGS, 'dist/src/main.js'], {

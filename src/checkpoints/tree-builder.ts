@@ -1,0 +1,192 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { PoolClient } from 'pg';
+import type { DataSource } from 'typeorm';
+import { CONFIG, type Config } from '../config/config.js';
+import { leafHash, RightEdge } from '../core/merkle.js';
+import { checkout, poolOf } from '../database/pooled-client.js';
+import { journalHorizon } from '../entries/journal-horizon.js';
+import { CheckpointSigner } from './checkpoint-signer.js';
+import { signTrees } from './checkpoint-rows.js';
+import { edgeHashes, type Query } from './tree-store.js';
+
+/** Entries taken into the trees per transaction: a backlog (a first start on an old journal) goes in steps. */
+const BATCH = 5000;
+
+/**
+ * Keeps every ledger's Merkle tree (SPEC 14) level with the journal, off the request path: each tick, the entries
+ * that passed the journal's horizon since the last one become leaves, in seq order, and every complete subtree
+ * they finish is stored. Every CHECKPOINT_INTERVAL_SECONDS the trees that grew are signed.
+ *
+ * It is the one writer outside the write entrance, and on purpose: it moves no money and decides nothing; it
+ * copies committed entries into tables of their own, so it cannot conflict with a movement. It runs READ
+ * COMMITTED under the `merkle_progress` row lock (one instance at a time, the others skip the tick), taking no
+ * SIREAD locks on the journal, so it adds no serialization failure to the hot path.
+ */
+@Injectable()
+export class TreeBuilder implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger(TreeBuilder.name);
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private lastCheckpointAt = Date.now();
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly signer: CheckpointSigner,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.tick().finally(() => (this.running = undefined));
+    }, this.config.treeIntervalMs);
+    this.timer.unref();
+  }
+
+  beforeApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.running;
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      const due = Date.now() - this.lastCheckpointAt >= this.config.checkpointIntervalSeconds * 1000;
+      const done = await this.extend(false, due);
+      if (done && due) this.lastCheckpointAt = Date.now();
+    } catch (error) {
+      // The database may be away; the next tick tries again from where the trees stand.
+      this.logger.warn({ err: error }, 'extending the Merkle trees failed');
+    }
+  }
+
+  /**
+   * Brings every tree up to the journal's horizon. `wait`: queue behind another instance's round rather than
+   * skip (a caller about to sign wants the trees current). `checkpoint`: then sign the trees that grew.
+   * False when another instance held the trees (and `wait` was false), or no horizon could be had.
+   */
+  async extend(wait: boolean, checkpoint = false): Promise<boolean> {
+    const horizon = await journalHorizon(this.db);
+    if (horizon === undefined) return false;
+    for (;;) {
+      const step = await this.step(horizon, wait, checkpoint);
+      if (step !== 'more') return step === 'done';
+    }
+  }
+
+  /** One transaction: up to BATCH entries become leaves (and, at the end, the checkpoints). */
+  private async step(horizon: bigint, wait: boolean, checkpoint: boolean): Promise<'more' | 'done' | 'busy'> {
+    const { client, release } = await checkout(poolOf(this.db));
+    let ok = false;
+    try {
+      await client.query('BEGIN');
+      const [progress] = (
+        await client.query<{ last_seq: string }>(
+          `SELECT last_seq FROM merkle_progress ${wait ? 'FOR UPDATE' : 'FOR UPDATE SKIP LOCKED'}`,
+        )
+      ).rows;
+      if (progress === undefined) {
+        await client.query('ROLLBACK');
+        ok = true;
+        return 'busy';
+      }
+      const from = BigInt(progress.last_seq);
+      const entries = from >= horizon ? [] : await entriesAfter(client, from, horizon);
+      if (entries.length > 0) await appendLeaves(client, entries);
+      const full = entries.length === BATCH;
+      const reached = full ? BigInt(entries[entries.length - 1]!.seq) : horizon;
+      if (reached > from) await client.query(`UPDATE merkle_progress SET last_seq = $1`, [String(reached)]);
+      if (!full && checkpoint) await signTrees(queryOf(client), this.signer, null);
+      await client.query('COMMIT');
+      ok = true;
+      return full ? 'more' : 'done';
+    } finally {
+      if (!ok) await client.query('ROLLBACK').catch(() => undefined);
+      release(!ok);
+    }
+  }
+}
+
+interface EntryLeaf {
+  seq: string;
+  ledger_id: string;
+  hash: string;
+}
+
+function entriesAfter(client: PoolClient, from: bigint, horizon: bigint): Promise<EntryLeaf[]> {
+  return client
+    .query<EntryLeaf>(
+      `SELECT seq, ledger_id, hash FROM ledger_entries WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${BATCH}`,
+      [String(from), String(horizon)],
+    )
+    .then((r) => r.rows);
+}
+
+/** Appends entries (in seq order) to their ledgers' trees: leaves, the subtrees they complete, the new heads. */
+async function appendLeaves(client: PoolClient, entries: EntryLeaf[]): Promise<void> {
+  const ledgerIds = [...new Set(entries.map((e) => e.ledger_id))].sort();
+  const stored = await client.query<{ ledger_id: string; size: string; edge: Buffer }>(
+    `SELECT ledger_id, size, edge FROM merkle_trees WHERE ledger_id = ANY($1::uuid[])`,
+    [ledgerIds],
+  );
+  const trees = new Map(ledgerIds.map((id) => [id, { edge: RightEdge.empty(), lastSeq: '' }]));
+  for (const row of stored.rows)
+    trees.get(row.ledger_id)!.edge = RightEdge.resume(Number(row.size), edgeHashes(row.edge));
+  const leaves = { ledger: [] as string[], index: [] as string[], seq: [] as string[], hash: [] as Buffer[] };
+  const nodes = { ledger: [] as string[], level: [] as number[], index: [] as string[], hash: [] as Buffer[] };
+  for (const e of entries) {
+    const tree = trees.get(e.ledger_id)!;
+    const leaf = leafHash(Buffer.from(e.hash, 'hex'));
+    leaves.ledger.push(e.ledger_id);
+    leaves.index.push(String(tree.edge.size));
+    leaves.seq.push(e.seq);
+    leaves.hash.push(leaf);
+    for (const n of tree.edge.append(leaf)) {
+      nodes.ledger.push(e.ledger_id);
+      nodes.level.push(n.level);
+      nodes.index.push(String(n.index));
+      nodes.hash.push(n.hash);
+    }
+    tree.lastSeq = e.seq;
+  }
+  await client.query(
+    `INSERT INTO merkle_leaves (ledger_id, leaf_index, seq, hash)
+     SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bytea[])`,
+    [leaves.ledger, leaves.index, leaves.seq, leaves.hash],
+  );
+  if (nodes.ledger.length > 0) {
+    await client.query(
+      `INSERT INTO merkle_nodes (ledger_id, level, idx, hash)
+       SELECT * FROM unnest($1::uuid[], $2::smallint[], $3::bigint[], $4::bytea[])`,
+      [nodes.ledger, nodes.level, nodes.index, nodes.hash],
+    );
+  }
+  const heads = ledgerIds.map((id) => ({ id, ...trees.get(id)! }));
+  await client.query(
+    `INSERT INTO merkle_trees (ledger_id, size, last_seq, root, edge)
+     SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bytea[], $5::bytea[])
+     ON CONFLICT (ledger_id) DO UPDATE SET size = EXCLUDED.size, last_seq = EXCLUDED.last_seq, root = EXCLUDED.root,
+       edge = EXCLUDED.edge, updated_at = now()`,
+    [
+      heads.map((h) => h.id),
+      heads.map((h) => String(h.edge.size)),
+      heads.map((h) => h.lastSeq),
+      heads.map((h) => h.edge.root()),
+      heads.map((h) => Buffer.concat(h.edge.edge)),
+    ],
+  );
+}
+
+export const queryOf =
+  (client: PoolClient): Query =>
+  async <R extends object>(text: string, values?: unknown[]) =>
+    (await client.query<R>(text, values)).rows;

@@ -1,0 +1,211 @@
+import type { PoolClient } from 'pg';
+import type { VerifyProblem } from '../audit/audit.dto.js';
+import { foldSpan, spanNodes } from '../core/merkle.js';
+import { openNote, parseCheckpoint, parseVkey } from '../core/signed-note.js';
+import { inScope } from '../ledgers/ledger-rows.js';
+import type { CheckpointSigner } from './checkpoint-signer.js';
+import { storedHashes } from './tree-store.js';
+import { queryOf } from './tree-builder.js';
+
+const MAX_PROBLEMS = 100;
+
+/** A problem and its place among its own subject's (an account, or a ledger's tree): 1 for the first. */
+export interface RankedProblem {
+  rank: number;
+  problem: VerifyProblem;
+}
+
+/**
+ * TREE_MISMATCH (SPEC 14): the stored trees against the journal, and the signed checkpoints against the trees.
+ * 1. Every entry the trees have taken in is a leaf, in seq order, whose hash is SHA-256(0x00 ‖ the entry's hash),
+ *    and every leaf has its entry: an entry edited after the fact (its chain recomputed or not), removed, or
+ *    inserted is named by account and version, or by seq.
+ * 2. Every stored subtree hashes its two children: a tree edited to match an edited journal is caught at the node.
+ * 3. Each tree's head, and each checkpoint's root, is the root the stored subtrees give at its size, and each
+ *    checkpoint's signature verifies: a tree rebuilt over an edited journal no longer matches what was signed.
+ * A history rewritten whole (journal, tree, and checkpoints re-signed by someone holding the key) passes all three;
+ * only a checkpoint kept outside the database shows it (`ledger-verify`).
+ */
+export async function treeProblems(
+  c: PoolClient,
+  ledgers: readonly string[] | null,
+  signer: CheckpointSigner,
+): Promise<RankedProblem[]> {
+  return [
+    ...(await leafProblems(c, ledgers)),
+    ...(await nodeProblems(c, ledgers)),
+    ...(await headProblems(c, ledgers, signer)),
+  ];
+}
+
+async function leafProblems(c: PoolClient, ledgers: readonly string[] | null): Promise<RankedProblem[]> {
+  const { rows } = await c.query<{
+    ledger_id: string;
+    seq: string;
+    account_id: string | null;
+    version: string | null;
+    leaf_index: string | null;
+    detail: string;
+    rank: string;
+  }>(
+    `WITH e AS (
+       SELECT ledger_id, seq, account_id, account_version, hash FROM ledger_entries
+       WHERE ${inScope('ledger_id', 1)} AND seq <= (SELECT last_seq FROM merkle_progress)
+     ), l AS (
+       SELECT ledger_id, seq, leaf_index, hash,
+              row_number() OVER (PARTITION BY ledger_id ORDER BY seq) - 1 AS expected_index
+       FROM merkle_leaves WHERE ${inScope('ledger_id', 1)}
+     ), bad AS (
+       SELECT coalesce(e.ledger_id, l.ledger_id) AS ledger_id, coalesce(e.seq, l.seq) AS seq, e.account_id,
+              e.account_version, l.leaf_index,
+              CASE
+                WHEN l.seq IS NULL THEN 'the entry is not a leaf of its ledger''s tree'
+                WHEN e.seq IS NULL THEN format('leaf %s stands for an entry that is not in the journal', l.leaf_index)
+                WHEN l.ledger_id <> e.ledger_id THEN format('leaf %s is in another ledger''s tree', l.leaf_index)
+                WHEN l.hash <> sha256('\\x00'::bytea || decode(e.hash, 'hex'))
+                  THEN format('leaf %s was made from another hash than the entry has now', l.leaf_index)
+                WHEN l.leaf_index <> l.expected_index
+                  THEN format('leaf %s is out of seq order (expected index %s)', l.leaf_index, l.expected_index)
+              END AS detail
+       FROM e FULL JOIN l ON l.seq = e.seq
+     )
+     SELECT ledger_id, seq, account_id, account_version AS version, leaf_index, detail,
+            row_number() OVER (PARTITION BY coalesce(account_id, ledger_id) ORDER BY seq) AS rank
+     FROM bad WHERE detail IS NOT NULL
+     ORDER BY rank, coalesce(account_id, ledger_id), seq LIMIT ${MAX_PROBLEMS}`,
+    [ledgers],
+  );
+  return rows.map((r) => ({
+    rank: Number(r.rank),
+    problem: {
+      code: 'TREE_MISMATCH',
+      ledgerId: r.ledger_id,
+      ...(r.account_id === null ? {} : { accountId: r.account_id, accountVersion: Number(r.version) }),
+      seq: r.seq,
+      detail: r.detail,
+    },
+  }));
+}
+
+async function nodeProblems(c: PoolClient, ledgers: readonly string[] | null): Promise<RankedProblem[]> {
+  const { rows } = await c.query<{ ledger_id: string; level: number; idx: string; rank: string }>(
+    `WITH kids AS (
+       SELECT ledger_id, 0 AS level, leaf_index AS idx, hash FROM merkle_leaves WHERE ${inScope('ledger_id', 1)}
+       UNION ALL SELECT ledger_id, level, idx, hash FROM merkle_nodes WHERE ${inScope('ledger_id', 1)}
+     )
+     SELECT n.ledger_id, n.level, n.idx, row_number() OVER (PARTITION BY n.ledger_id ORDER BY n.level, n.idx) AS rank
+     FROM merkle_nodes n
+     LEFT JOIN kids l ON l.ledger_id = n.ledger_id AND l.level = n.level - 1 AND l.idx = 2 * n.idx
+     LEFT JOIN kids r ON r.ledger_id = n.ledger_id AND r.level = n.level - 1 AND r.idx = 2 * n.idx + 1
+     WHERE ${inScope('n.ledger_id', 1)} AND n.hash IS DISTINCT FROM sha256('\\x01'::bytea || l.hash || r.hash)
+     ORDER BY rank, n.ledger_id LIMIT ${MAX_PROBLEMS}`,
+    [ledgers],
+  );
+  return rows.map((r) => ({
+    rank: Number(r.rank),
+    problem: {
+      code: 'TREE_MISMATCH',
+      ledgerId: r.ledger_id,
+      detail: `node ${r.level}/${r.idx} is not the hash of its two children`,
+    },
+  }));
+}
+
+interface Head {
+  ledger_id: string;
+  size: string;
+  root: Buffer;
+  edge: Buffer;
+  leaves: string;
+}
+
+interface Signed {
+  id: string;
+  ledger_id: string;
+  tree_size: string;
+  root_hash: Buffer;
+  note: string;
+  key_id: string;
+  vkey: string;
+}
+
+async function headProblems(
+  c: PoolClient,
+  ledgers: readonly string[] | null,
+  signer: CheckpointSigner,
+): Promise<RankedProblem[]> {
+  const query = queryOf(c);
+  const heads = await query<Head>(
+    `SELECT t.ledger_id, t.size, t.root, t.edge,
+            (SELECT count(*) FROM merkle_leaves l WHERE l.ledger_id = t.ledger_id) AS leaves
+     FROM merkle_trees t WHERE ${inScope('t.ledger_id', 1)} ORDER BY t.ledger_id`,
+    [ledgers],
+  );
+  const checkpoints = await query<Signed>(
+    `SELECT id, ledger_id, tree_size, root_hash, note, key_id, vkey FROM checkpoints
+     WHERE ${inScope('ledger_id', 1)} ORDER BY ledger_id, seq`,
+    [ledgers],
+  );
+  const found: RankedProblem[] = [];
+  const rank = new Map<string, number>();
+  const add = (ledgerId: string, detail: string, checkpointId?: string): void => {
+    const r = (rank.get(ledgerId) ?? 0) + 1;
+    rank.set(ledgerId, r);
+    found.push({
+      rank: r,
+      problem: { code: 'TREE_MISMATCH', ledgerId, ...(checkpointId === undefined ? {} : { checkpointId }), detail },
+    });
+  };
+  const sizes = new Map(heads.map((h) => [h.ledger_id, Number(h.size)]));
+  // The root at a size, from the subtrees stored: one read per ledger for every size asked.
+  const rootsAt = async (ledgerId: string, wanted: number[]): Promise<Map<number, Buffer>> => {
+    const spans = wanted.map((size) => spanNodes({ start: 0, end: size }));
+    const stored = await storedHashes(query, ledgerId, spans.flat());
+    const roots = new Map<number, Buffer>();
+    wanted.forEach((size, i) => {
+      const hashes = spans[i]!.map((n) => stored.get(`${n.level}/${n.index}`));
+      if (hashes.every((h) => h !== undefined)) roots.set(size, foldSpan(hashes));
+    });
+    return roots;
+  };
+  for (const head of heads) {
+    const size = Number(head.size);
+    if (Number(head.leaves) !== size) add(head.ledger_id, `the tree has size ${size} but ${head.leaves} leaves`);
+    const nodes = spanNodes({ start: 0, end: size });
+    const stored = await storedHashes(query, head.ledger_id, nodes);
+    const edge = nodes.map((n) => stored.get(`${n.level}/${n.index}`) ?? Buffer.alloc(0));
+    if (!Buffer.concat(edge).equals(head.edge)) {
+      add(head.ledger_id, `the tree's right edge at size ${size} is not made of its stored subtrees`);
+    } else if (!foldSpan(edge).equals(head.root)) {
+      add(head.ledger_id, `the tree's root at size ${size} is not the fold of its right edge`);
+    }
+  }
+  const byLedger = new Map<string, Signed[]>();
+  for (const cp of checkpoints) byLedger.set(cp.ledger_id, [...(byLedger.get(cp.ledger_id) ?? []), cp]);
+  for (const [ledgerId, list] of byLedger) {
+    const roots = await rootsAt(
+      ledgerId,
+      [...new Set(list.map((cp) => Number(cp.tree_size)))].filter((s) => s <= (sizes.get(ledgerId) ?? 0)),
+    );
+    for (const cp of list) {
+      const size = Number(cp.tree_size);
+      const key = cp.key_id === signer.keyId ? signer.key : parseVkey(cp.vkey);
+      const opened = key === undefined ? undefined : openNote(cp.note, [key]);
+      const body = opened === undefined ? undefined : parseCheckpoint(opened.text);
+      if (body === undefined) {
+        add(ledgerId, `checkpoint ${cp.id} (size ${size}): its signature does not verify`, cp.id);
+      } else if (body.size !== size || !body.root.equals(cp.root_hash)) {
+        add(ledgerId, `checkpoint ${cp.id} (size ${size}): the signed note says size ${body.size}`, cp.id);
+      } else if (size > (sizes.get(ledgerId) ?? 0)) {
+        add(ledgerId, `checkpoint ${cp.id} (size ${size}) is larger than the tree`, cp.id);
+      } else if (!(roots.get(size) ?? Buffer.alloc(0)).equals(cp.root_hash)) {
+        add(
+          ledgerId,
+          `checkpoint ${cp.id} (size ${size}): the tree's root at that size differs from the signed one`,
+          cp.id,
+        );
+      }
+    }
+  }
+  return found;
+}
