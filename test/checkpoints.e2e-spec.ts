@@ -1,3 +1,7 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { entryHash } from '../src/core/hash-chain.js';
 import { leafHash, RightEdge, verifyConsistency, verifyInclusion } from '../src/core/merkle.js';
 import { openNote, parseCheckpoint, parseVkey } from '../src/core/signed-note.js';
@@ -5,6 +9,7 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { adminToken, tokensByRole } from './support/auth.js';
 import { connect } from './support/database.js';
 import { createAccount, fundingSource, transfer } from './support/ledger.js';
+import { main as ledgerVerify } from '../src/verifier/ledger-verify.js';
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -252,6 +257,16 @@ describe('checkpoints and proofs', () => {
   });
 });
 
+/** Runs `ledger-verify` in-process; its exit status and what it printed (JSON with --json). */
+async function runVerifier(args: string[]): Promise<{ status: number; out: any; err: string }> {
+  const [stdout, stderr] = [new PassThrough(), new PassThrough()];
+  let [out, err] = ['', ''];
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const status = await ledgerVerify([...args, '--json'], { stdout, stderr, tty: false });
+  return { status, out: out === '' ? undefined : JSON.parse(out), err };
+}
+
 describe('tampering behind the service', () => {
   let t: TestApp;
   let op: string;
@@ -272,6 +287,26 @@ describe('tampering behind the service', () => {
     const before = await journal(t, auditor, ledgerId);
     const bobs = before.filter((e) => e.accountId === bob.id);
     expect(bobs).toHaveLength(6);
+
+    // The auditor keeps the checkpoint and the verifier key, and checks both ways while all is well.
+    const dir = await mkdtemp(join(tmpdir(), 'ledger-verify-'));
+    const keptFile = join(dir, 'kept.json');
+    await writeFile(keptFile, JSON.stringify(kept));
+    const vkey = (await t.request('GET', '/v1/audit/checkpoints/keys', { token: auditor })).body.keys[0].vkey;
+    const exportTo = async (name: string): Promise<string> => {
+      const file = join(dir, name);
+      await writeFile(file, (await t.request('GET', '/v1/ledger/export?format=ndjson', { token: auditor })).text);
+      return file;
+    };
+    const offline = async (file: string) => runVerifier(['--export', file, '--checkpoint', keptFile, '--key', vkey]);
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const url = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
+    const online = () =>
+      runVerifier(['--url', url, '--token', auditor, '--since', keptFile, '--key', vkey, '--sample', '1000']);
+    expect(await offline(await exportTo('before.ndjson'))).toMatchObject({ status: 0, out: { ok: true } });
+    await someTransfers(t, op, 2);
+    await checkpoint(t, auditor);
+    expect(await online()).toMatchObject({ status: 0, out: { ok: true } });
 
     // As the database superuser, triggers off: re-date bob's second entry and recompute his chain from there,
     // so that every hash and link checks out again.
@@ -339,6 +374,30 @@ describe('tampering behind the service', () => {
     expect(
       verifyConsistency(kept.treeSize, forged.treeSize, hex(kept.rootHash), hex(forged.rootHash), c.path.map(hex)),
     ).toBe(false);
+    // ledger-verify names it both ways: the forged tree does not extend the kept checkpoint.
+    expect((await online()).out).toMatchObject({ ok: false, problem: { kind: 'INCONSISTENT' } });
+    expect(await offline(await exportTo('forged.ndjson'))).toMatchObject({
+      status: 1,
+      out: { problem: { checkpoint: { treeSize: kept.treeSize } } },
+    });
+    // Each of these is named too: a truncated journal, a reordered pair, a forged signature.
+    const lines = before.map((e) => JSON.stringify(e));
+    const truncated = join(dir, 'truncated.ndjson');
+    await writeFile(truncated, lines.slice(0, kept.treeSize - 1).join('\n') + '\n');
+    expect((await offline(truncated)).out.problem.kind).toBe('TRUNCATED');
+    const swapped = [...lines];
+    [swapped[3], swapped[4]] = [swapped[4]!, swapped[3]!];
+    const reordered = join(dir, 'reordered.ndjson');
+    await writeFile(reordered, swapped.join('\n') + '\n');
+    expect((await offline(reordered)).out.problem).toMatchObject({ kind: 'SEQ_ORDER' });
+    const sig = kept.note.length - 10;
+    const forgedNote = kept.note.slice(0, sig) + (kept.note[sig] === 'A' ? 'B' : 'A') + kept.note.slice(sig + 1);
+    const forgedFile = join(dir, 'forged-signature.json');
+    await writeFile(forgedFile, JSON.stringify({ ...kept, note: forgedNote }));
+    const cleanFile = join(dir, 'clean-before.ndjson');
+    await writeFile(cleanFile, lines.join('\n') + '\n');
+    const bad = await runVerifier(['--export', cleanFile, '--checkpoint', forgedFile, '--key', vkey]);
+    expect(bad).toMatchObject({ status: 1, out: { problem: { kind: 'SIGNATURE' } } });
   });
 });
 

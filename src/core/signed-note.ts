@@ -60,9 +60,11 @@ export function formatVkey(key: NoteKey): string {
 
 /** Parses a verifier key; undefined unless it is well formed, Ed25519, and its id matches its name and key. */
 export function parseVkey(vkey: string): NoteKey | undefined {
-  const parts = vkey.split('+');
-  if (parts.length !== 3) return undefined;
-  const [name, idHex, b64] = parts as [string, string, string];
+  // Split on the first two "+" only: base64 has "+" of its own.
+  const first = vkey.indexOf('+');
+  const second = vkey.indexOf('+', first + 1);
+  if (first < 0 || second < 0) return undefined;
+  const [name, idHex, b64] = [vkey.slice(0, first), vkey.slice(first + 1, second), vkey.slice(second + 1)];
   if (!isKeyName(name) || !/^[0-9a-f]{8}$/.test(idHex) || !isCanonicalBase64(b64)) return undefined;
   const raw = Buffer.from(b64, 'base64');
   if (raw.length !== 33 || raw[0] !== ED25519) return undefined;
