@@ -3,15 +3,20 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { runMigrations } from '../src/database/migrations.js';
 import { DEFAULT_LEDGER_ID } from '../migrations/1765100000000-ledgers.js';
+import { leafHash, RightEdge } from '../src/core/merkle.js';
+import { startTestApp } from './support/app.js';
+import { adminToken } from './support/auth.js';
 import { createDatabase } from './support/database.js';
 
 /** Like `typeorm migration:generate`: what the entities would still change after every migration ran. */
 describe('migrations', () => {
   let dataSource: DataSource;
+  let databaseUrl: string;
 
   beforeAll(async () => {
+    databaseUrl = await createDatabase();
     dataSource = new DataSource(
-      dataSourceOptions(await createDatabase(), { poolSize: 2, statementTimeoutMs: 60_000, applicationName: 'test' }),
+      dataSourceOptions(databaseUrl, { poolSize: 2, statementTimeoutMs: 60_000, applicationName: 'test' }),
     );
     await dataSource.initialize();
   });
@@ -221,6 +226,27 @@ describe('migrations', () => {
   // Each ledger's rows on index pages of their own (SPEC 9, independent writers): every unique key starts with the
   // ledger, but for those of rows found by id alone (the primary keys, and ledger_entries' id, its primary key
   // being seq) and the global seq keys.
+  it('builds the Merkle trees over the entries made before them, at the first start after the migration', async () => {
+    const undone = await revertThrough('MerkleTree1766200000000');
+    const old = await dataSource.query<{ hash: string }[]>(
+      `SELECT hash FROM ledger_entries WHERE ledger_id = $1 ORDER BY seq`,
+      [DEFAULT_LEDGER_ID],
+    );
+    expect(old.length).toBeGreaterThan(0);
+    expect((await runMigrations(dataSource)).length).toBe(undone);
+    expect(await dataSource.query(`SELECT last_seq FROM merkle_progress`)).toEqual([{ last_seq: '0' }]);
+    const app = await startTestApp({ TREE_INTERVAL_MS: '100' }, databaseUrl);
+    try {
+      const cp = await app.request('POST', '/v1/audit/checkpoints', { token: await adminToken(app), body: {} });
+      expect(cp.status).toBe(201);
+      const edge = RightEdge.empty();
+      for (const e of old) edge.append(leafHash(Buffer.from(e.hash, 'hex')));
+      expect(cp.body).toMatchObject({ treeSize: old.length, rootHash: edge.root().toString('hex') });
+    } finally {
+      await app.close();
+    }
+  });
+
   it('leads every unique key of accounts, transfers and entries with ledger_id, but the id and seq keys', async () => {
     const keys = await uniqueKeys();
     const exempt = keys.filter((k) => k.primary || (k.columns.length === 1 && ['id', 'seq'].includes(k.columns[0]!)));

@@ -94,6 +94,7 @@ describe('the service as a process', () => {
       const file = join(dataDir, 'admin-credentials');
       expect((await stat(file)).mode & 0o777).toBe(0o600);
       expect((await stat(join(dataDir, 'jwt-secret'))).mode & 0o777).toBe(0o600);
+      expect((await stat(join(dataDir, 'checkpoint-signing-key.pem'))).mode & 0o777).toBe(0o600);
       const password = /password=(\S+)/.exec(await readFile(file, 'utf8'))?.[1] ?? '';
       expect(password.length).toBeGreaterThanOrEqual(20);
       expect(first.output()).toContain(file);
@@ -177,7 +178,7 @@ describe('the service as a process', () => {
       await started(first);
       // Neither the directory nor the generated secrets are opened up to other users to let the postgres user in.
       expect((await stat(dataDir)).mode & 0o004).toBe(0);
-      for (const name of ['admin-credentials', 'jwt-secret']) {
+      for (const name of ['admin-credentials', 'jwt-secret', 'checkpoint-signing-key.pem']) {
         expect((await stat(join(dataDir, name))).mode & 0o777).toBe(0o600);
       }
       const password = /password=(\S+)/.exec(await readFile(join(dataDir, 'admin-credentials'), 'utf8'))?.[1] ?? '';
@@ -197,6 +198,13 @@ describe('the service as a process', () => {
       });
       expect(created.status).toBe(201);
       const account = (await created.json()) as { id: string };
+      const vkeyOf = async (url: string): Promise<string> => {
+        const res = await fetch(`${url}/v1/audit/checkpoints/keys`, {
+          headers: { authorization: `Bearer ${await token(url)}` },
+        });
+        return ((await res.json()) as { keys: { vkey: string }[] }).keys[0]!.vkey;
+      };
+      const vkey = await vkeyOf(first.url);
       await stop(first);
 
       const second = spawnService(env);
@@ -208,6 +216,8 @@ describe('the service as a process', () => {
       });
       expect(found.status).toBe(200);
       expect(await found.json()).toMatchObject({ id: account.id, name: 'kept across restarts' });
+      // And the same checkpoint key: checkpoints signed before the restart verify with the key shown after it.
+      expect(await vkeyOf(second.url)).toBe(vkey);
       await stop(second);
     } finally {
       for (const svc of running) svc.child.kill('SIGKILL');
