@@ -352,7 +352,7 @@ describe('tampering behind the service', () => {
     const su = await connect(t.databaseUrl);
     try {
       await su.query(`SET session_replication_role = replica`);
-      await su.query(`DELETE FROM merkle_nodes; DELETE FROM merkle_leaves; DELETE FROM merkle_trees`);
+      await su.query(`DELETE FROM merkle_tiles; DELETE FROM merkle_trees`);
       await su.query(`UPDATE merkle_progress SET last_seq = 0`);
     } finally {
       await su.end();

@@ -23,7 +23,7 @@ import type {
   VerifierKeysView,
 } from './checkpoints.dto.js';
 import { TreeBuilder } from './tree-builder.js';
-import { type Query, spanHashes, treeOf } from './tree-store.js';
+import { leafAt, leafOfSeq, type Query, spanHashes, type StoredLeaf, treeOf } from './tree-store.js';
 
 /** Checkpoints and proofs (SPEC 14): every read is scoped by the caller's ledgers before anything is read. */
 @Injectable()
@@ -94,24 +94,25 @@ export class CheckpointsService {
   }
 
   async inclusion(q: InclusionQuery, scope: LedgerScope): Promise<InclusionProofView> {
-    const leaf = q.entryId !== undefined ? await this.leafOfEntry(q.entryId, scope) : await this.leafAt(q, scope);
-    const size = await this.treeSize(leaf.ledgerId, q.treeSize);
-    if (leaf.index === null || leaf.index >= size) {
+    const { ledgerId, leaf, entry } =
+      q.entryId !== undefined ? await this.leafOfEntry(q.entryId, scope) : await this.leafAt(q, scope);
+    const size = await this.treeSize(ledgerId, q.treeSize);
+    if (leaf === undefined || leaf.index >= size) {
       throw new LedgerError(
         'INVALID_TREE_SIZE',
-        leaf.index === null
-          ? `entry ${leaf.entry.id} has not passed the journal's horizon into the tree yet`
+        leaf === undefined
+          ? `entry ${entry.id} has not passed the journal's horizon into the tree yet`
           : `leaf ${leaf.index} is not in a tree of ${size}`,
       );
     }
-    const path = await spanHashes(this.query, leaf.ledgerId, inclusionSpans(leaf.index, size));
+    const path = await spanHashes(this.query, ledgerId, inclusionSpans(leaf.index, size));
     return {
-      ledgerId: leaf.ledgerId,
+      ledgerId,
       leafIndex: leaf.index,
       treeSize: size,
-      leafHash: leaf.hash!.toString('hex'),
+      leafHash: leaf.hash.toString('hex'),
       path: path.map((h) => h.toString('hex')),
-      entry: entryView(leaf.entry),
+      entry: entryView(entry),
     };
   }
 
@@ -143,13 +144,12 @@ export class CheckpointsService {
   }
 
   private async leafOfEntry(entryId: string, scope: LedgerScope): Promise<Leaf> {
-    const [row] = await this.query<LeafRow>(
-      `SELECT ${prefixed('e')}, l.leaf_index, l.hash AS leaf_hash FROM ledger_entries e
-       LEFT JOIN merkle_leaves l ON l.seq = e.seq WHERE e.id = $1 AND ${inScope('e.ledger_id', 2)}`,
+    const [entry] = await this.query<EntryRow>(
+      `SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE id = $1 AND ${inScope('ledger_id', 2)}`,
       [entryId, scope.ids],
     );
-    if (row === undefined) throw new LedgerError('NOT_FOUND', `entry ${entryId} does not exist`);
-    return leafOf(row);
+    if (entry === undefined) throw new LedgerError('NOT_FOUND', `entry ${entryId} does not exist`);
+    return { ledgerId: entry.ledger_id, leaf: await leafOfSeq(this.query, entry.ledger_id, entry.seq), entry };
   }
 
   private async leafAt(q: InclusionQuery, scope: LedgerScope): Promise<Leaf> {
@@ -157,35 +157,20 @@ export class CheckpointsService {
       throw new ValidationFailed([{ field: 'entryId', message: 'entryId, or leafIndex (with ledgerId), is required' }]);
     }
     const ledgerId = await this.ledgerOf(q.ledgerId, scope);
-    const [row] = await this.query<LeafRow>(
-      `SELECT ${prefixed('e')}, l.leaf_index, l.hash AS leaf_hash FROM merkle_leaves l
-       JOIN ledger_entries e ON e.seq = l.seq WHERE l.ledger_id = $1 AND l.leaf_index = $2`,
-      [ledgerId, q.leafIndex],
-    );
-    if (row === undefined) throw new LedgerError('INVALID_TREE_SIZE', `leaf ${q.leafIndex} is not in the tree yet`);
-    return leafOf(row);
+    const leaf = await leafAt(this.query, ledgerId, q.leafIndex);
+    if (leaf === undefined) throw new LedgerError('INVALID_TREE_SIZE', `leaf ${q.leafIndex} is not in the tree yet`);
+    const [entry] = await this.query<EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE seq = $1`, [
+      leaf.seq,
+    ]);
+    // A leaf whose entry is gone: the journal was cut behind the service's back (verify names it).
+    if (entry === undefined) throw new Error(`leaf ${q.leafIndex} of ledger ${ledgerId} has no entry`);
+    return { ledgerId, leaf, entry };
   }
 }
 
-type LeafRow = EntryRow & { leaf_index: string | null; leaf_hash: Buffer | null };
-
 interface Leaf {
   ledgerId: string;
-  index: number | null;
-  hash: Buffer | null;
+  /** Undefined while the entry has not passed the journal's horizon into the tree. */
+  leaf: StoredLeaf | undefined;
   entry: EntryRow;
-}
-
-const prefixed = (alias: string): string =>
-  ENTRY_COLUMNS.split(', ')
-    .map((c) => `${alias}.${c}`)
-    .join(', ');
-
-function leafOf(row: LeafRow): Leaf {
-  return {
-    ledgerId: row.ledger_id,
-    index: row.leaf_index === null ? null : Number(row.leaf_index),
-    hash: row.leaf_hash,
-    entry: row,
-  };
 }

@@ -10,12 +10,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import { CONFIG, type Config } from '../config/config.js';
-import { leafHash, RightEdge } from '../core/merkle.js';
+import { leafHash, perfectRoot, RightEdge, TILE_WIDTH } from '../core/merkle.js';
 import { checkout, poolOf } from '../database/pooled-client.js';
 import { journalHorizon } from '../entries/journal-horizon.js';
 import { CheckpointSigner } from './checkpoint-signer.js';
 import { signTrees } from './checkpoint-rows.js';
-import { edgeHashes, type Query } from './tree-store.js';
+import { hashesIn, type Query } from './tree-store.js';
 
 /** Entries taken into the trees per transaction: a backlog (a first start on an old journal) goes in steps. */
 const BATCH = 5000;
@@ -131,59 +131,116 @@ function entriesAfter(client: PoolClient, from: bigint, horizon: bigint): Promis
     .then((r) => r.rows);
 }
 
-/** Appends entries (in seq order) to their ledgers' trees: leaves, the subtrees they complete, the new heads. */
+interface TileWrite {
+  ledger: string;
+  level: number;
+  index: number;
+  hashes: Buffer[];
+  seqs: Buffer[] | null;
+}
+
+/**
+ * Appends entries (in seq order) to their ledgers' trees: the leaf hashes to the level-0 tiles, the root of each
+ * tile they fill to the tile above, and so on up; then the new heads. A tile still growing gets an UPDATE that
+ * appends to it, a new one an INSERT: a few rows per ledger and tick, and one more per 256 leaves.
+ */
 async function appendLeaves(client: PoolClient, entries: EntryLeaf[]): Promise<void> {
   const ledgerIds = [...new Set(entries.map((e) => e.ledger_id))].sort();
   const stored = await client.query<{ ledger_id: string; size: string; edge: Buffer }>(
     `SELECT ledger_id, size, edge FROM merkle_trees WHERE ledger_id = ANY($1::uuid[])`,
     [ledgerIds],
   );
-  const trees = new Map(ledgerIds.map((id) => [id, { edge: RightEdge.empty(), lastSeq: '' }]));
-  for (const row of stored.rows)
-    trees.get(row.ledger_id)!.edge = RightEdge.resume(Number(row.size), edgeHashes(row.edge));
-  const leaves = { ledger: [] as string[], index: [] as string[], seq: [] as string[], hash: [] as Buffer[] };
-  const nodes = { ledger: [] as string[], level: [] as number[], index: [] as string[], hash: [] as Buffer[] };
-  for (const e of entries) {
-    const tree = trees.get(e.ledger_id)!;
-    const leaf = leafHash(Buffer.from(e.hash, 'hex'));
-    leaves.ledger.push(e.ledger_id);
-    leaves.index.push(String(tree.edge.size));
-    leaves.seq.push(e.seq);
-    leaves.hash.push(leaf);
-    for (const n of tree.edge.append(leaf)) {
-      nodes.ledger.push(e.ledger_id);
-      nodes.level.push(n.level);
-      nodes.index.push(String(n.index));
-      nodes.hash.push(n.hash);
-    }
-    tree.lastSeq = e.seq;
-  }
-  await client.query(
-    `INSERT INTO merkle_leaves (ledger_id, leaf_index, seq, hash)
-     SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bytea[])`,
-    [leaves.ledger, leaves.index, leaves.seq, leaves.hash],
+  const growing = await client.query<{ ledger_id: string; level: number; hashes: Buffer }>(
+    `SELECT ledger_id, level, hashes FROM merkle_tiles WHERE ledger_id = ANY($1::uuid[]) AND length(hashes) < 8192`,
+    [ledgerIds],
   );
-  if (nodes.ledger.length > 0) {
+  const partial = new Map(growing.rows.map((t) => [`${t.ledger_id}/${t.level}`, hashesIn(t.hashes)]));
+  const heads = new Map(ledgerIds.map((id) => [id, { edge: RightEdge.empty(), lastSeq: '' }]));
+  for (const row of stored.rows)
+    heads.get(row.ledger_id)!.edge = RightEdge.resume(Number(row.size), hashesIn(row.edge));
+  const byLedger = new Map<string, EntryLeaf[]>(ledgerIds.map((id) => [id, []]));
+  for (const e of entries) byLedger.get(e.ledger_id)!.push(e);
+
+  const inserts: TileWrite[] = [];
+  const updates: TileWrite[] = [];
+  for (const [ledger, added] of byLedger) {
+    const head = heads.get(ledger)!;
+    const sizeBefore = head.edge.size;
+    let hashes = added.map((e) => leafHash(Buffer.from(e.hash, 'hex')));
+    const seqs = added.map((e) => {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64BE(BigInt(e.seq));
+      return b;
+    });
+    for (const h of hashes) head.edge.append(h);
+    head.lastSeq = added[added.length - 1]!.seq;
+    // Level by level: the hashes this batch adds to tile level T, from which the roots of the tiles it fills go on
+    // to level T + 1.
+    for (let level = 0, before = sizeBefore; hashes.length > 0; level += 1, before = Math.floor(before / TILE_WIDTH)) {
+      let content = before % TILE_WIDTH === 0 ? [] : [...(partial.get(`${ledger}/${level}`) ?? [])];
+      const filled: Buffer[] = [];
+      for (let i = 0, at = before; i < hashes.length;) {
+        const take = Math.min(TILE_WIDTH - (at % TILE_WIDTH), hashes.length - i);
+        const write: TileWrite = {
+          ledger,
+          level,
+          index: Math.floor(at / TILE_WIDTH),
+          hashes: hashes.slice(i, i + take),
+          seqs: level === 0 ? seqs.slice(i, i + take) : null,
+        };
+        (at % TILE_WIDTH === 0 ? inserts : updates).push(write);
+        content = content.concat(write.hashes);
+        i += take;
+        at += take;
+        if (at % TILE_WIDTH === 0) {
+          filled.push(perfectRoot(content));
+          content = [];
+        }
+      }
+      hashes = filled;
+    }
+  }
+  if (updates.length > 0) {
     await client.query(
-      `INSERT INTO merkle_nodes (ledger_id, level, idx, hash)
-       SELECT * FROM unnest($1::uuid[], $2::smallint[], $3::bigint[], $4::bytea[])`,
-      [nodes.ledger, nodes.level, nodes.index, nodes.hash],
+      `UPDATE merkle_tiles t SET hashes = t.hashes || u.hashes, seqs = t.seqs || u.seqs
+       FROM unnest($1::uuid[], $2::smallint[], $3::bigint[], $4::bytea[], $5::bytea[]) AS u(ledger_id, level, idx, hashes, seqs)
+       WHERE t.ledger_id = u.ledger_id AND t.level = u.level AND t.idx = u.idx`,
+      tileColumns(updates),
     );
   }
-  const heads = ledgerIds.map((id) => ({ id, ...trees.get(id)! }));
+  if (inserts.length > 0) {
+    const [ledger, level, index, hashes, seqs] = tileColumns(inserts);
+    await client.query(
+      `INSERT INTO merkle_tiles (ledger_id, level, idx, hashes, seqs, first_seq)
+       SELECT *, CASE WHEN level = 0 THEN ('x' || encode(substring(seqs FROM 1 FOR 8), 'hex'))::bit(64)::bigint END
+       FROM unnest($1::uuid[], $2::smallint[], $3::bigint[], $4::bytea[], $5::bytea[]) AS u(ledger_id, level, idx, hashes, seqs)`,
+      [ledger, level, index, hashes, seqs],
+    );
+  }
+  const all = ledgerIds.map((id) => ({ id, ...heads.get(id)! }));
   await client.query(
     `INSERT INTO merkle_trees (ledger_id, size, last_seq, root, edge)
      SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bytea[], $5::bytea[])
      ON CONFLICT (ledger_id) DO UPDATE SET size = EXCLUDED.size, last_seq = EXCLUDED.last_seq, root = EXCLUDED.root,
        edge = EXCLUDED.edge, updated_at = now()`,
     [
-      heads.map((h) => h.id),
-      heads.map((h) => String(h.edge.size)),
-      heads.map((h) => h.lastSeq),
-      heads.map((h) => h.edge.root()),
-      heads.map((h) => Buffer.concat(h.edge.edge)),
+      all.map((h) => h.id),
+      all.map((h) => String(h.edge.size)),
+      all.map((h) => h.lastSeq),
+      all.map((h) => h.edge.root()),
+      all.map((h) => Buffer.concat(h.edge.edge)),
     ],
   );
+}
+
+function tileColumns(writes: TileWrite[]): [string[], number[], string[], Buffer[], (Buffer | null)[]] {
+  return [
+    writes.map((w) => w.ledger),
+    writes.map((w) => w.level),
+    writes.map((w) => String(w.index)),
+    writes.map((w) => Buffer.concat(w.hashes)),
+    writes.map((w) => (w.seqs === null ? null : Buffer.concat(w.seqs))),
+  ];
 }
 
 export const queryOf =

@@ -1,10 +1,10 @@
 import type { PoolClient } from 'pg';
 import type { VerifyProblem } from '../audit/audit.dto.js';
-import { foldSpan, spanNodes } from '../core/merkle.js';
+import { foldSpan, perfectRoot, spanNodes, TILE_WIDTH } from '../core/merkle.js';
 import { openNote, parseCheckpoint, parseVkey } from '../core/signed-note.js';
 import { inScope } from '../ledgers/ledger-rows.js';
 import type { CheckpointSigner } from './checkpoint-signer.js';
-import { storedHashes } from './tree-store.js';
+import { hashesIn, storedHashes } from './tree-store.js';
 import { queryOf } from './tree-builder.js';
 
 const MAX_PROBLEMS = 100;
@@ -20,7 +20,7 @@ export interface RankedProblem {
  * 1. Every entry the trees have taken in is a leaf, in seq order, whose hash is SHA-256(0x00 ‖ the entry's hash),
  *    and every leaf has its entry: an entry edited after the fact (its chain recomputed or not), removed, or
  *    inserted is named by account and version, or by seq.
- * 2. Every stored subtree hashes its two children: a tree edited to match an edited journal is caught at the node.
+ * 2. Every full tile's root is what the tile above holds for it: a tree edited to match an edited journal shows.
  * 3. Each tree's head, and each checkpoint's root, is the root the stored subtrees give at its size, and each
  *    checkpoint's signature verifies: a tree rebuilt over an edited journal no longer matches what was signed.
  * A history rewritten whole (journal, tree, and checkpoints re-signed by someone holding the key) passes all three;
@@ -33,7 +33,7 @@ export async function treeProblems(
 ): Promise<RankedProblem[]> {
   return [
     ...(await leafProblems(c, ledgers)),
-    ...(await nodeProblems(c, ledgers)),
+    ...(await tileProblems(c, ledgers)),
     ...(await headProblems(c, ledgers, signer)),
   ];
 }
@@ -51,10 +51,15 @@ async function leafProblems(c: PoolClient, ledgers: readonly string[] | null): P
     `WITH e AS (
        SELECT ledger_id, seq, account_id, account_version, hash FROM ledger_entries
        WHERE ${inScope('ledger_id', 1)} AND seq <= (SELECT last_seq FROM merkle_progress)
+     ), leaves AS (
+       -- Level-0 tiles hold 256 leaves each: the leaf hash and its entry's seq (8 bytes big-endian) side by side.
+       SELECT t.ledger_id, t.idx * 256 + o.n AS leaf_index,
+              ('x' || encode(substring(t.seqs FROM o.n * 8 + 1 FOR 8), 'hex'))::bit(64)::bigint AS seq,
+              substring(t.hashes FROM o.n * 32 + 1 FOR 32) AS hash
+       FROM merkle_tiles t CROSS JOIN LATERAL generate_series(0, length(t.hashes) / 32 - 1) AS o(n)
+       WHERE t.level = 0 AND ${inScope('t.ledger_id', 1)}
      ), l AS (
-       SELECT ledger_id, seq, leaf_index, hash,
-              row_number() OVER (PARTITION BY ledger_id ORDER BY seq) - 1 AS expected_index
-       FROM merkle_leaves WHERE ${inScope('ledger_id', 1)}
+       SELECT *, row_number() OVER (PARTITION BY ledger_id ORDER BY seq) - 1 AS expected_index FROM leaves
      ), bad AS (
        SELECT coalesce(e.ledger_id, l.ledger_id) AS ledger_id, coalesce(e.seq, l.seq) AS seq, e.account_id,
               e.account_version, l.leaf_index,
@@ -89,28 +94,49 @@ async function leafProblems(c: PoolClient, ledgers: readonly string[] | null): P
   }));
 }
 
-async function nodeProblems(c: PoolClient, ledgers: readonly string[] | null): Promise<RankedProblem[]> {
-  const { rows } = await c.query<{ ledger_id: string; level: number; idx: string; rank: string }>(
-    `WITH kids AS (
-       SELECT ledger_id, 0 AS level, leaf_index AS idx, hash FROM merkle_leaves WHERE ${inScope('ledger_id', 1)}
-       UNION ALL SELECT ledger_id, level, idx, hash FROM merkle_nodes WHERE ${inScope('ledger_id', 1)}
-     )
-     SELECT n.ledger_id, n.level, n.idx, row_number() OVER (PARTITION BY n.ledger_id ORDER BY n.level, n.idx) AS rank
-     FROM merkle_nodes n
-     LEFT JOIN kids l ON l.ledger_id = n.ledger_id AND l.level = n.level - 1 AND l.idx = 2 * n.idx
-     LEFT JOIN kids r ON r.ledger_id = n.ledger_id AND r.level = n.level - 1 AND r.idx = 2 * n.idx + 1
-     WHERE ${inScope('n.ledger_id', 1)} AND n.hash IS DISTINCT FROM sha256('\\x01'::bytea || l.hash || r.hash)
-     ORDER BY rank, n.ledger_id LIMIT ${MAX_PROBLEMS}`,
-    [ledgers],
+/** Every full tile's root is the hash the tile above holds for it: a tile edited to match an edited journal shows. */
+async function tileProblems(c: PoolClient, ledgers: readonly string[] | null): Promise<RankedProblem[]> {
+  const upper = new Map(
+    (
+      await c.query<{ ledger_id: string; level: number; idx: string; hashes: Buffer }>(
+        `SELECT ledger_id, level, idx, hashes FROM merkle_tiles WHERE level > 0 AND ${inScope('ledger_id', 1)}`,
+        [ledgers],
+      )
+    ).rows.map((t) => [`${t.ledger_id}/${t.level}/${t.idx}`, t.hashes]),
   );
-  return rows.map((r) => ({
-    rank: Number(r.rank),
-    problem: {
-      code: 'TREE_MISMATCH',
-      ledgerId: r.ledger_id,
-      detail: `node ${r.level}/${r.idx} is not the hash of its two children`,
-    },
-  }));
+  const found: RankedProblem[] = [];
+  const rank = new Map<string, number>();
+  // The full tiles a page at a time, in key order: a million leaves are 3,900 tiles and 32 MB of hashes.
+  let after: [string, number, string] = ['00000000-0000-0000-0000-000000000000', -1, '-1'];
+  for (;;) {
+    const { rows } = await c.query<{ ledger_id: string; level: number; idx: string; hashes: Buffer }>(
+      `SELECT ledger_id, level, idx, hashes FROM merkle_tiles
+       WHERE ${inScope('ledger_id', 1)} AND length(hashes) = 8192 AND (ledger_id, level, idx) > ($2::uuid, $3, $4::bigint)
+       ORDER BY ledger_id, level, idx LIMIT 500`,
+      [ledgers, ...after],
+    );
+    for (const t of rows) {
+      const idx = Number(t.idx);
+      const parent = upper.get(`${t.ledger_id}/${t.level + 1}/${Math.floor(idx / TILE_WIDTH)}`);
+      const at = (idx % TILE_WIDTH) * 32;
+      if (parent === undefined || parent.length < at + 32) continue; // the tile above is not built yet: nothing to compare
+      if (!perfectRoot(hashesIn(t.hashes)).equals(parent.subarray(at, at + 32))) {
+        const r = (rank.get(t.ledger_id) ?? 0) + 1;
+        rank.set(t.ledger_id, r);
+        found.push({
+          rank: r,
+          problem: {
+            code: 'TREE_MISMATCH',
+            ledgerId: t.ledger_id,
+            detail: `tile ${t.level}/${idx} is not what the tile above it holds`,
+          },
+        });
+      }
+    }
+    if (rows.length < 500) return found;
+    const last = rows[rows.length - 1]!;
+    after = [last.ledger_id, last.level, last.idx];
+  }
 }
 
 interface Head {
@@ -139,7 +165,8 @@ async function headProblems(
   const query = queryOf(c);
   const heads = await query<Head>(
     `SELECT t.ledger_id, t.size, t.root, t.edge,
-            (SELECT count(*) FROM merkle_leaves l WHERE l.ledger_id = t.ledger_id) AS leaves
+            (SELECT coalesce(sum(length(hashes) / 32), 0) FROM merkle_tiles l WHERE l.ledger_id = t.ledger_id AND l.level = 0)
+              AS leaves
      FROM merkle_trees t WHERE ${inScope('t.ledger_id', 1)} ORDER BY t.ledger_id`,
     [ledgers],
   );

@@ -7,9 +7,12 @@ import {
   inclusionSpans,
   leafHash,
   nodeHash,
+  perfectRoot,
   rootFromInclusion,
   spanNodes,
   splitPoint,
+  TILE_WIDTH,
+  tileSpot,
   verifyConsistency,
   verifyInclusion,
   type Span,
@@ -346,3 +349,33 @@ const ARGON_CONSISTENCY = [
   'C0LttBeYHZHgL+032JIcJC3CTBIyza/hsbmJUgJfmDI=',
   'nixU5CWTFVDlF4BGdcU6kA7WSYurEpe9jRWc+F/7sOc=',
 ];
+
+describe('tiles', () => {
+  it('hash every complete subtree from the one tile that holds its bottom', () => {
+    // A tree of 70,000 leaves stored as tiles of levels 0, 8 and 16, as the tree builder stores it.
+    const n = 70_000;
+    const hashes = Array.from({ length: n }, (_, i) => leafHash(Buffer.from(String(i))));
+    const tiles = new Map<string, Buffer[]>();
+    let row = hashes;
+    for (let t = 0; row.length > 0; t += 1) {
+      const next: Buffer[] = [];
+      for (let k = 0; k * TILE_WIDTH < row.length; k += 1) {
+        const tile = row.slice(k * TILE_WIDTH, (k + 1) * TILE_WIDTH);
+        tiles.set(`${t}/${k}`, tile);
+        if (tile.length === TILE_WIDTH) next.push(perfectRoot(tile));
+      }
+      row = next;
+    }
+    fc.assert(
+      fc.property(fc.nat({ max: 16 }), fc.nat(), (level, i) => {
+        const size = 2 ** level;
+        const index = i % Math.floor(n / size);
+        const spot = tileSpot({ level, index });
+        const tile = tiles.get(`${spot.tileLevel}/${spot.tileIndex}`)!;
+        const got = perfectRoot(tile.slice(spot.offset, spot.offset + spot.count));
+        expect(got.equals(mth(hashes, index * size, (index + 1) * size))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -260,3 +260,39 @@ export class RightEdge {
     return made;
   }
 }
+
+/**
+ * Tiles (as C2SP tlog-tiles lays a tree out): the tree is stored as rows of up to TILE_WIDTH hashes, tile level T
+ * holding the hashes of tree level T × TILE_HEIGHT, tile k the ones from index k × TILE_WIDTH. Any complete subtree
+ * up to TILE_HEIGHT - 1 levels above a tile's level is hashed from one tile, so a proof reads O(log n / 8) rows,
+ * and the tree takes one row per 256 leaves instead of two per leaf.
+ */
+export const TILE_HEIGHT = 8;
+export const TILE_WIDTH = 2 ** TILE_HEIGHT;
+
+/** Where a complete subtree's hash comes from: `count` hashes of tile (tileLevel, tileIndex) from `offset`. */
+export interface TileSpot {
+  tileLevel: number;
+  tileIndex: number;
+  offset: number;
+  count: number;
+}
+
+export function tileSpot(node: NodeId): TileSpot {
+  const tileLevel = Math.floor(node.level / TILE_HEIGHT);
+  const count = 2 ** (node.level - tileLevel * TILE_HEIGHT);
+  const first = node.index * count;
+  const tileIndex = Math.floor(first / TILE_WIDTH);
+  return { tileLevel, tileIndex, offset: first - tileIndex * TILE_WIDTH, count };
+}
+
+/** The root of a complete subtree from its 2^h bottom hashes, in order. */
+export function perfectRoot(hashes: readonly Uint8Array[]): Buffer {
+  let level: Buffer[] = hashes.map((h) => Buffer.from(h));
+  while (level.length > 1) {
+    const next: Buffer[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(nodeHash(level[i]!, level[i + 1]!));
+    level = next;
+  }
+  return level[0]!;
+}
