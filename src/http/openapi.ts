@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { PATH_METADATA } from '@nestjs/common/constants.js';
 import { ModulesContainer, NestFactory, Reflector } from '@nestjs/core';
@@ -76,7 +77,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
  */
 export async function openApiDocumentWithoutDatabase(): Promise<OpenAPIObject> {
   const databaseUrl = 'postgres://preview.invalid/ledger';
-  const config = { ...loadConfig({ DATABASE_URL: databaseUrl, JWT_SECRET: 'x'.repeat(32) }), databaseUrl };
+  const placeholderKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  const config = {
+    ...loadConfig({ DATABASE_URL: databaseUrl, JWT_SECRET: 'x'.repeat(32), CHECKPOINT_SIGNING_KEY: placeholderKey }),
+    databaseUrl,
+  };
   const app = await NestFactory.create(AppModule.register(config), new FastifyAdapter(), {
     preview: true,
     logger: false,
