@@ -52,6 +52,12 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'GET /v1/audit/trial-balance': ['admin', 'auditor'],
   'GET /v1/audit/verify': ['admin', 'auditor'],
   'GET /v1/audit/log': ['admin', 'auditor'],
+  'POST /v1/audit/checkpoints': ['admin', 'auditor'],
+  'GET /v1/audit/checkpoints': ['admin', 'auditor'],
+  'GET /v1/audit/checkpoints/latest': ['admin', 'auditor'],
+  'GET /v1/audit/checkpoints/keys': ['admin', 'auditor'],
+  'GET /v1/audit/proofs/inclusion': ['admin', 'auditor'],
+  'GET /v1/audit/proofs/consistency': ['admin', 'auditor'],
 };
 
 describe('permissions: every route × every role', () => {

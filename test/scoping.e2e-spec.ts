@@ -32,8 +32,8 @@ type Probe =
     }
   /** Reaches across ledgers: refused (403) to a limited caller. */
   | { kind: 'unlimited'; who: Role[]; call: () => Call }
-  /** About the caller itself, or public. */
-  | { kind: 'caller' | 'public' };
+  /** About the caller itself, or public; or `shared`: the same for every caller, no ledger's data (verifier keys). */
+  | { kind: 'caller' | 'public' | 'shared' };
 
 interface Books {
   ledger: { id: string; name: string };
@@ -133,6 +133,21 @@ describe('scoped callers (SPEC 9)', () => {
   const onTransaction = (action: 'post' | 'void' | 'reverse') => async (target: Target) => {
     const id = await transactionId(target, action !== 'reverse');
     return { method: 'POST', url: `/v1/transactions/${id}/${action}`, body: {}, ref: id };
+  };
+
+  /** A checkpoint of the target's ledger (by an unlimited admin), so that its tree holds every entry so far. */
+  const checkpointed = async (target: Target): Promise<void> => {
+    if (target === 'unknown') return;
+    const res = await t.request('POST', '/v1/audit/checkpoints', {
+      token: admin,
+      body: { ledgerId: booksOf(target).ledger.id },
+    });
+    if (res.status !== 201) throw new Error(`checkpoint failed: ${res.status} ${res.text}`);
+  };
+  const entryId = async (target: Target): Promise<string> => {
+    if (target === 'unknown') return randomUUID();
+    const res = await t.request('GET', `/v1/accounts/${booksOf(target).account.id}/entries`, { token: admin });
+    return res.body.data[0].id as string;
   };
 
   const ALL: Role[] = ['admin', 'operator', 'auditor'];
@@ -378,6 +393,47 @@ describe('scoped callers (SPEC 9)', () => {
       who: ['admin', 'auditor'],
       ownStatus: 200,
       call: filtered('/v1/audit/log', 'ledgerId'),
+    },
+    'POST /v1/audit/checkpoints': {
+      kind: 'hidden',
+      who: ['admin', 'auditor'],
+      ownStatus: 201,
+      call: (target) => {
+        const ref = ledgerRef(target);
+        return { method: 'POST', url: '/v1/audit/checkpoints', body: { ledgerId: ref }, ref };
+      },
+    },
+    'GET /v1/audit/checkpoints': {
+      kind: 'hidden',
+      who: ['admin', 'auditor'],
+      ownStatus: 200,
+      call: filtered('/v1/audit/checkpoints', 'ledgerId'),
+    },
+    'GET /v1/audit/checkpoints/latest': {
+      kind: 'hidden',
+      who: ['admin', 'auditor'],
+      ownStatus: 200,
+      call: async (target) => {
+        await checkpointed(target);
+        return filtered('/v1/audit/checkpoints/latest', 'ledgerId')(target);
+      },
+    },
+    'GET /v1/audit/checkpoints/keys': { kind: 'shared' },
+    'GET /v1/audit/proofs/inclusion': {
+      kind: 'hidden',
+      who: ['admin', 'auditor'],
+      ownStatus: 200,
+      call: async (target) => {
+        await checkpointed(target);
+        const id = await entryId(target);
+        return { method: 'GET', url: `/v1/audit/proofs/inclusion?entryId=${id}`, ref: id };
+      },
+    },
+    'GET /v1/audit/proofs/consistency': {
+      kind: 'hidden',
+      who: ['admin', 'auditor'],
+      ownStatus: 200,
+      call: filtered('/v1/audit/proofs/consistency?from=0', 'ledgerId'),
     },
   };
 
