@@ -24,7 +24,7 @@ import {
   syntheticJournal,
   syntheticLedgers,
   writeNdjson,
-} from '../src/verifier/synthetic.js';
+} from '../test/support/synthetic-journal.js';
 import { parseVkey } from '../src/core/signed-note.js';
 
 const LEDGERS = 3;

@@ -4,7 +4,7 @@ import { foldSpan, perfectRoot, spanNodes, TILE_WIDTH } from '../core/merkle.js'
 import { openNote, parseCheckpoint, parseVkey } from '../core/signed-note.js';
 import { inScope } from '../ledgers/ledger-rows.js';
 import type { CheckpointSigner } from './checkpoint-signer.js';
-import { hashesIn, storedHashes } from './tree-store.js';
+import { hashesIn, nodeKey, storedHashes } from './tree-store.js';
 import { queryOf } from './tree-builder.js';
 
 const MAX_PROBLEMS = 100;
@@ -192,7 +192,7 @@ async function headProblems(
     const stored = await storedHashes(query, ledgerId, spans.flat());
     const roots = new Map<number, Buffer>();
     wanted.forEach((size, i) => {
-      const hashes = spans[i]!.map((n) => stored.get(`${n.level}/${n.index}`));
+      const hashes = spans[i]!.map((n) => stored.get(nodeKey(n)));
       if (hashes.every((h) => h !== undefined)) roots.set(size, foldSpan(hashes));
     });
     return roots;
@@ -202,7 +202,7 @@ async function headProblems(
     if (Number(head.leaves) !== size) add(head.ledger_id, `the tree has size ${size} but ${head.leaves} leaves`);
     const nodes = spanNodes({ start: 0, end: size });
     const stored = await storedHashes(query, head.ledger_id, nodes);
-    const edge = nodes.map((n) => stored.get(`${n.level}/${n.index}`) ?? Buffer.alloc(0));
+    const edge = nodes.map((n) => stored.get(nodeKey(n)) ?? Buffer.alloc(0));
     if (!Buffer.concat(edge).equals(head.edge)) {
       add(head.ledger_id, `the tree's right edge at size ${size} is not made of its stored subtrees`);
     } else if (!foldSpan(edge).equals(head.root)) {

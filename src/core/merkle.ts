@@ -117,6 +117,35 @@ export function consistencySpans(from: number, to: number): Span[] {
   return topDown.reverse();
 }
 
+/**
+ * The walk both verifications of RFC 9162 (2.1.3.2, 2.1.4.2) share: up from node fn of a level whose last node is
+ * sn, each path hash is a sibling on the left (when fn is a right child, or the last node with no right sibling, in
+ * which case the walk also skips the levels where it has none) or on the right. Returns where sn ends, 0 when the
+ * path reached the root, or undefined when it ran past it.
+ */
+function climb(
+  fn: number,
+  sn: number,
+  path: readonly Uint8Array[],
+  sibling: (hash: Uint8Array, onLeft: boolean) => void,
+): number | undefined {
+  for (const p of path) {
+    if (sn === 0) return undefined;
+    if (odd(fn) || fn === sn) {
+      sibling(p, true);
+      while (!odd(fn) && fn !== 0) {
+        fn = half(fn);
+        sn = half(sn);
+      }
+    } else {
+      sibling(p, false);
+    }
+    fn = half(fn);
+    sn = half(sn);
+  }
+  return sn;
+}
+
 /** The root that an inclusion path leads to (RFC 9162 section 2.1.3.2), or undefined when the path cannot fit. */
 export function rootFromInclusion(
   index: number,
@@ -124,25 +153,10 @@ export function rootFromInclusion(
   leaf: Uint8Array,
   path: readonly Uint8Array[],
 ): Buffer | undefined {
-  if (!(index >= 0 && index < size) || leaf.length !== 32) return undefined;
-  let fn = index;
-  let sn = size - 1;
+  if (!(index >= 0 && index < size) || leaf.length !== 32 || path.some((p) => p.length !== 32)) return undefined;
   let r: Buffer = Buffer.from(leaf);
-  for (const p of path) {
-    if (sn === 0 || p.length !== 32) return undefined;
-    if (odd(fn) || fn === sn) {
-      r = nodeHash(p, r);
-      while (!odd(fn) && fn !== 0) {
-        fn = half(fn);
-        sn = half(sn);
-      }
-    } else {
-      r = nodeHash(r, p);
-    }
-    fn = half(fn);
-    sn = half(sn);
-  }
-  return sn === 0 ? r : undefined;
+  const end = climb(index, size - 1, path, (p, onLeft) => (r = onLeft ? nodeHash(p, r) : nodeHash(r, p)));
+  return end === 0 ? r : undefined;
 }
 
 export function verifyInclusion(
@@ -178,24 +192,14 @@ export function verifyConsistency(
     fn = half(fn);
     sn = half(sn);
   }
+  // fr climbs the old tree, sr the new one: a sibling on the right is in the new tree only.
   let fr: Buffer = Buffer.from(hashes[0]!);
   let sr: Buffer = Buffer.from(hashes[0]!);
-  for (const c of hashes.slice(1)) {
-    if (sn === 0) return false;
-    if (odd(fn) || fn === sn) {
-      fr = nodeHash(c, fr);
-      sr = nodeHash(c, sr);
-      while (!odd(fn) && fn !== 0) {
-        fn = half(fn);
-        sn = half(sn);
-      }
-    } else {
-      sr = nodeHash(sr, c);
-    }
-    fn = half(fn);
-    sn = half(sn);
-  }
-  return sn === 0 && fr.equals(fromRoot) && sr.equals(toRoot);
+  const end = climb(fn, sn, hashes.slice(1), (c, onLeft) => {
+    if (onLeft) fr = nodeHash(c, fr);
+    sr = onLeft ? nodeHash(c, sr) : nodeHash(sr, c);
+  });
+  return end === 0 && fr.equals(fromRoot) && sr.equals(toRoot);
 }
 
 function isPowerOfTwo(n: number): boolean {

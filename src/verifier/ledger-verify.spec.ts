@@ -1,9 +1,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { main } from './ledger-verify.js';
-import { signedCheckpoint, signingKey, syntheticJournal, syntheticLedgers, treeOf, writeNdjson } from './synthetic.js';
+import {
+  signedCheckpoint,
+  signingKey,
+  sink,
+  syntheticJournal,
+  syntheticLedgers,
+  treeOf,
+  writeNdjson,
+} from '../../test/support/synthetic-journal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ledger-verify-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,17 +28,6 @@ writeNdjson(
   journal.map((e, i) => (i === 9 ? { ...e, amount: `${e.amount}0` } : e)),
 );
 writeFileSync(checkpoint, JSON.stringify(signedCheckpoint(ledger, size, treeOf(journal, ledger.id, size), key)));
-
-function sink(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
-}
 
 async function run(...args: string[]) {
   const [out, err] = [sink(), sink()];

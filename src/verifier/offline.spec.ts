@@ -12,7 +12,7 @@ import {
   syntheticLedgers,
   treeOf,
   writeNdjson,
-} from './synthetic.js';
+} from '../../test/support/synthetic-journal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ledger-verify-offline-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

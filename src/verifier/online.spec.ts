@@ -3,7 +3,6 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import {
   consistencySpans,
   foldSpan,
@@ -25,7 +24,8 @@ import {
   type SigningKey,
   syntheticJournal,
   syntheticLedgers,
-} from './synthetic.js';
+  sink,
+} from '../../test/support/synthetic-journal.js';
 
 const TOKEN = 'secret-token-that-must-never-be-printed';
 const [ledger] = syntheticLedgers(1) as [ReturnType<typeof syntheticLedgers>[0]];
@@ -239,16 +239,6 @@ describe('online verifier', () => {
 });
 
 describe('ledger-verify --url', () => {
-  const sink = () => {
-    const chunks: string[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        chunks.push(chunk.toString());
-        done();
-      },
-    });
-    return { stream, text: () => chunks.join('') };
-  };
   const run = async (args: string[]) => {
     const [out, err] = [sink(), sink()];
     const code = await main(args, { stdout: out.stream, stderr: err.stream, tty: false });

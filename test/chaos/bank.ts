@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ledgerViolations } from '../support/invariants.js';
 import { freePort, TEST_CHECKPOINT_KEY } from '../support/process.js';
+import { seededRandom } from '../support/synthetic-journal.js';
 import { ChaosPostgres, ServiceInstance } from './cluster.js';
 import { type Answer, type Call, NoAnswer, send, sleep } from './http.js';
 import { type Ask, probe, PROBE_NAMES } from './isolation.js';
@@ -198,18 +199,6 @@ interface Ledger {
 }
 
 type Rng = () => number;
-
-/** mulberry32: small, seeded, good enough to pick operations reproducibly. */
-function rngFrom(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
 const between = (rng: Rng, lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1));
@@ -1649,7 +1638,7 @@ async function checkLedgers(w: World, counts: RowCounts): Promise<void> {
 export async function runBank(opts: BankOptions): Promise<BankReport> {
   const began = Date.now();
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const rng = rngFrom(seed);
+  const rng = seededRandom(seed);
   const runId = `chaos-${randomBytes(3).toString('hex')}`;
   const instances: ServiceInstance[] = [];
   const w: World = {
@@ -1748,17 +1737,17 @@ export async function runBank(opts: BankOptions): Promise<BankReport> {
     const clients = Promise.all(
       seats.map((seat) => {
         const ledger = w.ledgers[seat.index % w.ledgers.length]!;
-        return guarded(`client ${seat.index}`, client(w, ledger, seat, rngFrom(seed + 1 + seat.index)));
+        return guarded(`client ${seat.index}`, client(w, ledger, seat, seededRandom(seed + 1 + seat.index)));
       }),
     );
-    const nemesisDone = guarded('the nemesis', nemesis(w, rngFrom(seed + 1000)));
+    const nemesisDone = guarded('the nemesis', nemesis(w, seededRandom(seed + 1000)));
     const auditorDone = guarded(
       'the auditor',
       auditor(w, () => w.clientsDone),
     );
     const proberDone = guarded(
       'the isolation prober',
-      prober(w, rngFrom(seed + 2000), () => w.clientsDone),
+      prober(w, seededRandom(seed + 2000), () => w.clientsDone),
     );
     let lastReport = Date.now();
     const progress = setInterval(() => {

@@ -1,9 +1,17 @@
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { entryHash, GENESIS_HASH } from '../core/hash-chain.js';
-import { leafHash, RightEdge } from '../core/merkle.js';
-import { formatCheckpoint, formatVkey, type NoteKey, noteKey, rawPublicKey, signNote } from '../core/signed-note.js';
-import { type JournalEntry, fieldsOf } from './entry.js';
+import { Writable } from 'node:stream';
+import { entryHash, GENESIS_HASH } from '../../src/core/hash-chain.js';
+import { leafHash, RightEdge } from '../../src/core/merkle.js';
+import {
+  formatCheckpoint,
+  formatVkey,
+  type NoteKey,
+  noteKey,
+  rawPublicKey,
+  signNote,
+} from '../../src/core/signed-note.js';
+import { type JournalEntry, fieldsOf } from '../../src/verifier/entry.js';
 
 /**
  * Synthetic journals for the verifier's tests and benchmark: balanced transfers (a debit and a credit entry
@@ -47,8 +55,8 @@ export function syntheticLedgers(count = 3): SyntheticLedger[] {
   return Array.from({ length: count }, (_, i) => ({ id: idOf(`ledger ${i}`), name: `books-${i}` }));
 }
 
-/** mulberry32: small, seeded, good enough to pick accounts and amounts. */
-function random(seed: number): () => number {
+/** mulberry32: small, seeded, good enough to pick accounts, amounts and operations reproducibly. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -62,7 +70,7 @@ function random(seed: number): () => number {
 export function* syntheticJournal(options: SyntheticOptions): Generator<JournalEntry> {
   const perLedger = options.accountsPerLedger ?? 6;
   if (perLedger < 4) throw new RangeError('at least 4 accounts per ledger');
-  const rnd = random(options.seed ?? 1);
+  const rnd = seededRandom(options.seed ?? 1);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
   const books = syntheticLedgers(options.ledgers ?? 3).map((ledger) =>
     CURRENCIES.map((currency, c) =>
@@ -221,4 +229,16 @@ export function writeNdjson(path: string, rows: Iterable<unknown>): number {
     closeSync(fd);
   }
   return count;
+}
+
+/** A stream that keeps what is written to it, to read a command's output in-process. */
+export function sink(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { stream, text: () => chunks.join('') };
 }
