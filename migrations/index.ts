@@ -14,6 +14,7 @@ import { AccountMetadataIndex1765900000000 } from './1765900000000-account-metad
 import { Transactions1766000000000 } from './1766000000000-transactions.js';
 import { MetadataFilterIndexes1766100000000 } from './1766100000000-metadata-filter-indexes.js';
 import { MerkleTree1766200000000 } from './1766200000000-merkle-tree.js';
+import { AccountTypes1766300000000 } from './1766300000000-account-types.js';
 import { DropLedgerSeqIndexes1765600000000 } from './1765600000000-drop-ledger-seq-indexes.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
@@ -35,4 +36,5 @@ export const MIGRATIONS: Function[] = [
   Transactions1766000000000,
   MetadataFilterIndexes1766100000000,
   MerkleTree1766200000000,
+  AccountTypes1766300000000,
 ];

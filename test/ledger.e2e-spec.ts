@@ -55,6 +55,7 @@ describe('the double-entry core', () => {
         ledgerId: DEFAULT_LEDGER,
         currency: 'USD',
         normalBalance: 'credit',
+        type: 'unclassified',
         allowNegative: false,
         status: 'active',
         name: 'Alice wallet',

@@ -134,6 +134,7 @@ async function verify(m: Model, r: Real, accountIds: string[], transferIds: stri
       ledgerId: '00000000-0000-4000-8000-000000000001',
       currency: a.currency,
       normalBalance: a.normalBalance,
+      type: a.type,
       allowNegative: a.allowNegative,
       status: a.status,
       name: null,
@@ -212,7 +213,11 @@ class CreateAccount implements Cmd {
   }
 
   async run(m: Model, r: Real): Promise<void> {
-    const body: Record<string, unknown> = { currency: this.currency, normalBalance: this.normalBalance };
+    // With `explicit`, the account names its type instead of its side (SPEC 12), and the side must follow from it.
+    const type = this.normalBalance === 'debit' ? 'asset' : 'liability';
+    const body: Record<string, unknown> = this.explicit
+      ? { currency: this.currency, type }
+      : { currency: this.currency, normalBalance: this.normalBalance };
     if (this.allowNegative || this.explicit) body.allowNegative = this.allowNegative;
     const res = await send(r, '/v1/accounts', body);
     expect(res.status).toBe(201);
@@ -220,6 +225,7 @@ class CreateAccount implements Cmd {
       id: res.body.id,
       currency: this.currency,
       normalBalance: this.normalBalance,
+      type: this.explicit ? type : 'unclassified',
       allowNegative: this.allowNegative,
       status: 'active',
       counters: { debitsPosted: 0n, creditsPosted: 0n, debitsPending: 0n, creditsPending: 0n },
@@ -230,6 +236,7 @@ class CreateAccount implements Cmd {
       ledgerId: '00000000-0000-4000-8000-000000000001',
       currency: a.currency,
       normalBalance: a.normalBalance,
+      type: a.type,
       allowNegative: a.allowNegative,
       status: 'active',
       name: null,

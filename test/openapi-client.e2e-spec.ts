@@ -84,7 +84,7 @@ import type { paths } from './api.js';
 
 export async function mistakes(): Promise<void> {
   const client = createClient<paths>({ baseUrl: 'http://localhost:3000' });
-  await client.POST('/v1/accounts', { body: { currency: 'USD' } }); // WRONG: normalBalance is required
+  await client.POST('/v1/accounts', { body: { normalBalance: 'credit' } }); // WRONG: currency is required
   const transfer = await client.POST('/v1/transfers', {
     body: {
       debitAccountId: 'a',

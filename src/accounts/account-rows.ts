@@ -1,3 +1,4 @@
+import type { AccountType } from '../core/account-types.js';
 import { type AccountState, type AccountStatus, balancesView, type Counters, type Side } from '../core/balances.js';
 import type { Tx } from '../writes/serializable.js';
 import type { Actor } from '../writes/write-request.js';
@@ -10,6 +11,7 @@ export interface AccountRow {
   ledger_id: string;
   currency: string;
   normal_balance: Side;
+  type: AccountType | null;
   allow_negative: boolean;
   status: AccountStatus;
   name: string | null;
@@ -26,7 +28,7 @@ export interface AccountRow {
   updated_at: Date;
 }
 
-export const ACCOUNT_COLUMNS = `id, seq, ledger_id, currency, normal_balance, allow_negative, status, name, external_id, metadata,
+export const ACCOUNT_COLUMNS = `id, seq, ledger_id, currency, normal_balance, type, allow_negative, status, name, external_id, metadata,
   debits_posted, credits_posted, debits_pending, credits_pending, version, last_hash, created_by, created_at, updated_at`;
 
 /** What the write path reads of an account it locks: no names, metadata or timestamps to parse on every group. */
@@ -76,6 +78,7 @@ export function accountView(row: AccountRow): AccountView {
     ledgerId: row.ledger_id,
     currency: row.currency,
     normalBalance: row.normal_balance,
+    type: row.type ?? 'unclassified',
     allowNegative: row.allow_negative,
     status: row.status,
     name: row.name,

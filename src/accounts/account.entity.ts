@@ -1,5 +1,6 @@
 import type { Actor } from '../writes/write-request.js';
 import { Check, Column, Entity, Generated, Index, PrimaryColumn } from 'typeorm';
+import { TYPE_CHECK } from '../../migrations/1766300000000-account-types.js';
 
 /**
  * An account and its running counters. The counters are only ever changed by the transfer engine inside
@@ -9,6 +10,7 @@ import { Check, Column, Entity, Generated, Index, PrimaryColumn } from 'typeorm'
 @Check('accounts_currency_check', `currency ~ '^[A-Z][A-Z0-9_]{2,15}$'`)
 @Check('accounts_normal_balance_check', `normal_balance IN ('debit', 'credit')`)
 @Check('accounts_status_check', `status IN ('active', 'frozen', 'closed')`)
+@Check('accounts_type_check', TYPE_CHECK)
 @Check(
   'accounts_counters_check',
   `debits_posted >= 0 AND credits_posted >= 0 AND debits_pending >= 0 AND credits_pending >= 0 AND version >= 0`,
@@ -51,6 +53,10 @@ export class Account {
 
   @Column('text', { name: 'normal_balance' })
   normalBalance: string;
+
+  /** SPEC 12; null: unclassified. */
+  @Column('text', { nullable: true })
+  type: string | null;
 
   @Column('boolean', { name: 'allow_negative', default: false })
   allowNegative: boolean;

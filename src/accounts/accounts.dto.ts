@@ -1,5 +1,16 @@
 import { ApiHideProperty, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  Length,
+  MaxLength,
+  registerDecorator,
+  ValidateIf,
+  type ValidationArguments,
+} from 'class-validator';
+import { ACCOUNT_TYPES, type AccountType, normalBalanceOf } from '../core/account-types.js';
 import { ActorView } from '../common/actor-view.js';
 import { PageQuery } from '../common/pagination.js';
 import { IsCurrency, IsExternalId, IsLedgerRef, IsMetadata } from '../common/validators.js';
@@ -7,6 +18,28 @@ import type { AccountStatus, Side } from '../core/balances.js';
 
 const SIDES = ['debit', 'credit'] as const;
 const STATUSES = ['active', 'frozen', 'closed'] as const;
+
+/** A normal balance given beside a type must be the type's (SPEC 12: a contradicting pair is a 400). */
+function AgreesWithType(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'agreesWithType',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: (value: unknown, args: ValidationArguments) => {
+          const type = (args.object as CreateAccountDto).type;
+          return (
+            type === undefined ||
+            !(ACCOUNT_TYPES as readonly unknown[]).includes(type) ||
+            value === normalBalanceOf(type)
+          );
+        },
+        defaultMessage: (args: ValidationArguments) =>
+          `a ${String((args.object as CreateAccountDto).type)} account is ${normalBalanceOf((args.object as CreateAccountDto).type!)}-normal`,
+      },
+    });
+}
 
 export class CreateAccountDto {
   @ApiPropertyOptional({
@@ -21,9 +54,24 @@ export class CreateAccountDto {
   @IsCurrency()
   currency: string;
 
-  @ApiProperty({ enum: SIDES })
+  @ApiPropertyOptional({
+    enum: ACCOUNT_TYPES,
+    description: 'its place in the chart of accounts (SPEC 12); absent: `unclassified` in reports',
+  })
+  @IsOptional()
+  @IsIn(ACCOUNT_TYPES)
+  type?: AccountType;
+
+  @ApiPropertyOptional({
+    enum: SIDES,
+    description:
+      'required without `type`; with it, it may be left out (assets and expenses are debit-normal, the others ' +
+      'credit-normal) and must agree with it',
+  })
+  @ValidateIf((dto: CreateAccountDto) => dto.type === undefined || dto.normalBalance !== undefined)
   @IsIn(SIDES)
-  normalBalance: Side;
+  @AgreesWithType()
+  normalBalance?: Side;
 
   @ApiPropertyOptional({ default: false })
   @IsOptional()
@@ -99,6 +147,7 @@ export class AccountView {
   @ApiProperty({ format: 'uuid' }) ledgerId: string;
   @ApiProperty() currency: string;
   @ApiProperty({ enum: SIDES }) normalBalance: Side;
+  @ApiProperty({ enum: [...ACCOUNT_TYPES, 'unclassified'] }) type: AccountType | 'unclassified';
   @ApiProperty() allowNegative: boolean;
   @ApiProperty({ enum: STATUSES }) status: AccountStatus;
   @ApiProperty({ type: String, nullable: true }) name: string | null;

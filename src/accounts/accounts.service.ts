@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { decodeCursor, type Page, toPage } from '../common/pagination.js';
+import { normalBalanceOf } from '../core/account-types.js';
 import { LedgerError } from '../core/errors.js';
 import type { BalanceAsOfView, EntryListQuery, EntryView, StatementView } from '../entries/entries.dto.js';
 import { EntriesService } from '../entries/entries.service.js';
@@ -99,18 +100,21 @@ async function createAccount(
   }
   if (dto.externalId !== undefined) await assertExternalIdFree(tx, ledger.id, dto.externalId);
   const [row] = await tx.query<AccountRow>(
-    `INSERT INTO accounts (id, ledger_id, currency, normal_balance, allow_negative, name, external_id, metadata, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${ACCOUNT_COLUMNS}`,
+    `INSERT INTO accounts (id, ledger_id, currency, normal_balance, allow_negative, name, external_id, metadata, created_by,
+       type)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${ACCOUNT_COLUMNS}`,
     [
       randomUUID(),
       ledger.id,
       dto.currency,
-      dto.normalBalance,
+      // The DTO holds one or the other, and both agree when both are given.
+      dto.normalBalance ?? normalBalanceOf(dto.type!),
       dto.allowNegative ?? false,
       dto.name ?? null,
       dto.externalId ?? null,
       JSON.stringify(dto.metadata ?? {}),
       JSON.stringify(w.actor),
+      dto.type ?? null,
     ],
   );
   const after = accountView(row!);

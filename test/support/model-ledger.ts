@@ -21,6 +21,8 @@ export interface ModelAccount {
   id: string;
   currency: string;
   normalBalance: Side;
+  /** SPEC 12: as opened, or `unclassified`. */
+  type: string;
   allowNegative: boolean;
   status: 'active';
   counters: Counters;
