@@ -401,6 +401,51 @@ describe('tampering behind the service', () => {
   });
 });
 
+describe('trees of several ledgers growing together', () => {
+  it('keep each ledger’s own leaves across tile boundaries, whatever the ticks took in at a time', async () => {
+    const t = await startTestApp({ TREE_INTERVAL_MS: '50' });
+    try {
+      const { operator: op, auditor, admin } = await tokensByRole(t);
+      const books = await Promise.all(
+        [1, 2, 3].map(async (i) => {
+          const ledger = (
+            await t.request('POST', '/v1/ledgers', { token: admin, body: { name: `tiles-${i}-${Date.now()}` } })
+          ).body;
+          const funding = await fundingSource(t, op, 'USD', ledger.id);
+          const account = await createAccount(t, op, { ledgerId: ledger.id });
+          return { ledger, funding, account };
+        }),
+      );
+      // About 300 transfers per ledger, interleaved, so that each tick takes in entries of all three and each
+      // ledger crosses its first 256-leaf tile at a different moment.
+      for (let round = 0; round < 150; round += 1) {
+        await Promise.all(
+          books.map(async (b, i) => {
+            for (let k = 0; k <= i; k += 1) await b.funding.fund(b.account.id, String(1 + round + k));
+          }),
+        );
+      }
+      for (const b of books) {
+        const cp = await checkpoint(t, auditor, b.ledger.id);
+        const entries = await journal(t, auditor, b.ledger.id);
+        expect(cp.treeSize).toBe(entries.length);
+        expect(cp.rootHash).toBe(rootOf(entries).toString('hex'));
+        // A proof for a leaf in the first tile, at a tile boundary, and the last.
+        for (const e of [entries[5], entries[256], entries[entries.length - 1]]) {
+          const proof = (await t.request('GET', `/v1/audit/proofs/inclusion?entryId=${e.id}`, { token: auditor })).body;
+          expect(
+            verifyInclusion(proof.leafIndex, cp.treeSize, leafHash(hex(e.hash)), proof.path.map(hex), hex(cp.rootHash)),
+          ).toBe(true);
+        }
+      }
+      const v = await t.request('GET', '/v1/audit/verify', { token: auditor });
+      expect(v.body).toMatchObject({ ok: true, problems: [] });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('checkpoints under concurrent writers on two instances', () => {
   it('are all consistent with each other and with the final tree', async () => {
     const a = await startTestApp(QUICK);
