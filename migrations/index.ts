@@ -15,6 +15,7 @@ import { Transactions1766000000000 } from './1766000000000-transactions.js';
 import { MetadataFilterIndexes1766100000000 } from './1766100000000-metadata-filter-indexes.js';
 import { MerkleTree1766200000000 } from './1766200000000-merkle-tree.js';
 import { AccountTypes1766300000000 } from './1766300000000-account-types.js';
+import { Categories1766400000000 } from './1766400000000-categories.js';
 import { DropLedgerSeqIndexes1765600000000 } from './1765600000000-drop-ledger-seq-indexes.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
@@ -37,4 +38,5 @@ export const MIGRATIONS: Function[] = [
   MetadataFilterIndexes1766100000000,
   MerkleTree1766200000000,
   AccountTypes1766300000000,
+  Categories1766400000000,
 ];

@@ -7,6 +7,7 @@ import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { AdminLogModule } from './admin-log/admin-log.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { CategoriesModule } from './categories/categories.module.js';
 import { CheckpointsModule } from './checkpoints/checkpoints.module.js';
 import { logTransport } from './common/log-output.js';
 import { CONFIG, type Config } from './config/config.js';
@@ -67,6 +68,7 @@ export class AppModule {
         AuditModule,
         AdminLogModule,
         CheckpointsModule,
+        CategoriesModule,
       ],
       controllers: [HealthController, MetricsController],
       providers: [{ provide: CONFIG, useValue: config }, MetricsService],

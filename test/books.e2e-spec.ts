@@ -1,14 +1,19 @@
 import { startTestApp, type TestApp } from './support/app.js';
 import { tokensByRole } from './support/auth.js';
 import { connect } from './support/database.js';
+import { fundingSource, transfer } from './support/ledger.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the books (SPEC 12)', () => {
   let t: TestApp;
   let op: string;
+  let admin: string;
+  let auditor: string;
 
   beforeAll(async () => {
     t = await startTestApp();
-    ({ operator: op } = await tokensByRole(t));
+    ({ operator: op, admin, auditor } = await tokensByRole(t));
   });
   afterAll(() => t.close());
 
@@ -69,6 +74,157 @@ describe('the books (SPEC 12)', () => {
       } finally {
         await db.end();
       }
+    });
+  });
+  describe('categories', () => {
+    const category = async (body: Record<string, unknown>) => {
+      const res = await t.request('POST', '/v1/categories', { token: admin, body });
+      expect(res.status).toBe(201);
+      return res.body;
+    };
+    const member = (id: string, accountId: string) =>
+      t.request('PUT', `/v1/categories/${id}/accounts/${accountId}`, { token: admin });
+    const balanceOf = async (id: string, asOf?: string) =>
+      (
+        await t.request('GET', `/v1/categories/${id}/balance${asOf === undefined ? '' : `?asOf=${asOf}`}`, {
+          token: auditor,
+        })
+      ).body;
+    /** An account's posted counters recomputed from its entries, independently of the service's counters. */
+    const postedOf = async (id: string) => {
+      const entries = (await t.request('GET', `/v1/accounts/${id}/entries?limit=500`, { token: auditor })).body.data;
+      let [d, c] = [0n, 0n];
+      for (const e of entries) {
+        if (e.direction === 'debit') d += BigInt(e.amount);
+        else c += BigInt(e.amount);
+      }
+      return { d, c };
+    };
+
+    it('roll up a tree with a diamond, counting an account in two branches once, per currency and as of an instant', async () => {
+      const usd = await fundingSource(t, op);
+      const eur = await fundingSource(t, op, 'EUR');
+      const open2 = async (currency: string) => (await open({ currency, type: 'asset' })).body;
+      const [x, y, z, w] = [await open2('USD'), await open2('USD'), await open2('USD'), await open2('EUR')];
+      // Assets (debit) ← Cash (x, y) and Receivables (x, z); w (EUR) directly in Assets.
+      const assets = await category({ name: 'Assets', normalBalance: 'debit' });
+      const cash = await category({ name: 'Cash', normalBalance: 'debit', parentId: assets.id });
+      const receivables = await category({ name: 'Receivables', normalBalance: 'debit', parentId: assets.id });
+      for (const [c, a] of [
+        [cash, x],
+        [cash, y],
+        [receivables, x],
+        [receivables, z],
+        [assets, w],
+      ]) {
+        expect((await member(c.id, a.id)).status).toBe(204);
+      }
+      expect((await member(cash.id, x.id)).status).toBe(204); // again: nothing changes
+      // Money into the asset accounts: each is debited, the funding source credited.
+      const move = async (from: any, to: any, amount: string, currency: string) => {
+        const res = await transfer(t, op, { debitAccountId: to.id, creditAccountId: from.id, amount, currency });
+        expect(res.status).toBe(201);
+      };
+      await move(usd.source, x, '100', 'USD');
+      await move(usd.source, y, '20', 'USD');
+      await move(usd.source, z, '3', 'USD');
+      await move(eur.source, w, '7', 'EUR');
+      await sleep(5);
+      const between = new Date().toISOString();
+      await sleep(5);
+      await move(usd.source, x, '1000', 'USD');
+
+      const expected = async (accounts: any[]) => {
+        const byCurrency = new Map<string, { d: bigint; c: bigint }>();
+        for (const a of accounts) {
+          const p = await postedOf(a.id);
+          const sum = byCurrency.get(a.currency) ?? { d: 0n, c: 0n };
+          byCurrency.set(a.currency, { d: sum.d + p.d, c: sum.c + p.c });
+        }
+        return [...byCurrency]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([currency, { d, c }]) => ({
+            currency,
+            debitsPosted: String(d),
+            creditsPosted: String(c),
+            posted: String(d - c),
+          }));
+      };
+      const root = await balanceOf(assets.id);
+      expect(root).toMatchObject({ categoryId: assets.id, currencies: await expected([x, y, z, w]) });
+      expect(root.currencies).toEqual([
+        { currency: 'EUR', debitsPosted: '7', creditsPosted: '0', posted: '7' },
+        { currency: 'USD', debitsPosted: '1123', creditsPosted: '0', posted: '1123' },
+      ]);
+      expect((await balanceOf(cash.id)).currencies).toEqual(await expected([x, y]));
+      expect((await balanceOf(receivables.id)).currencies).toEqual(await expected([x, z]));
+      expect((await balanceOf(assets.id, between)).currencies).toEqual([
+        { currency: 'EUR', debitsPosted: '7', creditsPosted: '0', posted: '7' },
+        { currency: 'USD', debitsPosted: '123', creditsPosted: '0', posted: '123' },
+      ]);
+      // On a credit-normal category the same accounts show negative.
+      const mirror = await category({ name: 'Mirror', normalBalance: 'credit' });
+      await member(mirror.id, y.id);
+      expect((await balanceOf(mirror.id)).currencies).toEqual([
+        { currency: 'USD', debitsPosted: '20', creditsPosted: '0', posted: '-20' },
+      ]);
+      const shown = (await t.request('GET', `/v1/categories/${cash.id}`, { token: op })).body;
+      expect(shown).toMatchObject({ parentId: assets.id, accountIds: [x.id, y.id].sort() });
+    });
+
+    it('refuse a cycle, a parent or an account of another ledger, and unknown ones', async () => {
+      const a = await category({ name: 'A', normalBalance: 'credit' });
+      const b = await category({ name: 'B', normalBalance: 'credit', parentId: a.id });
+      const c = await category({ name: 'C', normalBalance: 'credit', parentId: b.id });
+      for (const [id, parentId] of [
+        [a.id, c.id],
+        [a.id, b.id],
+        [b.id, b.id],
+      ]) {
+        const res = await t.request('PATCH', `/v1/categories/${id}`, { token: admin, body: { parentId } });
+        expect([res.status, res.body.code]).toEqual([422, 'CATEGORY_CYCLE']);
+      }
+      const moved = await t.request('PATCH', `/v1/categories/${c.id}`, {
+        token: admin,
+        body: { parentId: null, name: 'C2' },
+      });
+      expect(moved.body).toMatchObject({ parentId: null, name: 'C2' });
+      expect(
+        (await t.request('PATCH', `/v1/categories/${a.id}`, { token: admin, body: { parentId: c.id } })).status,
+      ).toBe(200);
+
+      const other = (await t.request('POST', '/v1/ledgers', { token: admin, body: { name: `books-${Date.now()}` } }))
+        .body;
+      const elsewhere = await category({ ledgerId: other.id, name: 'Elsewhere', normalBalance: 'debit' });
+      const foreign = (await open({ ledgerId: other.id, type: 'asset' })).body;
+      const under = await t.request('POST', '/v1/categories', {
+        token: admin,
+        body: { name: 'x', normalBalance: 'debit', parentId: elsewhere.id },
+      });
+      expect([under.status, under.body.code]).toEqual([422, 'LEDGER_MISMATCH']);
+      const res = await member(a.id, foreign.id);
+      expect([res.status, res.body.code]).toEqual([422, 'LEDGER_MISMATCH']);
+      expect((await member(a.id, crypto.randomUUID())).status).toBe(404);
+      expect((await member(crypto.randomUUID(), foreign.id)).status).toBe(404);
+      expect((await t.request('GET', `/v1/categories/${crypto.randomUUID()}`, { token: op })).status).toBe(404);
+      const operatorRefused = await t.request('POST', '/v1/categories', {
+        token: op,
+        body: { name: 'x', normalBalance: 'debit' },
+      });
+      expect(operatorRefused.status).toBe(403);
+    });
+
+    it('are written to the administrative log, before and after as GET shows them', async () => {
+      const made = await category({ name: 'Logged', normalBalance: 'debit' });
+      const account = (await open({ type: 'asset' })).body;
+      await member(made.id, account.id);
+      const log = (
+        await t.request('GET', `/v1/audit/log?resourceType=category&resourceId=${made.id}`, { token: auditor })
+      ).body.data;
+      expect(log.map((r: any) => r.action)).toEqual(['category.created', 'category.updated']);
+      expect(log[0]).toMatchObject({ before: null, after: made });
+      expect(log[1].after).toEqual((await t.request('GET', `/v1/categories/${made.id}`, { token: op })).body);
+      expect(log[1].before.accountIds).toEqual([]);
     });
   });
 });

@@ -58,6 +58,13 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'GET /v1/audit/checkpoints/keys': ['admin', 'auditor'],
   'GET /v1/audit/proofs/inclusion': ['admin', 'auditor'],
   'GET /v1/audit/proofs/consistency': ['admin', 'auditor'],
+  'POST /v1/categories': ['admin'],
+  'GET /v1/categories': ALL,
+  'GET /v1/categories/:id': ALL,
+  'PATCH /v1/categories/:id': ['admin'],
+  'PUT /v1/categories/:id/accounts/:accountId': ['admin'],
+  'DELETE /v1/categories/:id/accounts/:accountId': ['admin'],
+  'GET /v1/categories/:id/balance': ALL,
 };
 
 describe('permissions: every route × every role', () => {

@@ -150,6 +150,23 @@ describe('scoped callers (SPEC 9)', () => {
     return res.body.data[0].id as string;
   };
 
+  /** A fresh category of the target's ledger, made by an unlimited admin. */
+  const categoryId = async (target: Target): Promise<string> => {
+    if (target === 'unknown') return randomUUID();
+    const res = await t.request('POST', '/v1/categories', {
+      token: admin,
+      body: { ledgerId: booksOf(target).ledger.id, name: unique('cat'), normalBalance: 'debit' },
+    });
+    if (res.status !== 201) throw new Error(`category failed: ${res.status} ${res.text}`);
+    return res.body.id as string;
+  };
+  const membership = (method: 'PUT' | 'DELETE') => async (target: Target) => {
+    const id = await categoryId(target);
+    const account = accountId(target);
+    // Taking out an account that is not in: as idempotent as putting it in twice.
+    return { method, url: `/v1/categories/${id}/accounts/${account}`, ref: id };
+  };
+
   const ALL: Role[] = ['admin', 'operator', 'auditor'];
   const PROBES: Record<string, Probe> = {
     'GET /health/live': { kind: 'public' },
@@ -419,6 +436,60 @@ describe('scoped callers (SPEC 9)', () => {
       },
     },
     'GET /v1/audit/checkpoints/keys': { kind: 'shared' },
+    'POST /v1/categories': {
+      kind: 'hidden',
+      who: ['admin'],
+      ownStatus: 201,
+      call: (target) => {
+        const ref = ledgerRef(target);
+        return {
+          method: 'POST',
+          url: '/v1/categories',
+          body: { ledgerId: ref, name: 'c', normalBalance: 'debit' },
+          ref,
+        };
+      },
+    },
+    'GET /v1/categories': { kind: 'hidden', who: ALL, ownStatus: 200, call: filtered('/v1/categories', 'ledgerId') },
+    'GET /v1/categories/:id': {
+      kind: 'hidden',
+      who: ALL,
+      ownStatus: 200,
+      call: async (target) => {
+        const id = await categoryId(target);
+        return { method: 'GET', url: `/v1/categories/${id}`, ref: id };
+      },
+    },
+    'PATCH /v1/categories/:id': {
+      kind: 'hidden',
+      who: ['admin'],
+      ownStatus: 200,
+      call: async (target) => {
+        const id = await categoryId(target);
+        return { method: 'PATCH', url: `/v1/categories/${id}`, body: { name: 'renamed' }, ref: id };
+      },
+    },
+    'PUT /v1/categories/:id/accounts/:accountId': {
+      kind: 'hidden',
+      who: ['admin'],
+      ownStatus: 204,
+      call: membership('PUT'),
+    },
+    'DELETE /v1/categories/:id/accounts/:accountId': {
+      kind: 'hidden',
+      who: ['admin'],
+      ownStatus: 204,
+      call: membership('DELETE'),
+    },
+    'GET /v1/categories/:id/balance': {
+      kind: 'hidden',
+      who: ALL,
+      ownStatus: 200,
+      call: async (target) => {
+        const id = await categoryId(target);
+        return { method: 'GET', url: `/v1/categories/${id}/balance`, ref: id };
+      },
+    },
     'GET /v1/audit/proofs/inclusion': {
       kind: 'hidden',
       who: ['admin', 'auditor'],

@@ -25,6 +25,7 @@ const CODES = [
   'BALANCE_CONDITION_FAILED',
   'ALREADY_REVERSED',
   'INVALID_TREE_SIZE',
+  'CATEGORY_CYCLE',
 ] as const;
 
 export type LedgerErrorCode = (typeof CODES)[number];

@@ -32,6 +32,7 @@ const LEDGER_STATUS: Record<LedgerErrorCode, number> = {
   UNBALANCED_TRANSACTION: 422,
   BALANCE_CONDITION_FAILED: 422,
   INVALID_TREE_SIZE: 422,
+  CATEGORY_CYCLE: 422,
 };
 
 const CODE_BY_STATUS: Record<number, string> = {
