@@ -327,6 +327,7 @@ describe('auditor API', () => {
         totalCredits: '77',
         balanced: true,
         accountCount: 2,
+        byType: [{ type: 'unclassified', totalDebits: '77', totalCredits: '77', accountCount: 2 }],
       });
       expect(now.body.currencies.every((c: any) => c.balanced)).toBe(true);
       const then = await t.request('GET', `/v1/audit/trial-balance?asOf=${before}`, { token: auditor });

@@ -76,6 +76,42 @@ describe('the books (SPEC 12)', () => {
       }
     });
   });
+  it('splits each trial balance row by account type, in chart order, unclassified last', async () => {
+    const ledger = (await t.request('POST', '/v1/ledgers', { token: admin, body: { name: `tb-${Date.now()}` } })).body;
+    const make = async (body: Record<string, unknown>) => (await open({ ledgerId: ledger.id, ...body })).body;
+    const [cash, sales, equity, loose] = [
+      await make({ type: 'asset', allowNegative: true }),
+      await make({ type: 'revenue' }),
+      await make({ type: 'equity' }),
+      await make({ normalBalance: 'credit' }),
+    ];
+    for (const [debit, credit, amount] of [
+      [cash, sales, '100'],
+      [cash, equity, '50'],
+      [cash, loose, '7'],
+    ] as const) {
+      const res = await transfer(t, op, { debitAccountId: debit.id, creditAccountId: credit.id, amount });
+      expect(res.status).toBe(201);
+    }
+    const tb = (await t.request('GET', `/v1/audit/trial-balance?ledgerId=${ledger.id}`, { token: auditor })).body;
+    expect(tb.currencies).toEqual([
+      {
+        ledgerId: ledger.id,
+        currency: 'USD',
+        totalDebits: '157',
+        totalCredits: '157',
+        balanced: true,
+        accountCount: 4,
+        byType: [
+          { type: 'asset', totalDebits: '157', totalCredits: '0', accountCount: 1 },
+          { type: 'equity', totalDebits: '0', totalCredits: '50', accountCount: 1 },
+          { type: 'revenue', totalDebits: '0', totalCredits: '100', accountCount: 1 },
+          { type: 'unclassified', totalDebits: '0', totalCredits: '7', accountCount: 1 },
+        ],
+      },
+    ]);
+  });
+
   describe('categories', () => {
     const category = async (body: Record<string, unknown>) => {
       const res = await t.request('POST', '/v1/categories', { token: admin, body });

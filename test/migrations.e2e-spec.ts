@@ -247,6 +247,13 @@ describe('migrations', () => {
     }
   });
 
+  it('leaves accounts made before types without one: unclassified', async () => {
+    const rows = await dataSource.query<{ type: string | null }[]>(
+      `SELECT type FROM accounts WHERE external_id IN ('old-a', 'old-b')`,
+    );
+    expect(rows).toEqual([{ type: null }, { type: null }]);
+  });
+
   it('leads every unique key of accounts, transfers and entries with ledger_id, but the id and seq keys', async () => {
     const keys = await uniqueKeys();
     const exempt = keys.filter((k) => k.primary || (k.columns.length === 1 && ['id', 'seq'].includes(k.columns[0]!)));

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional } from 'class-validator';
+import { ACCOUNT_TYPES } from '../core/account-types.js';
 import { IsLedgerRef } from '../common/validators.js';
 import { AsOfQuery } from '../entries/entries.dto.js';
 
@@ -33,6 +34,13 @@ export const PROBLEM_CODES = [
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
+export class TypeTotals {
+  @ApiProperty({ enum: [...ACCOUNT_TYPES, 'unclassified'] }) type: string;
+  @ApiProperty({ example: '0' }) totalDebits: string;
+  @ApiProperty({ example: '0' }) totalCredits: string;
+  @ApiProperty() accountCount: number;
+}
+
 export class CurrencyTotals {
   @ApiProperty({ format: 'uuid' }) ledgerId: string;
   @ApiProperty() currency: string;
@@ -40,6 +48,8 @@ export class CurrencyTotals {
   @ApiProperty({ example: '0' }) totalCredits: string;
   @ApiProperty() balanced: boolean;
   @ApiProperty() accountCount: number;
+  @ApiProperty({ type: [TypeTotals], description: 'the same totals by account type (SPEC 12), in chart order' })
+  byType: TypeTotals[];
 }
 
 export class TrialBalanceView {

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { PoolClient } from 'pg';
 import { checkout, poolOf } from '../database/pooled-client.js';
 import type { DataSource } from 'typeorm';
+import { ACCOUNT_TYPES } from '../core/account-types.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
 import { logProblems } from '../admin-log/admin-log.service.js';
 import { CheckpointSigner } from '../checkpoints/checkpoint-signer.js';
@@ -11,6 +12,7 @@ import { inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { CurrencyTotals, ProblemCode, TrialBalanceView, VerifyProblem, VerifyView } from './audit.dto.js';
 
 const MAX_PROBLEMS = 100;
+const TYPE_ORDER = [...ACCOUNT_TYPES, 'unclassified'];
 
 /** A problem and its place among its own subject's (an account, a currency, a transfer): 1 for the first. */
 interface Ranked {
@@ -33,10 +35,11 @@ export class AuditService {
   /** Per ledger and currency, the posted debits and credits of its accounts as they stood at `asOf`. */
   async trialBalance(asOf: Date, ledgerRef: string | undefined, scope: LedgerScope): Promise<TrialBalanceView> {
     const rows = await this.db.query<
-      { ledger_id: string; currency: string; debits: string; credits: string; accounts: number }[]
+      { ledger_id: string; currency: string; type: string; debits: string; credits: string; accounts: number }[]
     >(
-      `SELECT a.ledger_id, a.currency, coalesce(sum(e.debits_after), 0)::text AS debits,
-              coalesce(sum(e.credits_after), 0)::text AS credits, count(*)::int AS accounts
+      `SELECT a.ledger_id, a.currency, coalesce(a.type, 'unclassified') AS type,
+              coalesce(sum(e.debits_after), 0)::text AS debits, coalesce(sum(e.credits_after), 0)::text AS credits,
+              count(*)::int AS accounts
        FROM accounts a
        LEFT JOIN LATERAL (
          SELECT debits_after, credits_after FROM ledger_entries
@@ -44,17 +47,32 @@ export class AuditService {
        ) e ON true
        WHERE a.created_at <= $1 AND ($2::text IS NULL OR a.ledger_id = (${ledgerByRef(2)}))
          AND ${inScope('a.ledger_id', 3)}
-       GROUP BY a.ledger_id, a.currency ORDER BY a.ledger_id, a.currency`,
-      [asOf, ledgerRef ?? null, scope.ids],
+       GROUP BY a.ledger_id, a.currency, coalesce(a.type, 'unclassified')
+       ORDER BY a.ledger_id, a.currency, array_position($4::text[], coalesce(a.type, 'unclassified'))`,
+      [asOf, ledgerRef ?? null, scope.ids, TYPE_ORDER],
     );
-    const currencies: CurrencyTotals[] = rows.map((r) => ({
-      ledgerId: r.ledger_id,
-      currency: r.currency,
-      totalDebits: r.debits,
-      totalCredits: r.credits,
-      balanced: r.debits === r.credits,
-      accountCount: r.accounts,
-    }));
+    // One row per ledger and currency, its accounts' totals also split by type (SPEC 12).
+    const currencies: CurrencyTotals[] = [];
+    for (const r of rows) {
+      let total = currencies[currencies.length - 1];
+      if (total === undefined || total.ledgerId !== r.ledger_id || total.currency !== r.currency) {
+        total = {
+          ledgerId: r.ledger_id,
+          currency: r.currency,
+          totalDebits: '0',
+          totalCredits: '0',
+          balanced: true,
+          accountCount: 0,
+          byType: [],
+        };
+        currencies.push(total);
+      }
+      total.totalDebits = String(BigInt(total.totalDebits) + BigInt(r.debits));
+      total.totalCredits = String(BigInt(total.totalCredits) + BigInt(r.credits));
+      total.balanced = total.totalDebits === total.totalCredits;
+      total.accountCount += r.accounts;
+      total.byType.push({ type: r.type, totalDebits: r.debits, totalCredits: r.credits, accountCount: r.accounts });
+    }
     return { asOf: asOf.toISOString(), currencies };
   }
 
