@@ -18,6 +18,7 @@ import { LedgersModule } from './ledgers/ledgers.module.js';
 import { requestIdOf } from './http/request-id.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { MetricsService } from './metrics/metrics.service.js';
+import { ReportsModule } from './reports/reports.module.js';
 import { TransactionsModule } from './transactions/transactions.module.js';
 import { TransfersModule } from './transfers/transfers.module.js';
 
@@ -69,6 +70,7 @@ export class AppModule {
         AdminLogModule,
         CheckpointsModule,
         CategoriesModule,
+        ReportsModule,
       ],
       controllers: [HealthController, MetricsController],
       providers: [{ provide: CONFIG, useValue: config }, MetricsService],

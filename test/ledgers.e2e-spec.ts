@@ -213,7 +213,15 @@ describe('ledgers', () => {
         expect(lines.map((e) => e.id)).toEqual(entries.body.data.map((e: any) => e.id));
         const tb = await t.request('GET', `/v1/audit/trial-balance?ledgerId=${ref}`, { token: auditor });
         expect(tb.body.currencies).toEqual([
-          { ledgerId: a.id, currency: 'EUR', totalDebits: '42', totalCredits: '42', balanced: true, accountCount: 2 },
+          {
+            ledgerId: a.id,
+            currency: 'EUR',
+            totalDebits: '42',
+            totalCredits: '42',
+            balanced: true,
+            accountCount: 2,
+            byType: [{ type: 'unclassified', totalDebits: '42', totalCredits: '42', accountCount: 2 }],
+          },
         ]);
       }
       // Without the filter, every ledger's rows, each row naming its ledger.

@@ -65,6 +65,8 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'PUT /v1/categories/:id/accounts/:accountId': ['admin'],
   'DELETE /v1/categories/:id/accounts/:accountId': ['admin'],
   'GET /v1/categories/:id/balance': ALL,
+  'GET /v1/reports/balance-sheet': ALL,
+  'GET /v1/reports/income-statement': ALL,
 };
 
 describe('permissions: every route × every role', () => {

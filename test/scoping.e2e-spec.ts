@@ -436,6 +436,18 @@ describe('scoped callers (SPEC 9)', () => {
       },
     },
     'GET /v1/audit/checkpoints/keys': { kind: 'shared' },
+    'GET /v1/reports/balance-sheet': {
+      kind: 'hidden',
+      who: ALL,
+      ownStatus: 200,
+      call: filtered('/v1/reports/balance-sheet', 'ledgerId'),
+    },
+    'GET /v1/reports/income-statement': {
+      kind: 'hidden',
+      who: ALL,
+      ownStatus: 200,
+      call: filtered('/v1/reports/income-statement', 'ledgerId'),
+    },
     'POST /v1/categories': {
       kind: 'hidden',
       who: ['admin'],

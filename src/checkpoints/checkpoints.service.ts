@@ -7,7 +7,7 @@ import type { LedgerScope } from '../core/ledger-scope.js';
 import { consistencySpans, inclusionSpans } from '../core/merkle.js';
 import { ENTRY_COLUMNS, type EntryRow, entryView } from '../entries/entry-rows.js';
 import { ValidationFailed } from '../http/problem.js';
-import { inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
+import { inScope, ledgerByRef, seenLedgerId } from '../ledgers/ledger-rows.js';
 import type { Outcome } from '../writes/idempotency.js';
 import type { WriteRequest } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
@@ -133,14 +133,8 @@ export class CheckpointsService {
   }
 
   /** A ledger the caller sees (by id or name; absent: its only ledger, else `default`), or 404. */
-  private async ledgerOf(ref: string | undefined, scope: LedgerScope): Promise<string> {
-    const name = ref ?? scope.implicitLedger ?? 'default';
-    const [row] = await this.query<{ id: string }>(
-      `SELECT id FROM ledgers WHERE id = (${ledgerByRef(1)}) AND ${inScope('id', 2)}`,
-      [name, scope.ids],
-    );
-    if (row === undefined) throw new LedgerError('NOT_FOUND', `ledger ${name} does not exist`);
-    return row.id;
+  private ledgerOf(ref: string | undefined, scope: LedgerScope): Promise<string> {
+    return seenLedgerId((t, v) => this.db.query<{ id: string }[]>(t, v), ref, scope);
   }
 
   private async leafOfEntry(entryId: string, scope: LedgerScope): Promise<Leaf> {

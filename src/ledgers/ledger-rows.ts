@@ -1,4 +1,5 @@
 import { LedgerError } from '../core/errors.js';
+import type { LedgerScope } from '../core/ledger-scope.js';
 import type { Tx } from '../writes/serializable.js';
 import type { LedgerView } from './ledgers.dto.js';
 import { isUuidShaped } from '../common/validators.js';
@@ -54,6 +55,24 @@ export const ledgerByRef = (n: number): string => `SELECT id FROM ledgers WHERE 
  */
 export const inScope = (column: string, n: number): string =>
   `($${n}::uuid[] IS NULL OR ${column} = ANY($${n}::uuid[]))`;
+
+/**
+ * The ledger a read is about: the one named (by id or name), else the caller's only ledger, else `default`; one
+ * the caller does not see is one that does not exist (404).
+ */
+export async function seenLedgerId(
+  query: (text: string, values: unknown[]) => Promise<{ id: string }[]>,
+  ref: string | undefined,
+  scope: LedgerScope,
+): Promise<string> {
+  const name = ref ?? scope.implicitLedger ?? 'default';
+  const [row] = await query(`SELECT id FROM ledgers WHERE id = (${ledgerByRef(1)}) AND ${inScope('id', 2)}`, [
+    name,
+    scope.ids,
+  ]);
+  if (row === undefined) throw new LedgerError('NOT_FOUND', `ledger ${name} does not exist`);
+  return row.id;
+}
 
 /** The ids of the ledgers named (by id or name), sorted; a name or id that is no ledger is refused. */
 export async function ledgerIdsIn(tx: Tx, refs: string[] | null): Promise<string[] | null> {
