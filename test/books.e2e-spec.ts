@@ -377,4 +377,47 @@ describe('the books (SPEC 12)', () => {
       );
     });
   });
+  describe('closed periods', () => {
+    it('close the books up to an instant, logged and checkpointed, refusing a period that is not after the last', async () => {
+      const ledger = (await t.request('POST', '/v1/ledgers', { token: admin, body: { name: `close-${Date.now()}` } }))
+        .body;
+      const a = (await open({ ledgerId: ledger.id, type: 'asset', allowNegative: true })).body;
+      const b = (await open({ ledgerId: ledger.id, type: 'revenue' })).body;
+      expect((await transfer(t, op, { debitAccountId: a.id, creditAccountId: b.id, amount: '5' })).status).toBe(201);
+      await sleep(5);
+      const until = new Date().toISOString();
+      const close = (body: unknown, token = admin) =>
+        t.request('POST', `/v1/ledgers/${ledger.id}/close`, { token, body });
+      const closed = await close({ until });
+      expect(closed.status).toBe(200);
+      expect(closed.body).toMatchObject({ id: ledger.id, closedUntil: until });
+      expect((await t.request('GET', `/v1/ledgers/${ledger.id}`, { token: op })).body.closedUntil).toBe(until);
+
+      const log = (
+        await t.request('GET', `/v1/audit/log?action=ledger.closed&resourceId=${ledger.id}`, { token: auditor })
+      ).body.data;
+      expect(log).toHaveLength(1);
+      expect(log[0]).toMatchObject({ before: { closedUntil: null }, after: { closedUntil: until } });
+      // Checkpointed with the close: the tree holds the two entries recorded before it.
+      const cps = (await t.request('GET', `/v1/audit/checkpoints?ledgerId=${ledger.id}`, { token: auditor })).body.data;
+      expect(cps.map((c: any) => c.treeSize)).toEqual([2]);
+
+      for (const [body, field] of [
+        [{ until }, 'same'],
+        [{ until: new Date(Date.parse(until) - 1000).toISOString() }, 'earlier'],
+        [{ until: new Date(Date.now() + 60_000).toISOString() }, 'future'],
+      ] as const) {
+        const res = await close(body);
+        expect({ field, status: res.status, code: res.body.code }).toEqual({
+          field,
+          status: 422,
+          code: 'INVALID_PERIOD',
+        });
+      }
+      expect((await close({})).status).toBe(400);
+      expect((await close({ until }, op)).status).toBe(403);
+      // A movement without an effective date is dated now, after the close: it goes through.
+      expect((await transfer(t, op, { debitAccountId: a.id, creditAccountId: b.id, amount: '6' })).status).toBe(201);
+    });
+  });
 });

@@ -27,6 +27,7 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'GET /v1/ledgers': ALL,
   'GET /v1/ledgers/:idOrName': ALL,
   'PATCH /v1/ledgers/:idOrName': ['admin'],
+  'POST /v1/ledgers/:idOrName/close': ['admin'],
   'POST /v1/accounts': ['admin', 'operator'],
   'PATCH /v1/accounts/:id': ['admin'],
   'GET /v1/accounts': ALL,

@@ -227,6 +227,15 @@ describe('scoped callers (SPEC 9)', () => {
         return { method: 'GET', url: `/v1/ledgers/${ref}`, ref };
       },
     },
+    'POST /v1/ledgers/:idOrName/close': {
+      kind: 'hidden',
+      who: ['admin'],
+      ownStatus: 200,
+      call: (target) => {
+        const ref = target === 'unknown' ? randomUUID() : booksOf(target).ledger.id;
+        return { method: 'POST', url: `/v1/ledgers/${ref}/close`, body: { until: new Date().toISOString() }, ref };
+      },
+    },
     'PATCH /v1/ledgers/:idOrName': {
       kind: 'hidden',
       who: ['admin'],

@@ -7,6 +7,6 @@ import { TreeBuilder } from './tree-builder.js';
 @Module({
   controllers: [CheckpointsController],
   providers: [CheckpointSigner, TreeBuilder, CheckpointsService],
-  exports: [CheckpointSigner],
+  exports: [CheckpointSigner, TreeBuilder],
 })
 export class CheckpointsModule {}

@@ -26,6 +26,8 @@ const CODES = [
   'ALREADY_REVERSED',
   'INVALID_TREE_SIZE',
   'CATEGORY_CYCLE',
+  'INVALID_PERIOD',
+  'PERIOD_CLOSED',
 ] as const;
 
 export type LedgerErrorCode = (typeof CODES)[number];

@@ -33,6 +33,8 @@ const LEDGER_STATUS: Record<LedgerErrorCode, number> = {
   BALANCE_CONDITION_FAILED: 422,
   INVALID_TREE_SIZE: 422,
   CATEGORY_CYCLE: 422,
+  INVALID_PERIOD: 422,
+  PERIOD_CLOSED: 422,
 };
 
 const CODE_BY_STATUS: Record<number, string> = {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Scope } from '../auth/authenticated-user.js';
@@ -12,7 +12,7 @@ import { ValidationFailed } from '../http/problem.js';
 import { noFields } from '../http/validation.js';
 import { ApiIdempotencyKey, Write } from '../http/write-request.js';
 import type { WriteRequest } from '../writes/write-request.js';
-import { CreateLedgerDto, LedgerPage, LedgerView, UpdateLedgerDto } from './ledgers.dto.js';
+import { CloseLedgerDto, CreateLedgerDto, LedgerPage, LedgerView, UpdateLedgerDto } from './ledgers.dto.js';
 import { LedgersService } from './ledgers.service.js';
 
 /** `:idOrName`: a UUID or a ledger name; anything else is a 400, never a database error. */
@@ -84,5 +84,28 @@ export class LedgersController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
     return answer(reply, await this.ledgers.update(idOrName, dto, w));
+  }
+
+  @Post(':idOrName/close')
+  @Roles('admin')
+  @Scoped('ledgers')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Close the books up to an instant',
+    description:
+      '`closedUntil` moves to `until` (at most now, after the current one, else 422 INVALID_PERIOD); the close is ' +
+      'logged and a checkpoint of the ledger is signed with it.',
+  })
+  @ApiParam({ name: 'idOrName', description: 'the ledger id (UUID) or its name' })
+  @ApiIdempotencyKey()
+  @ApiOkResponse({ type: LedgerView })
+  @ApiProblems(400, 401, 403, 404, 413, 415, 422, 503)
+  async close(
+    @Param('idOrName', idOrNameParam) idOrName: string,
+    @Body() dto: CloseLedgerDto,
+    @Write() w: WriteRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
+    return answer(reply, await this.ledgers.close(idOrName, dto, w));
   }
 }

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength, NotContains, ValidateBy } from 'class-validator';
 import { ActorView } from '../common/actor-view.js';
-import { IsMetadata, isUuidShaped, LEDGER_NAME_PATTERN } from '../common/validators.js';
+import { IsMetadata, IsTimestamp, isUuidShaped, LEDGER_NAME_PATTERN } from '../common/validators.js';
 
 export class UpdateLedgerDto {
   @ApiPropertyOptional({ maxLength: 500 })
@@ -56,4 +56,13 @@ function IsNotUuidShaped(): PropertyDecorator {
       defaultMessage: () => 'name must not be shaped like a UUID',
     },
   });
+}
+
+export class CloseLedgerDto {
+  @ApiProperty({
+    format: 'date-time',
+    description: 'close the books up to this instant: at most now, and after the ledger’s `closedUntil`',
+  })
+  @IsTimestamp()
+  until: string;
 }

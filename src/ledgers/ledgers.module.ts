@@ -1,7 +1,13 @@
 import { Module } from '@nestjs/common';
+import { CheckpointsModule } from '../checkpoints/checkpoints.module.js';
 import { LedgerLookup } from './ledger-lookup.js';
 import { LedgersController } from './ledgers.controller.js';
 import { LedgersService } from './ledgers.service.js';
 
-@Module({ controllers: [LedgersController], providers: [LedgersService, LedgerLookup], exports: [LedgerLookup] })
+@Module({
+  imports: [CheckpointsModule],
+  controllers: [LedgersController],
+  providers: [LedgersService, LedgerLookup],
+  exports: [LedgerLookup],
+})
 export class LedgersModule {}

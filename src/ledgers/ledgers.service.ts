@@ -9,14 +9,59 @@ import type { WriteRequest } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
 import { findLedger, findLedgerIn, inScope, LEDGER_COLUMNS, type LedgerRow, ledgerView } from './ledger-rows.js';
-import type { CreateLedgerDto, LedgerView, UpdateLedgerDto } from './ledgers.dto.js';
+import type { CloseLedgerDto, CreateLedgerDto, LedgerView, UpdateLedgerDto } from './ledgers.dto.js';
+import { CheckpointSigner } from '../checkpoints/checkpoint-signer.js';
+import { signTrees } from '../checkpoints/checkpoint-rows.js';
+import { TreeBuilder } from '../checkpoints/tree-builder.js';
 
 @Injectable()
 export class LedgersService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly writes: Writes,
+    private readonly trees: TreeBuilder,
+    private readonly signer: CheckpointSigner,
   ) {}
+
+  /**
+   * Closes the books up to `until` (SPEC 12), logged, and checkpointed (SPEC 14) in the same transaction: the trees
+   * are first brought up to the journal's horizon, so the checkpoint holds every entry recorded before the close.
+   */
+  async close(idOrName: string, dto: CloseLedgerDto, w: WriteRequest): Promise<Outcome<LedgerView>> {
+    await this.trees.extend(true);
+    const ledgerId = (await findLedger((t, v) => this.db.query<LedgerRow[]>(t, v), idOrName))?.id;
+    return this.writes.submit(
+      w,
+      {
+        logged: true,
+        run: async (tx, log) => {
+          const ledger = await findLedgerIn(tx, idOrName);
+          if (ledger === undefined || !w.scope.sees(ledger.id)) {
+            throw new LedgerError('NOT_FOUND', `ledger ${idOrName} does not exist`);
+          }
+          const [when] = await tx.query<{ future: boolean }>(`SELECT $1::timestamptz > now() AS future`, [dto.until]);
+          if (when!.future) throw new LedgerError('INVALID_PERIOD', `${dto.until} is in the future`);
+          if (ledger.closed_until !== null && new Date(dto.until) <= ledger.closed_until) {
+            throw new LedgerError(
+              'INVALID_PERIOD',
+              `the books of ${ledger.name} are closed until ${ledger.closed_until.toISOString()} already`,
+            );
+          }
+          const [row] = await tx.query<LedgerRow>(
+            `UPDATE ledgers SET closed_until = $2, updated_at = now() WHERE id = $1 RETURNING ${LEDGER_COLUMNS}`,
+            [ledger.id, dto.until],
+          );
+          const [before, after] = [ledgerView(ledger), ledgerView(row!)];
+          log({ action: 'ledger.closed', resourceId: ledger.id, ledgerId: ledger.id, before, after });
+          // The trees' lock, as the builder takes it: the tree signed is the one the close saw.
+          await tx.query('SELECT 1 FROM merkle_progress FOR UPDATE');
+          await signTrees((text, values) => tx.query(text, values), this.signer, [ledger.id]);
+          return after;
+        },
+      },
+      ledgerId,
+    );
+  }
 
   create(dto: CreateLedgerDto, w: WriteRequest): Promise<Outcome<LedgerView>> {
     return this.writes.submit(w, {
