@@ -1229,6 +1229,27 @@ describe('the ledger against its model (issue #7)', () => {
         skipAllAfterTimeLimit: 240_000,
       },
     );
+    // The balance sheet after every run (SPEC 12), its figures re-derived here from the entries: assets are their
+    // accounts' debits less credits, liabilities the reverse, and it balances exactly when the untyped accounts'
+    // entries (outside the equation) net to nothing.
+    const { rows: sums } = await db.query<{ currency: string; type: string; net: string }>(
+      `SELECT a.currency, coalesce(a.type, 'unclassified') AS type,
+              coalesce(sum(CASE WHEN e.direction = 'debit' THEN e.amount ELSE -e.amount END), 0)::text AS net
+       FROM accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id
+       WHERE a.ledger_id = '00000000-0000-4000-8000-000000000001' GROUP BY 1, 2`,
+    );
+    for (const currency of new Set(sums.map((r) => r.currency))) {
+      const net = (type: string) =>
+        sums.filter((r) => r.currency === currency && r.type === type).reduce((acc, r) => acc + BigInt(r.net), 0n);
+      const sheet = await t.request('GET', `/v1/reports/balance-sheet?currency=${currency}`, { token: op });
+      expect(sheet.status).toBe(200);
+      expect({ currency, assets: sheet.body.assets.total, liabilities: sheet.body.liabilities.total }).toEqual({
+        currency,
+        assets: String(net('asset')),
+        liabilities: String(-net('liability')),
+      });
+      expect(sheet.body.balanced).toBe(net('unclassified') === 0n);
+    }
     const executed = [...tally.values()].reduce((a, b) => a + b, 0);
     console.log(
       `model-based test: seed ${SEED}, ${runs} runs, ${commands} commands generated, ${executed} run ` +
