@@ -1574,6 +1574,20 @@ async function checkLedger(w: World, ledger: Ledger, inDb: InDb): Promise<void> 
   if (unlike(verified, checked).length > 0 || !(verified.checkedEntries > 0)) {
     v(`verify: ${JSON.stringify(verified).slice(0, 2000)}, expected ${JSON.stringify(checked)}`);
   }
+  // The balance sheet (SPEC 12) after the faults: the bank's accounts have no type, so every one of them is in
+  // `unclassified` and the typed sections hold nothing; the equation holds at zero on both sides.
+  const sheet = await read(w.auditor, `/v1/reports/balance-sheet?${ofLedger}`, 30_000);
+  const typed = [sheet.assets, sheet.liabilities, sheet.equity].map((section: { total: string }) => section.total);
+  if (
+    sheet.balanced !== true ||
+    sheet.retainedEarnings !== '0' ||
+    typed.some((total: string) => total !== '0') ||
+    sheet.unclassified.accounts.length !== ledger.accounts.length
+  ) {
+    v(
+      `balance sheet ${JSON.stringify(sheet).slice(0, 500)}: expected nothing typed and ${ledger.accounts.length} unclassified`,
+    );
+  }
   const verifiedByOwn = await read(ledger.auditor, '/v1/audit/verify', 120_000);
   if (JSON.stringify(verifiedByOwn) !== JSON.stringify(verified)) {
     v(`verify by its own auditor ${JSON.stringify(verifiedByOwn).slice(0, 500)} differs from the ledger's`);
