@@ -8,6 +8,7 @@ import type { LedgerScope } from '../core/ledger-scope.js';
 import { logProblems } from '../admin-log/admin-log.service.js';
 import { CheckpointSigner } from '../checkpoints/checkpoint-signer.js';
 import { treeProblems } from '../checkpoints/tree-checks.js';
+import { runningCountersAt } from '../entries/entry-rows.js';
 import { inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { CurrencyTotals, ProblemCode, TrialBalanceView, VerifyProblem, VerifyView } from './audit.dto.js';
 
@@ -38,13 +39,10 @@ export class AuditService {
       { ledger_id: string; currency: string; type: string; debits: string; credits: string; accounts: number }[]
     >(
       `SELECT a.ledger_id, a.currency, coalesce(a.type, 'unclassified') AS type,
-              coalesce(sum(e.debits_after), 0)::text AS debits, coalesce(sum(e.credits_after), 0)::text AS credits,
+              coalesce(sum(e.debits), 0)::text AS debits, coalesce(sum(e.credits), 0)::text AS credits,
               count(*)::int AS accounts
        FROM accounts a
-       LEFT JOIN LATERAL (
-         SELECT debits_after, credits_after FROM ledger_entries
-         WHERE account_id = a.id AND created_at <= $1 ORDER BY created_at DESC, account_version DESC LIMIT 1
-       ) e ON true
+       LEFT JOIN LATERAL (${runningCountersAt('a.id', '$1', '<=')}) e ON true
        WHERE a.created_at <= $1 AND ($2::text IS NULL OR a.ledger_id = (${ledgerByRef(2)}))
          AND ${inScope('a.ledger_id', 3)}
        GROUP BY a.ledger_id, a.currency, coalesce(a.type, 'unclassified')

@@ -6,6 +6,7 @@ import type { Change } from '../admin-log/admin-log-chain.js';
 import { decodeCursor, type Page, toPage } from '../common/pagination.js';
 import { LedgerError } from '../core/errors.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
+import { runningCountersAt } from '../entries/entry-rows.js';
 import { LedgerLookup } from '../ledgers/ledger-lookup.js';
 import { findLedgerIn, inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { Outcome } from '../writes/idempotency.js';
@@ -160,12 +161,9 @@ export class CategoriesService {
        ), members AS (
          SELECT DISTINCT account_id FROM category_accounts WHERE category_id IN (SELECT id FROM tree)
        )
-       SELECT a.currency, coalesce(sum(e.debits_after), 0)::text AS debits, coalesce(sum(e.credits_after), 0)::text AS credits
+       SELECT a.currency, coalesce(sum(e.debits), 0)::text AS debits, coalesce(sum(e.credits), 0)::text AS credits
        FROM members m JOIN accounts a ON a.id = m.account_id
-       LEFT JOIN LATERAL (
-         SELECT debits_after, credits_after FROM ledger_entries
-         WHERE account_id = a.id AND created_at <= $2 ORDER BY created_at DESC, account_version DESC LIMIT 1
-       ) e ON true
+       LEFT JOIN LATERAL (${runningCountersAt('a.id', '$2', '<=')}) e ON true
        GROUP BY a.currency ORDER BY a.currency`,
       [id, asOf],
     );

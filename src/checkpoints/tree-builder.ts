@@ -15,7 +15,7 @@ import { checkout, poolOf } from '../database/pooled-client.js';
 import { journalHorizon } from '../entries/journal-horizon.js';
 import { CheckpointSigner } from './checkpoint-signer.js';
 import { signTrees } from './checkpoint-rows.js';
-import { hashesIn, type Query } from './tree-store.js';
+import { hashesIn, queryOf } from './tree-store.js';
 
 /** Entries taken into the trees per transaction: a backlog (a first start on an old journal) goes in steps. */
 const BATCH = 5000;
@@ -242,8 +242,3 @@ function tileColumns(writes: TileWrite[]): [string[], number[], string[], Buffer
     writes.map((w) => (w.seqs === null ? null : Buffer.concat(w.seqs))),
   ];
 }
-
-export const queryOf =
-  (client: PoolClient): Query =>
-  async <R extends object>(text: string, values?: unknown[]) =>
-    (await client.query<R>(text, values)).rows;

@@ -4,8 +4,7 @@ import { foldSpan, perfectRoot, spanNodes, TILE_WIDTH } from '../core/merkle.js'
 import { openNote, parseCheckpoint, parseVkey } from '../core/signed-note.js';
 import { inScope } from '../ledgers/ledger-rows.js';
 import type { CheckpointSigner } from './checkpoint-signer.js';
-import { hashesIn, nodeKey, storedHashes } from './tree-store.js';
-import { queryOf } from './tree-builder.js';
+import { hashesIn, nodeKey, queryOf, storedHashes } from './tree-store.js';
 
 const MAX_PROBLEMS = 100;
 

@@ -1,7 +1,13 @@
+import type { PoolClient } from 'pg';
 import { foldSpan, type NodeId, perfectRoot, type Span, spanNodes, TILE_WIDTH, tileSpot } from '../core/merkle.js';
 
 /** Any way to run a query: a pooled client, the data source, a write's transaction. */
 export type Query = <R extends object>(text: string, values?: unknown[]) => Promise<R[]>;
+
+export const queryOf =
+  (client: PoolClient): Query =>
+  async <R extends object>(text: string, values?: unknown[]) =>
+    (await client.query<R>(text, values)).rows;
 
 export interface TreeRow {
   ledger_id: string;

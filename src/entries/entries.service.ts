@@ -7,7 +7,7 @@ import { decodeCursor, type Page, toPage } from '../common/pagination.js';
 import { checkout, poolOf } from '../database/pooled-client.js';
 import { serviceUnavailable } from '../http/problem.js';
 import { postedBalance } from '../core/balances.js';
-import { ENTRY_COLUMNS, type EntryRow, entryView } from './entry-rows.js';
+import { ENTRY_COLUMNS, type EntryRow, entryView, runningCountersAt } from './entry-rows.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
 import { inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import { journalHorizon } from './journal-horizon.js';
@@ -207,12 +207,10 @@ export class EntriesService {
 
   /** The account's running counters after its last entry at (inclusive) or before (exclusive) an instant: one index probe. */
   private async runningAt(accountId: string, at: Date, inclusive: boolean): Promise<Running> {
-    const [row] = await this.db.query<Running[]>(
-      `SELECT debits_after AS debits, credits_after AS credits, account_version AS version FROM ledger_entries
-       WHERE account_id = $1 AND created_at ${inclusive ? '<=' : '<'} $2
-       ORDER BY created_at DESC, account_version DESC LIMIT 1`,
-      [accountId, at],
-    );
+    const [row] = await this.db.query<Running[]>(runningCountersAt('$1', '$2', inclusive ? '<=' : '<'), [
+      accountId,
+      at,
+    ]);
     return row ?? { debits: '0', credits: '0', version: '0' };
   }
 }

@@ -38,3 +38,13 @@ export function entryView(row: EntryRow): EntryView {
     ledgerId: row.ledger_id,
   };
 }
+
+/**
+ * The running counters that an account's last entry at or before (`<=`), or strictly before (`<`), an instant
+ * carries: its posted counters then, from one probe of (account_id, created_at). `account` and `at` are SQL
+ * expressions (a column, a parameter). Balances as of, statements, the trial balance, categories and reports all
+ * read history through here.
+ */
+export const runningCountersAt = (account: string, at: string, op: '<=' | '<'): string =>
+  `SELECT debits_after AS debits, credits_after AS credits, account_version AS version FROM ledger_entries
+   WHERE account_id = ${account} AND created_at ${op} ${at} ORDER BY created_at DESC, account_version DESC LIMIT 1`;

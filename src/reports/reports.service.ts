@@ -5,6 +5,7 @@ import { type AccountType, normalBalanceOf } from '../core/account-types.js';
 import type { Side } from '../core/balances.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
 import { ValidationFailed } from '../http/problem.js';
+import { runningCountersAt } from '../entries/entry-rows.js';
 import { seenLedgerId } from '../ledgers/ledger-rows.js';
 import type {
   BalanceSheetQuery,
@@ -42,8 +43,10 @@ interface Chart {
 export class ReportsService {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
+  private readonly query = (text: string, values: unknown[]) => this.db.query<{ id: string }[]>(text, values);
+
   async balanceSheet(q: BalanceSheetQuery, scope: LedgerScope): Promise<BalanceSheetView> {
-    const ledgerId = await this.ledgerOf(q.ledgerId, scope);
+    const ledgerId = await seenLedgerId(this.query, q.ledgerId, scope);
     const currency = await this.currencyOf(ledgerId, q.currency);
     const asOf = q.asOf === undefined ? new Date() : new Date(q.asOf);
     // asOf is inclusive and instants have milliseconds: everything before the next millisecond.
@@ -67,7 +70,7 @@ export class ReportsService {
   }
 
   async incomeStatement(q: IncomeStatementQuery, scope: LedgerScope): Promise<IncomeStatementView> {
-    const ledgerId = await this.ledgerOf(q.ledgerId, scope);
+    const ledgerId = await seenLedgerId(this.query, q.ledgerId, scope);
     const currency = await this.currencyOf(ledgerId, q.currency);
     const from = q.from === undefined ? null : new Date(q.from);
     const to = q.to === undefined ? new Date() : new Date(q.to);
@@ -103,19 +106,14 @@ export class ReportsService {
       }[]
     >(
       `SELECT a.id, a.name, coalesce(a.type, 'unclassified') AS type, a.normal_balance,
-              coalesce(hi.d, 0) AS d1, coalesce(hi.c, 0) AS c1, coalesce(lo.d, 0) AS d0, coalesce(lo.c, 0) AS c0
+              coalesce(hi.debits, 0) AS d1, coalesce(hi.credits, 0) AS c1,
+              coalesce(lo.debits, 0) AS d0, coalesce(lo.credits, 0) AS c0
        FROM accounts a
-       LEFT JOIN LATERAL (
-         SELECT debits_after AS d, credits_after AS c FROM ledger_entries
-         WHERE account_id = a.id AND created_at < $3 ORDER BY created_at DESC, account_version DESC LIMIT 1
-       ) hi ON true
-       LEFT JOIN LATERAL (
-         SELECT debits_after AS d, credits_after AS c FROM ledger_entries
-         WHERE $4::timestamptz IS NOT NULL AND account_id = a.id AND created_at < $4
-         ORDER BY created_at DESC, account_version DESC LIMIT 1
-       ) lo ON true
+       LEFT JOIN LATERAL (${runningCountersAt('a.id', '$3', '<')}) hi ON true
+       LEFT JOIN LATERAL (${runningCountersAt('a.id', '$4', '<')}) lo ON true
        WHERE a.ledger_id = $1 AND a.currency = $2 ORDER BY a.seq`,
-      [ledgerId, currency, to, from],
+      // From the beginning: nothing was recorded before -infinity.
+      [ledgerId, currency, to, from ?? '-infinity'],
     );
     return rows.map((r) => ({
       id: r.id,
@@ -140,10 +138,6 @@ export class ReportsService {
     const members = new Map<string, string[]>();
     for (const r of rows) members.set(r.category_id, [...(members.get(r.category_id) ?? []), r.account_id]);
     return { categories, members, categorised: new Set(rows.map((r) => r.account_id)) };
-  }
-
-  private ledgerOf(ref: string | undefined, scope: LedgerScope): Promise<string> {
-    return seenLedgerId((t, v) => this.db.query<{ id: string }[]>(t, v), ref, scope);
   }
 
   private async currencyOf(ledgerId: string, asked: string | undefined): Promise<string> {
