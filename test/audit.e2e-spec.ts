@@ -280,6 +280,7 @@ describe('auditor API', () => {
           accountId: acct.id,
           currency: 'USD',
           asOf,
+          knownAt: expect.any(String),
           debitsPosted: r.d.toString(),
           creditsPosted: r.c.toString(),
           posted: r.posted.toString(),

@@ -321,6 +321,7 @@ describe('tampering behind the service', () => {
           amount: BigInt(e.amount),
           balanceAfter: BigInt(e.balanceAfter),
           createdAt,
+          effectiveAt: createdAt,
         });
         await db.query(`UPDATE ledger_entries SET created_at = $1, prev_hash = $2, hash = $3 WHERE id = $4`, [
           createdAt,

@@ -37,7 +37,7 @@ describe('dry runs of transfers and batches', () => {
   /** A transfer's answer without what a second call chooses anew: its id and times (and a batch's id). */
   const chosen = (view: any): Record<string, unknown> => {
     return {
-      ...without(view, ['id', 'createdAt', 'postedAt', 'expiresAt', 'batchId']),
+      ...without(view, ['id', 'createdAt', 'effectiveAt', 'postedAt', 'expiresAt', 'batchId']),
       inBatch: view.batchId !== null,
       expiresIn: view.expiresAt === null ? null : Date.parse(view.expiresAt) - Date.parse(view.createdAt),
     };

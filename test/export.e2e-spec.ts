@@ -25,6 +25,7 @@ const FIELDS = [
   'prevHash',
   'hash',
   'ledgerId',
+  'effectiveAt',
 ];
 const HEADER = `${FIELDS.join(',')}\n`;
 const ENTRIES = 100_000;
@@ -40,10 +41,14 @@ const MAX_LIVE_HEAP_GROWTH_MB = 16;
 const MAX_LIVE_HEAP_DRIFT_MB = 8;
 const MAX_RSS_GROWTH_MB = 64;
 
-/** The journal in SQL, formatted here (not by the service's code): bigints as text, createdAt as ISO 8601 UTC. */
+/**
+ * The journal in SQL, formatted here (not by the service's code): bigints as text, instants as ISO 8601 UTC, the
+ * effective date the recorded one unless the entry has its own.
+ */
 const JOURNAL_SELECT = `SELECT id::text, seq::text, transfer_id::text, account_id::text, currency, direction, amount::text,
   account_version::text, balance_after::text,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), prev_hash, hash, ledger_id::text FROM ledger_entries`;
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), prev_hash, hash, ledger_id::text,
+  to_char(coalesce(effective_at, created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM ledger_entries`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quote = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);

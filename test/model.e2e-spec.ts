@@ -112,6 +112,7 @@ function expectTransfer(body: any, expected: Omit<ModelTransfer, 'id' | 'created
     ...shape,
     id: expect.stringMatching(UUID),
     createdAt: expect.stringMatching(TIMESTAMP),
+    effectiveAt: body.createdAt,
     postedAt: expected.status === 'pending' ? null : expect.stringMatching(TIMESTAMP),
   });
   // A transfer posted when created is posted at its creation instant.

@@ -46,10 +46,13 @@ export type LockedAccountRow = Pick<
   | 'credits_pending'
   | 'version'
   | 'last_hash'
->;
+> & {
+  /** Its ledger's (SPEC 12), read with the lock. */
+  closed_until?: Date | null;
+};
 
-const LOCKED_COLUMNS = `id, ledger_id, currency, normal_balance, allow_negative, status, debits_posted, credits_posted, debits_pending,
-  credits_pending, version, last_hash`;
+const LOCKED_COLUMNS = `a.id, a.ledger_id, a.currency, a.normal_balance, a.allow_negative, a.status, a.debits_posted,
+  a.credits_posted, a.debits_pending, a.credits_pending, a.version, a.last_hash, l.closed_until`;
 
 export function countersOf(row: LockedAccountRow): Counters {
   return {
@@ -61,6 +64,7 @@ export function countersOf(row: LockedAccountRow): Counters {
 }
 
 export function stateOf(row: LockedAccountRow): AccountState {
+  const closedUntil = row.closed_until?.toISOString() ?? null;
   return {
     id: row.id,
     ledgerId: row.ledger_id,
@@ -69,6 +73,7 @@ export function stateOf(row: LockedAccountRow): AccountState {
     allowNegative: row.allow_negative,
     status: row.status,
     counters: countersOf(row),
+    closedUntil,
   };
 }
 
@@ -93,11 +98,18 @@ export function accountView(row: AccountRow): AccountView {
   };
 }
 
-/** Locks accounts FOR UPDATE in ascending id order: every writer takes locks in one order, so none deadlock. */
+/**
+ * Locks accounts FOR UPDATE in ascending id order: every writer takes locks in one order, so none deadlock. Their
+ * ledgers' rows are share-locked with them, for `closed_until` (SPEC 12): a close updates that row, so a write and a
+ * close of one ledger never overlap whatever lane either took. The write waits for a close in flight, or a close
+ * waits for the write; a write whose snapshot is older than a committed close fails with 40001 and is retried, and
+ * then sees the new date. A share lock is not a write: writers of one ledger do not queue on it.
+ */
 export async function lockAccounts(tx: Tx, ids: Iterable<string>): Promise<Map<string, LockedAccountRow>> {
   const sorted = [...new Set(ids)].sort();
   const rows = await tx.query<LockedAccountRow>(
-    `SELECT ${LOCKED_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    `SELECT ${LOCKED_COLUMNS} FROM accounts a JOIN ledgers l ON l.id = a.ledger_id
+     WHERE a.id = ANY($1::uuid[]) ORDER BY a.id FOR UPDATE OF a FOR SHARE OF l`,
     [sorted],
     'lock_accounts',
   );

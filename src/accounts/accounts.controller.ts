@@ -12,7 +12,7 @@ import { answer } from '../http/answer.js';
 import { ApiIdempotencyKey, Write } from '../http/write-request.js';
 import type { WriteRequest } from '../writes/write-request.js';
 import {
-  AsOfQuery,
+  BalanceQuery,
   BalanceAsOfView,
   EntryListQuery,
   EntryPage,
@@ -83,16 +83,21 @@ export class AccountsController {
   }
 
   @Get(':id/balance')
-  @ApiOperation({ summary: "An account's posted balance as of an instant" })
+  @ApiOperation({
+    summary: "An account's posted balance as of an instant",
+    description:
+      'As the books stood at `asOf` by effective date (SPEC 12), counting only what was recorded by `knownAt`; both ' +
+      'default to now and both count. `version` is the number of entries counted.',
+  })
   @Roles('admin', 'operator', 'auditor')
   @ApiOkResponse({ type: BalanceAsOfView })
   @ApiProblems(400, 401, 404)
   balance(
     @Param('id', uuidParam) id: string,
-    @Query() q: AsOfQuery,
+    @Query() q: BalanceQuery,
     @Scope() scope: LedgerScope,
   ): Promise<BalanceAsOfView> {
-    return this.accounts.balance(id, q.asOf === undefined ? new Date() : new Date(q.asOf), scope);
+    return this.accounts.balance(id, q, scope);
   }
 
   @Get(':id/statement')

@@ -5,7 +5,13 @@ import type { DataSource } from 'typeorm';
 import { decodeCursor, type Page, toPage } from '../common/pagination.js';
 import { normalBalanceOf } from '../core/account-types.js';
 import { LedgerError } from '../core/errors.js';
-import type { BalanceAsOfView, EntryListQuery, EntryView, StatementView } from '../entries/entries.dto.js';
+import type {
+  BalanceAsOfView,
+  BalanceQuery,
+  EntryListQuery,
+  EntryView,
+  StatementView,
+} from '../entries/entries.dto.js';
 import { EntriesService } from '../entries/entries.service.js';
 import { assertAccountChange } from '../core/transfer-rules.js';
 import type { Outcome } from '../writes/idempotency.js';
@@ -29,8 +35,10 @@ export class AccountsService {
     private readonly lookup: LedgerLookup,
   ) {}
 
-  async balance(id: string, asOf: Date, scope: LedgerScope): Promise<BalanceAsOfView> {
-    return this.entryReads.balanceAsOf(await this.find(id, scope), asOf);
+  async balance(id: string, q: BalanceQuery, scope: LedgerScope): Promise<BalanceAsOfView> {
+    const asOf = q.asOf === undefined ? new Date() : new Date(q.asOf);
+    const knownAt = q.knownAt === undefined ? undefined : new Date(q.knownAt);
+    return this.entryReads.balanceAsOf(await this.find(id, scope), asOf, knownAt);
   }
 
   async statement(id: string, from: Date, to: Date, scope: LedgerScope): Promise<StatementView> {

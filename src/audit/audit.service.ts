@@ -8,7 +8,7 @@ import type { LedgerScope } from '../core/ledger-scope.js';
 import { logProblems } from '../admin-log/admin-log.service.js';
 import { CheckpointSigner } from '../checkpoints/checkpoint-signer.js';
 import { treeProblems } from '../checkpoints/tree-checks.js';
-import { runningCountersAt } from '../entries/entry-rows.js';
+import { countersAt } from '../entries/entry-rows.js';
 import { inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { CurrencyTotals, ProblemCode, TrialBalanceView, VerifyProblem, VerifyView } from './audit.dto.js';
 
@@ -21,10 +21,12 @@ interface Ranked {
   problem: VerifyProblem;
 }
 
-// The hash of SPEC section 6, recomputed by PostgreSQL: every field as the API writes it.
+// The hash of SPEC section 6, recomputed by PostgreSQL: every field as the API writes it, and a backdated entry's
+// effective date (SPEC 12; concat_ws skips it when null).
 const RECOMPUTED_HASH = `encode(sha256(convert_to(prev_hash || E'\\n' || concat_ws('|', account_id, account_version,
   transfer_id, direction, amount, currency, balance_after,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), 'UTF8')), 'hex')`;
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+  to_char(effective_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), 'UTF8')), 'hex')`;
 
 @Injectable()
 export class AuditService {
@@ -42,7 +44,7 @@ export class AuditService {
               coalesce(sum(e.debits), 0)::text AS debits, coalesce(sum(e.credits), 0)::text AS credits,
               count(*)::int AS accounts
        FROM accounts a
-       LEFT JOIN LATERAL (${runningCountersAt('a.id', '$1', '<=')}) e ON true
+       LEFT JOIN LATERAL (${countersAt('a.id', '$1')}) e ON true
        WHERE a.created_at <= $1 AND ($2::text IS NULL OR a.ledger_id = (${ledgerByRef(2)}))
          AND ${inScope('a.ledger_id', 3)}
        GROUP BY a.ledger_id, a.currency, coalesce(a.type, 'unclassified')

@@ -6,7 +6,7 @@ import type { Change } from '../admin-log/admin-log-chain.js';
 import { decodeCursor, type Page, toPage } from '../common/pagination.js';
 import { LedgerError } from '../core/errors.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
-import { runningCountersAt } from '../entries/entry-rows.js';
+import { countersAt } from '../entries/entry-rows.js';
 import { LedgerLookup } from '../ledgers/ledger-lookup.js';
 import { findLedgerIn, inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import type { Outcome } from '../writes/idempotency.js';
@@ -163,7 +163,7 @@ export class CategoriesService {
        )
        SELECT a.currency, coalesce(sum(e.debits), 0)::text AS debits, coalesce(sum(e.credits), 0)::text AS credits
        FROM members m JOIN accounts a ON a.id = m.account_id
-       LEFT JOIN LATERAL (${runningCountersAt('a.id', '$2', '<=')}) e ON true
+       LEFT JOIN LATERAL (${countersAt('a.id', '$2')}) e ON true
        GROUP BY a.currency ORDER BY a.currency`,
       [id, asOf],
     );

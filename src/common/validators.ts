@@ -95,6 +95,23 @@ export function IsTimestamp(): PropertyDecorator {
     });
 }
 
+/**
+ * An instant at most now (SPEC 12: a movement is never dated in the future). Dates in the books count in whole
+ * milliseconds, so finer digits are cut off rather than rounded up past now.
+ */
+export function IsPastTimestamp(): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'isPastTimestamp',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: {
+        message: `${String(propertyName)} must be an RFC 3339 timestamp such as 2026-11-21T08:15:58.123Z, and not in the future`,
+      },
+      validator: { validate: (v: unknown) => isTimestamp(v) && Date.parse(v) <= Date.now() },
+    });
+}
+
 /** A journal position: a decimal seq within the bigint range. */
 export const isSeq = (value: unknown): value is string =>
   typeof value === 'string' && /^(0|[1-9][0-9]{0,18})$/.test(value) && BigInt(value) <= INT64_MAX;

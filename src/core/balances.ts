@@ -28,6 +28,8 @@ export interface AccountState {
   allowNegative: boolean;
   status: AccountStatus;
   counters: Counters;
+  /** Its ledger's books are closed up to this instant (SPEC 12), in the API's form; absent: none closed. */
+  closedUntil?: string | null;
 }
 
 export function postedBalance(normal: Side, c: Counters): bigint {

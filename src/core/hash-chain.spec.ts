@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { ZERO_COUNTERS, postedBalance, type AccountState } from './balances.js';
 import { LedgerError } from './errors.js';
-import { GENESIS_HASH, entryHash, nextEntry, verifyChain, type EntryFields } from './hash-chain.js';
+import { GENESIS_HASH, entryDates, entryHash, nextEntry, verifyChain, type EntryFields } from './hash-chain.js';
 import { INT64_MAX } from './money.js';
 
 type StoredEntry = EntryFields & { prevHash: string; hash: string };
 
+/** A movement recorded at `t` and dated then. */
+const on = (t: string) => entryDates(new Date(t), null);
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
 const ZEROS = '0000000000000000000000000000000000000000000000000000000000000000';
@@ -52,7 +54,7 @@ function buildChain(n: number): StoredEntry[] {
       `tr${i}`,
       i % 2 === 0 ? 'credit' : 'debit',
       BigInt(10 + i),
-      `2026-11-21T08:15:5${i}.000Z`,
+      on(`2026-11-21T08:15:5${i}.000Z`),
     );
     out.push({ ...e.fields, prevHash: e.prevHash, hash: e.hash });
     acc = { ...acc, counters: e.counters };
@@ -71,6 +73,13 @@ describe('entryHash', () => {
   it('matches a hand-written vector', () => {
     expect(sha256(ZEROS + '\n' + LINE1)).toBe(HASH1);
     expect(entryHash(GENESIS_HASH, fields1)).toBe(HASH1);
+  });
+
+  it('appends effectiveAt only for a backdated entry (SPEC 12): one dated when written hashes as before', () => {
+    expect(entryHash(GENESIS_HASH, { ...fields1, effectiveAt: fields1.createdAt })).toBe(HASH1);
+    const backdated = { ...fields1, effectiveAt: '2026-10-31T23:59:59.999Z' };
+    expect(entryHash(GENESIS_HASH, backdated)).toBe(sha256(`${ZEROS}\n${LINE1}|2026-10-31T23:59:59.999Z`));
+    expect(entryHash(GENESIS_HASH, backdated)).not.toBe(HASH1);
   });
 
   it('chains: the second entry hashes over the first hash', () => {
@@ -133,7 +142,7 @@ describe('nextEntry', () => {
       'tr',
       'debit',
       100n,
-      '2026-11-21T08:15:58.123Z',
+      on('2026-11-21T08:15:58.123Z'),
     );
     expect(e.fields).toEqual(fields1);
     expect(e.prevHash).toBe(GENESIS_HASH);
@@ -149,7 +158,7 @@ describe('nextEntry', () => {
       'tr2',
       'credit',
       2n ** 53n + 1n,
-      '2026-11-21T08:15:59.000Z',
+      on('2026-11-21T08:15:59.000Z'),
     );
     expect(e.fields.accountVersion).toBe(2);
     expect(e.fields.balanceAfter).toBe(9007199254740893n);
@@ -159,7 +168,7 @@ describe('nextEntry', () => {
 
   it('balanceAfter is the normal-side posted balance for a debit-normal account', () => {
     const acc = account({ normalBalance: 'debit', counters: { ...ZERO_COUNTERS, debitsPosted: 50n } });
-    const e = nextEntry(acc, { version: 3, lastHash: HASH1 }, 't', 'credit', 80n, '2026-01-01T00:00:00.000Z');
+    const e = nextEntry(acc, { version: 3, lastHash: HASH1 }, 't', 'credit', 80n, on('2026-01-01T00:00:00.000Z'));
     expect(e.fields.balanceAfter).toBe(-30n);
     expect(e.fields.balanceAfter).toBe(postedBalance('debit', e.counters));
     expect(e.fields.accountVersion).toBe(4);
@@ -169,19 +178,51 @@ describe('nextEntry', () => {
   it('applies funds and overflow checks', () => {
     const strict = account({ allowNegative: false, counters: { ...ZERO_COUNTERS, creditsPosted: 10n } });
     const head = { version: 1, lastHash: HASH1 };
-    expect(() => nextEntry(strict, head, 't', 'debit', 11n, '2026-01-01T00:00:00.000Z')).toThrow(
+    expect(() => nextEntry(strict, head, 't', 'debit', 11n, on('2026-01-01T00:00:00.000Z'))).toThrow(
       expect.objectContaining({ code: 'INSUFFICIENT_FUNDS' }) as LedgerError,
     );
     const full = account({ counters: { ...ZERO_COUNTERS, creditsPosted: INT64_MAX } });
-    expect(() => nextEntry(full, head, 't', 'credit', 1n, '2026-01-01T00:00:00.000Z')).toThrow(
+    expect(() => nextEntry(full, head, 't', 'credit', 1n, on('2026-01-01T00:00:00.000Z'))).toThrow(
       expect.objectContaining({ code: 'BALANCE_OVERFLOW' }) as LedgerError,
     );
   });
 
   it('does not mutate the account', () => {
     const acc = account();
-    nextEntry(acc, { version: 0, lastHash: GENESIS_HASH }, 'tr', 'debit', 100n, '2026-11-21T08:15:58.123Z');
+    nextEntry(acc, { version: 0, lastHash: GENESIS_HASH }, 'tr', 'debit', 100n, on('2026-11-21T08:15:58.123Z'));
     expect(acc.counters).toBe(ZERO_COUNTERS);
+  });
+});
+
+describe('entryDates', () => {
+  const at = new Date('2026-12-04T10:00:00.000Z');
+
+  it('dates a movement when it is recorded unless told otherwise', () => {
+    expect(entryDates(at, null)).toEqual({ createdAt: at.toISOString(), effectiveAt: at.toISOString() });
+    const earlier = new Date('2026-11-30T12:00:00.000Z');
+    expect(entryDates(at, earlier)).toEqual({ createdAt: at.toISOString(), effectiveAt: earlier.toISOString() });
+  });
+
+  it('never dates an entry after it is recorded', () => {
+    expect(entryDates(at, new Date(at.getTime() + 5)).effectiveAt).toBe(at.toISOString());
+  });
+
+  it('carries a backdated date into the entry, and into its hash', () => {
+    const e = nextEntry(account(), { version: 0, lastHash: GENESIS_HASH }, 'tr', 'debit', 100n, {
+      createdAt: fields1.createdAt,
+      effectiveAt: '2026-10-31T23:59:59.999Z',
+    });
+    expect(e.fields.effectiveAt).toBe('2026-10-31T23:59:59.999Z');
+    expect(e.hash).toBe(sha256(`${ZEROS}\n${LINE1}|2026-10-31T23:59:59.999Z`));
+    const undated = nextEntry(
+      account(),
+      { version: 0, lastHash: GENESIS_HASH },
+      'tr',
+      'debit',
+      100n,
+      on(fields1.createdAt),
+    );
+    expect('effectiveAt' in undated.fields).toBe(false);
   });
 });
 

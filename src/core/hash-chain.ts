@@ -15,14 +15,20 @@ export interface EntryFields {
   balanceAfter: bigint;
   /** ISO 8601 UTC with milliseconds, exactly as the API returns it. */
   createdAt: string;
+  /**
+   * When the entry counts in the books (SPEC 12), in the same form; absent or equal to `createdAt` for an entry
+   * dated when it was written.
+   */
+  effectiveAt?: string;
 }
 
 /**
  * Every field is written in its API form so an auditor can recompute the chain from the JSON
- * alone (SPEC section 6); changing any formatting here breaks existing chains.
+ * alone (SPEC section 6); changing any formatting here breaks existing chains. A backdated entry appends its
+ * `effectiveAt` (SPEC 12), so every entry written before effective dates existed hashes as it did.
  */
 export function entryHash(prevHash: string, f: EntryFields): string {
-  const line = [
+  const fields = [
     f.accountId,
     String(f.accountVersion),
     f.transferId,
@@ -31,7 +37,9 @@ export function entryHash(prevHash: string, f: EntryFields): string {
     f.currency,
     formatMoney(f.balanceAfter),
     f.createdAt,
-  ].join('|');
+  ];
+  if (f.effectiveAt !== undefined && f.effectiveAt !== f.createdAt) fields.push(f.effectiveAt);
+  const line = fields.join('|');
   return createHash('sha256').update(`${prevHash}\n${line}`, 'utf8').digest('hex');
 }
 
@@ -40,6 +48,28 @@ export interface ChainHead {
   version: number;
   /** Hash of the latest entry, or GENESIS_HASH. */
   lastHash: string;
+}
+
+/**
+ * When a movement is recorded and when it counts in the books (SPEC 12), as the API writes them; equal for a
+ * movement dated when it is written.
+ */
+export interface EntryDates {
+  createdAt: string;
+  effectiveAt: string;
+}
+
+/**
+ * The dates of a movement recorded at `createdAt` and dated `effectiveAt` (none: when recorded). A date after the
+ * moment of recording is that moment: the edge refuses a date in the future, so only a clock stepping back
+ * between the two could bring one here, and an entry never counts before it exists.
+ */
+export function entryDates(createdAt: Date, effectiveAt: Date | null): EntryDates {
+  const recorded = createdAt.toISOString();
+  if (effectiveAt === null || effectiveAt.getTime() >= createdAt.getTime()) {
+    return { createdAt: recorded, effectiveAt: recorded };
+  }
+  return { createdAt: recorded, effectiveAt: effectiveAt.toISOString() };
 }
 
 export interface NextEntry {
@@ -59,7 +89,7 @@ export function nextEntry(
   transferId: string,
   direction: Side,
   amount: bigint,
-  createdAt: string,
+  dates: EntryDates,
   counters: Counters = applyMovement(account, { kind: 'post', side: direction, amount }),
 ): NextEntry {
   const fields: EntryFields = {
@@ -70,7 +100,8 @@ export function nextEntry(
     amount,
     currency: account.currency,
     balanceAfter: postedBalance(account.normalBalance, counters),
-    createdAt,
+    createdAt: dates.createdAt,
+    ...(dates.effectiveAt !== dates.createdAt && { effectiveAt: dates.effectiveAt }),
   };
   return { fields, prevHash: head.lastHash, hash: entryHash(head.lastHash, fields), counters };
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { type AccountState, availableBalance, type Counters, postedBalance, ZERO_COUNTERS } from './balances.js';
 import { LedgerError } from './errors.js';
-import { GENESIS_HASH, verifyChain } from './hash-chain.js';
+import { entryDates, GENESIS_HASH, verifyChain } from './hash-chain.js';
 import { LedgerScope } from './ledger-scope.js';
 import { INT64_MAX } from './money.js';
 import {
@@ -16,6 +16,8 @@ import { planTransfer } from './transfer-rules.js';
 import { WorkingSet } from './working-set.js';
 
 const T0 = '2026-12-04T10:00:00.000Z';
+/** A movement recorded at `t` and dated then. */
+const on = (t: string) => entryDates(new Date(t), null);
 
 function account(id: string, p: Partial<AccountState> = {}): AccountState {
   return {
@@ -284,7 +286,7 @@ describe('WorkingSet.openPostings', () => {
     set.openPostings(
       request([debit('A', 600n), credit('B', 500n), credit('C', 100n), debit('A', 1n), credit('B', 1n)]),
       'tx1',
-      T0,
+      on(T0),
     );
     expect(set.entries.map((e) => [e.accountId, e.direction, e.amount, e.accountVersion])).toEqual([
       ['A', 'debit', 600n, 1],
@@ -305,24 +307,24 @@ describe('WorkingSet.openPostings', () => {
 
   it('checks lockVersion against the version the set holds now, so a later unit of the group sees the earlier one', () => {
     const set = new WorkingSet([locked(funded('A', 1000n), 4), locked(account('B'))]);
-    set.openPostings(request([debit('A', 1n, { lockVersion: 4 }), credit('B', 1n)]), 'tx1', T0);
+    set.openPostings(request([debit('A', 1n, { lockVersion: 4 }), credit('B', 1n)]), 'tx1', on(T0));
     const e = refusal(() =>
-      set.openPostings(request([debit('A', 1n, { lockVersion: 4 }), credit('B', 1n)]), 'tx2', T0),
+      set.openPostings(request([debit('A', 1n, { lockVersion: 4 }), credit('B', 1n)]), 'tx2', on(T0)),
     );
     expect(codeAndIndex(e)).toEqual(['ACCOUNT_VERSION_CONFLICT', 0]);
-    set.openPostings(request([debit('A', 1n, { lockVersion: 5 }), credit('B', 1n)]), 'tx3', T0);
+    set.openPostings(request([debit('A', 1n, { lockVersion: 5 }), credit('B', 1n)]), 'tx3', on(T0));
   });
 
   it('a refused transaction changes nothing; a pending one reserves and its settlement enters every posting', () => {
     const set = new WorkingSet([locked(funded('A', 100n)), locked(account('B')), locked(account('C'))]);
-    refusal(() => set.openPostings(request([debit('A', 101n), credit('B', 100n), credit('C', 1n)]), 'no', T0));
+    refusal(() => set.openPostings(request([debit('A', 101n), credit('B', 100n), credit('C', 1n)]), 'no', on(T0)));
     expect(set.changes()).toEqual([]);
     expect(set.entries).toEqual([]);
     const postings = [debit('A', 100n), credit('B', 70n), credit('C', 30n)];
-    set.openPostings(request(postings, { pending: true }), 'p1', T0);
+    set.openPostings(request(postings, { pending: true }), 'p1', on(T0));
     expect(set.entries).toEqual([]);
     expect(set.state('A')?.counters.debitsPending).toBe(100n);
-    set.settleLegs(postings, postings, 'p1', T0);
+    set.settleLegs(postings, postings, 'p1', on(T0));
     expect(set.entries.map((e) => [e.accountId, e.amount])).toEqual([
       ['A', 100n],
       ['B', 70n],
@@ -348,7 +350,7 @@ describe('WorkingSet.openPostings', () => {
           const postings: Posting[] = legs.map((l) => ({ ...l, currency: 'USD' }));
           if (net !== 0n) postings.push(net > 0n ? credit('A', net) : debit('A', -net));
           try {
-            set.openPostings(request(postings), `t${n}`, T0);
+            set.openPostings(request(postings), `t${n}`, on(T0));
           } catch (e) {
             if (!(e instanceof LedgerError) || e.code !== 'INSUFFICIENT_FUNDS') throw e;
           }

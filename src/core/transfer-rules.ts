@@ -77,6 +77,22 @@ export function assertActive(accounts: AccountState[]): void {
   }
 }
 
+/**
+ * A movement dated before its ledger's `closedUntil` is refused (SPEC 12): once a period is closed its figures are
+ * final. Judged after every other rule, on the date the entries will carry (ISO strings in one form compare as
+ * instants).
+ */
+export function assertPeriodOpen(accounts: Iterable<AccountState>, effectiveAt: string): void {
+  for (const a of accounts) {
+    if (a.closedUntil != null && effectiveAt < a.closedUntil) {
+      throw new LedgerError(
+        'PERIOD_CLOSED',
+        `the books of the ledger are closed until ${a.closedUntil}: nothing may be dated ${effectiveAt}`,
+      );
+    }
+  }
+}
+
 /** A pending transfer past its `expiresAt` is expired from that instant, whether or not the sweeper has released it. */
 export function isExpired(t: Pick<TransferState, 'status' | 'expiresAt'>, now: Date): boolean {
   return t.status === 'pending' && t.expiresAt !== null && t.expiresAt.getTime() <= now.getTime();

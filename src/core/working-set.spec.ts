@@ -8,12 +8,14 @@ import {
   type Side,
 } from './balances.js';
 import { AccountNotFound, InsufficientFunds, LedgerError } from './errors.js';
-import { GENESIS_HASH, entryHash, verifyChain, type ChainHead } from './hash-chain.js';
+import { entryDates, GENESIS_HASH, entryHash, verifyChain, type ChainHead } from './hash-chain.js';
 import { INT64_MAX } from './money.js';
 import type { TransferRequest } from './transfer-rules.js';
 import { WorkingSet, type LockedAccount, type PlannedEntry } from './working-set.js';
 
 const T0 = '2026-11-21T08:15:58.123Z';
+/** A movement recorded at `t` and dated then. */
+const on = (t: string) => entryDates(new Date(t), null);
 const T1 = '2026-11-21T08:15:59.000Z';
 const T2 = '2026-11-21T08:16:00.456Z';
 /** A chain head an account could have after earlier units of work. */
@@ -109,10 +111,10 @@ describe('WorkingSet: construction', () => {
     const b = locked('B');
     const before = structuredClone([a, b]);
     const set = new WorkingSet([a, b]);
-    set.open(req(), 't1', T0);
-    set.open(req({ pending: true, amount: 50n }), 't2', T0);
+    set.open(req(), 't1', on(T0));
+    set.open(req({ pending: true, amount: 50n }), 't2', on(T0));
     set.release('A', 'B', 50n);
-    set.post('A', 'B', 50n, 't2', T1);
+    set.post('A', 'B', 50n, 't2', on(T1));
     expect([a, b]).toEqual(before);
     expect(b.state.counters).toBe(ZERO_COUNTERS);
   });
@@ -121,7 +123,7 @@ describe('WorkingSet: construction', () => {
 describe('WorkingSet.open: posted transfer', () => {
   it('writes a debit entry then a credit entry, chained from genesis', () => {
     const set = new WorkingSet([funded('A', 500n), locked('B')]);
-    set.open(req(), 't1', T0);
+    set.open(req(), 't1', on(T0));
 
     const [d, c] = set.entries;
     expect(set.entries).toHaveLength(2);
@@ -160,7 +162,7 @@ describe('WorkingSet.open: posted transfer', () => {
 
   it('moves the posted counters of both accounts', () => {
     const set = new WorkingSet([funded('A', 500n), locked('B')]);
-    set.open(req(), 't1', T0);
+    set.open(req(), 't1', on(T0));
     expect(set.state('A')?.counters).toEqual(counters({ creditsPosted: 500n, debitsPosted: 100n }));
     expect(set.state('B')?.counters).toEqual(counters({ creditsPosted: 100n }));
   });
@@ -170,7 +172,7 @@ describe('WorkingSet.open: posted transfer', () => {
       funded('A', 500n, { version: 7, lastHash: HEAD_HASH }),
       locked('B', {}, { version: 2, lastHash: 'cd'.repeat(32) }),
     ]);
-    set.open(req(), 't1', T0);
+    set.open(req(), 't1', on(T0));
     const [d, c] = set.entries;
     expect(d).toMatchObject({ accountVersion: 8, prevHash: HEAD_HASH });
     expect(c).toMatchObject({ accountVersion: 3, prevHash: 'cd'.repeat(32) });
@@ -179,9 +181,9 @@ describe('WorkingSet.open: posted transfer', () => {
 
   it('chains several transfers on the same account within one set', () => {
     const set = new WorkingSet([funded('A', 1000n), locked('B'), locked('C')]);
-    set.open(req({ amount: 100n }), 't1', T0);
-    set.open(req({ creditAccountId: 'C', amount: 200n }), 't2', T1);
-    set.open(req({ amount: 300n }), 't3', T2);
+    set.open(req({ amount: 100n }), 't1', on(T0));
+    set.open(req({ creditAccountId: 'C', amount: 200n }), 't2', on(T1));
+    set.open(req({ amount: 300n }), 't3', on(T2));
 
     const a = entriesOf(set, 'A');
     expect(a.map((e) => e.accountVersion)).toEqual([1, 2, 3]);
@@ -211,9 +213,9 @@ describe('WorkingSet.open: posted transfer', () => {
 
   it('chains an account that is debited and credited in turn', () => {
     const set = new WorkingSet([funded('A', 100n), locked('B')]);
-    set.open(req({ amount: 100n }), 't1', T0);
-    set.open(req({ debitAccountId: 'B', creditAccountId: 'A', amount: 40n }), 't2', T1);
-    set.open(req({ amount: 40n }), 't3', T2);
+    set.open(req({ amount: 100n }), 't1', on(T0));
+    set.open(req({ debitAccountId: 'B', creditAccountId: 'A', amount: 40n }), 't2', on(T1));
+    set.open(req({ amount: 40n }), 't3', on(T2));
     const a = entriesOf(set, 'A');
     expect(a.map((e) => [e.direction, e.accountVersion, e.balanceAfter])).toEqual([
       ['debit', 1, 0n],
@@ -234,7 +236,7 @@ describe('WorkingSet.open: posted transfer', () => {
   it('balanceAfter follows each account’s normal side', () => {
     // A debit-normal cash account (asset) funds a credit-normal wallet: both balances rise.
     const set = new WorkingSet([locked('cash', { normalBalance: 'debit' }), locked('W')]);
-    set.open(req({ debitAccountId: 'cash', creditAccountId: 'W', amount: 250n }), 't1', T0);
+    set.open(req({ debitAccountId: 'cash', creditAccountId: 'W', amount: 250n }), 't1', on(T0));
     expect(set.entries.map((e) => [e.accountId, e.direction, e.balanceAfter])).toEqual([
       ['cash', 'debit', 250n],
       ['W', 'credit', 250n],
@@ -246,11 +248,11 @@ describe('WorkingSet.open: posted transfer', () => {
       locked('A', { counters: counters({ debitsPosted: 7n, creditsPosted: 1000n, debitsPending: 50n }) }),
       locked('B', { counters: counters({ debitsPosted: 3n, creditsPosted: 4n, creditsPending: 50n }) }),
     ]);
-    set.open(req({ amount: 100n }), 't1', T0);
-    set.open(req({ pending: true, amount: 9n }), 'p1', T0);
+    set.open(req({ amount: 100n }), 't1', on(T0));
+    set.open(req({ pending: true, amount: 9n }), 'p1', on(T0));
     set.release('A', 'B', 50n);
-    set.post('A', 'B', 20n, 'p0', T1);
-    set.open(req({ debitAccountId: 'B', creditAccountId: 'A', amount: 5n }), 't2', T2);
+    set.post('A', 'B', 20n, 'p0', on(T1));
+    set.open(req({ debitAccountId: 'B', creditAccountId: 'A', amount: 5n }), 't2', on(T2));
     expect(set.entries.map((e) => [e.accountId, e.debitsAfter, e.creditsAfter, e.balanceAfter])).toEqual([
       ['A', 107n, 1000n, 893n],
       ['B', 3n, 104n, 101n],
@@ -263,15 +265,15 @@ describe('WorkingSet.open: posted transfer', () => {
 
   it('balanceAfter may be negative on an allowNegative account', () => {
     const set = new WorkingSet([source('S'), locked('B')]);
-    set.open(req({ debitAccountId: 'S', amount: 70n }), 't1', T0);
-    set.open(req({ debitAccountId: 'S', amount: 30n }), 't2', T0);
+    set.open(req({ debitAccountId: 'S', amount: 70n }), 't1', on(T0));
+    set.open(req({ debitAccountId: 'S', amount: 30n }), 't2', on(T0));
     expect(entriesOf(set, 'S').map((e) => e.balanceAfter)).toEqual([-70n, -100n]);
   });
 
   it('carries amounts beyond 2^53 exactly into entries and counters', () => {
     const amount = 2n ** 53n + 1n;
     const set = new WorkingSet([source('S'), locked('B')]);
-    set.open(req({ debitAccountId: 'S', amount }), 't1', T0);
+    set.open(req({ debitAccountId: 'S', amount }), 't1', on(T0));
     expect(set.entries.map((e) => e.amount)).toEqual([amount, amount]);
     expect(set.entries.map((e) => e.balanceAfter)).toEqual([-9007199254740993n, 9007199254740993n]);
   });
@@ -279,8 +281,8 @@ describe('WorkingSet.open: posted transfer', () => {
   it('the same transfer in a differently-headed set hashes differently', () => {
     const one = new WorkingSet([funded('A', 500n), locked('B')]);
     const two = new WorkingSet([funded('A', 500n, { version: 0, lastHash: HEAD_HASH }), locked('B')]);
-    one.open(req(), 't1', T0);
-    two.open(req(), 't1', T0);
+    one.open(req(), 't1', on(T0));
+    two.open(req(), 't1', on(T0));
     expect(one.entries[0]!.hash).not.toBe(two.entries[0]!.hash);
     expect(one.entries[1]!.hash).toBe(two.entries[1]!.hash);
   });
@@ -289,7 +291,7 @@ describe('WorkingSet.open: posted transfer', () => {
 describe('WorkingSet.open: pending transfer', () => {
   it('reserves on both sides, writes no entries and leaves the chain heads alone', () => {
     const set = new WorkingSet([funded('A', 500n, { version: 4, lastHash: HEAD_HASH }), locked('B')]);
-    set.open(req({ pending: true, amount: 120n }), 'p1', T0);
+    set.open(req({ pending: true, amount: 120n }), 'p1', on(T0));
     expect(set.entries).toEqual([]);
     expect(set.state('A')?.counters).toEqual(counters({ creditsPosted: 500n, debitsPending: 120n }));
     expect(set.state('B')?.counters).toEqual(counters({ creditsPending: 120n }));
@@ -313,18 +315,18 @@ describe('WorkingSet.open: pending transfer', () => {
 
   it('a reservation holds funds against later transfers of the same set', () => {
     const set = new WorkingSet([funded('A', 100n), locked('B')]);
-    set.open(req({ pending: true, amount: 80n }), 'p1', T0);
+    set.open(req({ pending: true, amount: 80n }), 'p1', on(T0));
     expect(availableBalance('credit', set.state('A')!.counters)).toBe(20n);
-    expect(refusal(() => set.open(req({ amount: 21n }), 't2', T0)).code).toBe('INSUFFICIENT_FUNDS');
-    expect(refusal(() => set.open(req({ amount: 21n, pending: true }), 'p2', T0)).code).toBe('INSUFFICIENT_FUNDS');
-    set.open(req({ amount: 20n }), 't3', T0);
+    expect(refusal(() => set.open(req({ amount: 21n }), 't2', on(T0))).code).toBe('INSUFFICIENT_FUNDS');
+    expect(refusal(() => set.open(req({ amount: 21n, pending: true }), 'p2', on(T0))).code).toBe('INSUFFICIENT_FUNDS');
+    set.open(req({ amount: 20n }), 't3', on(T0));
     expect(availableBalance('credit', set.state('A')!.counters)).toBe(0n);
   });
 
   it('pending inflows are not spendable by a later transfer of the same set', () => {
     const set = new WorkingSet([funded('A', 100n), locked('B'), locked('C')]);
-    set.open(req({ pending: true, amount: 100n }), 'p1', T0);
-    const e = refusal(() => set.open(req({ debitAccountId: 'B', creditAccountId: 'C', amount: 1n }), 't2', T0));
+    set.open(req({ pending: true, amount: 100n }), 'p1', on(T0));
+    const e = refusal(() => set.open(req({ debitAccountId: 'B', creditAccountId: 'C', amount: 1n }), 't2', on(T0)));
     expect(e.code).toBe('INSUFFICIENT_FUNDS');
   });
 });
@@ -332,15 +334,15 @@ describe('WorkingSet.open: pending transfer', () => {
 describe('WorkingSet.open: later transfers see earlier ones', () => {
   it('funds an empty account then spends from it in the same set', () => {
     const set = new WorkingSet([source('S'), locked('B'), locked('C')]);
-    expect(refusal(() => set.open(req({ debitAccountId: 'B', creditAccountId: 'C', amount: 1n }), 'x', T0)).code).toBe(
-      'INSUFFICIENT_FUNDS',
-    );
-    set.open(req({ debitAccountId: 'S', creditAccountId: 'B', amount: 100n }), 'fund', T0);
-    set.open(req({ debitAccountId: 'B', creditAccountId: 'C', amount: 60n }), 'spend1', T1);
-    set.open(req({ debitAccountId: 'B', creditAccountId: 'C', amount: 40n }), 'spend2', T2);
-    expect(refusal(() => set.open(req({ debitAccountId: 'B', creditAccountId: 'C', amount: 1n }), 'x', T2)).code).toBe(
-      'INSUFFICIENT_FUNDS',
-    );
+    expect(
+      refusal(() => set.open(req({ debitAccountId: 'B', creditAccountId: 'C', amount: 1n }), 'x', on(T0))).code,
+    ).toBe('INSUFFICIENT_FUNDS');
+    set.open(req({ debitAccountId: 'S', creditAccountId: 'B', amount: 100n }), 'fund', on(T0));
+    set.open(req({ debitAccountId: 'B', creditAccountId: 'C', amount: 60n }), 'spend1', on(T1));
+    set.open(req({ debitAccountId: 'B', creditAccountId: 'C', amount: 40n }), 'spend2', on(T2));
+    expect(
+      refusal(() => set.open(req({ debitAccountId: 'B', creditAccountId: 'C', amount: 1n }), 'x', on(T2))).code,
+    ).toBe('INSUFFICIENT_FUNDS');
 
     expect(entriesOf(set, 'B').map((e) => [e.transferId, e.direction, e.accountVersion, e.balanceAfter])).toEqual([
       ['fund', 'credit', 1, 100n],
@@ -353,13 +355,13 @@ describe('WorkingSet.open: later transfers see earlier ones', () => {
 
   it('a pending inflow becomes spendable in the same set once it is posted', () => {
     const set = new WorkingSet([source('S'), locked('B'), locked('C')]);
-    set.open(req({ debitAccountId: 'S', creditAccountId: 'B', amount: 50n, pending: true }), 'p1', T0);
-    expect(refusal(() => set.open(req({ debitAccountId: 'B', creditAccountId: 'C', amount: 50n }), 'x', T0)).code).toBe(
-      'INSUFFICIENT_FUNDS',
-    );
+    set.open(req({ debitAccountId: 'S', creditAccountId: 'B', amount: 50n, pending: true }), 'p1', on(T0));
+    expect(
+      refusal(() => set.open(req({ debitAccountId: 'B', creditAccountId: 'C', amount: 50n }), 'x', on(T0))).code,
+    ).toBe('INSUFFICIENT_FUNDS');
     set.release('S', 'B', 50n);
-    set.post('S', 'B', 50n, 'p1', T1);
-    set.open(req({ debitAccountId: 'B', creditAccountId: 'C', amount: 50n }), 't2', T1);
+    set.post('S', 'B', 50n, 'p1', on(T1));
+    set.open(req({ debitAccountId: 'B', creditAccountId: 'C', amount: 50n }), 't2', on(T1));
     expect(set.state('B')?.counters).toEqual(counters({ creditsPosted: 50n, debitsPosted: 50n }));
   });
 });
@@ -367,7 +369,7 @@ describe('WorkingSet.open: later transfers see earlier ones', () => {
 describe('WorkingSet: refusals', () => {
   it('INSUFFICIENT_FUNDS is a LedgerError carrying the account and amounts', () => {
     const set = new WorkingSet([funded('A', 500n), locked('B')]);
-    const e = refusal(() => set.open(req({ amount: 800n }), 't1', T0));
+    const e = refusal(() => set.open(req({ amount: 800n }), 't1', on(T0)));
     expect(e).toBeInstanceOf(InsufficientFunds);
     expect(e.code).toBe('INSUFFICIENT_FUNDS');
     expect(e.message).toBe('account A has 500 available, 800 requested');
@@ -378,14 +380,14 @@ describe('WorkingSet: refusals', () => {
 
   it.each([false, true])('a funds refusal (pending=%p) changes nothing and leaves the set usable', (pending) => {
     const set = new WorkingSet([funded('A', 500n), locked('B'), locked('C')]);
-    set.open(req({ creditAccountId: 'C', amount: 100n }), 't1', T0);
+    set.open(req({ creditAccountId: 'C', amount: 100n }), 't1', on(T0));
     const before = snapshot(set, ['A', 'B', 'C']);
 
-    expect(refusal(() => set.open(req({ amount: 401n, pending }), 't2', T1)).code).toBe('INSUFFICIENT_FUNDS');
+    expect(refusal(() => set.open(req({ amount: 401n, pending }), 't2', on(T1))).code).toBe('INSUFFICIENT_FUNDS');
     expect(snapshot(set, ['A', 'B', 'C'])).toEqual(before);
 
     // The set goes on from where it was: the chain of A continues from t1, not from the refused t2.
-    set.open(req({ amount: 400n }), 't3', T2);
+    set.open(req({ amount: 400n }), 't3', on(T2));
     const a = entriesOf(set, 'A');
     expect(a.map((e) => [e.transferId, e.accountVersion, e.balanceAfter])).toEqual([
       ['t1', 1, 400n],
@@ -404,7 +406,7 @@ describe('WorkingSet: refusals', () => {
     // Crediting a debit-normal account lowers it, so the credit side can be the one refused.
     const set = new WorkingSet([source('S'), locked('cash', { normalBalance: 'debit' })]);
     const before = snapshot(set, ['S', 'cash']);
-    const e = refusal(() => set.open(req({ debitAccountId: 'S', creditAccountId: 'cash', amount: 1n }), 't1', T0));
+    const e = refusal(() => set.open(req({ debitAccountId: 'S', creditAccountId: 'cash', amount: 1n }), 't1', on(T0)));
     expect(e.code).toBe('INSUFFICIENT_FUNDS');
     expect((e as InsufficientFunds).accountId).toBe('cash');
     expect(snapshot(set, ['S', 'cash'])).toEqual(before);
@@ -412,7 +414,7 @@ describe('WorkingSet: refusals', () => {
 
   it('an unknown debit account → ACCOUNT_NOT_FOUND, nothing written', () => {
     const set = new WorkingSet([funded('A', 500n), locked('B')]);
-    const e = refusal(() => set.open(req({ debitAccountId: 'ghost' }), 't1', T0));
+    const e = refusal(() => set.open(req({ debitAccountId: 'ghost' }), 't1', on(T0)));
     expect(e).toBeInstanceOf(AccountNotFound);
     expect(e.code).toBe('ACCOUNT_NOT_FOUND');
     expect(e.message).toBe('account ghost does not exist');
@@ -423,18 +425,18 @@ describe('WorkingSet: refusals', () => {
 
   it.each([false, true])('an unknown credit account → ACCOUNT_NOT_FOUND, nothing written (pending=%p)', (pending) => {
     const set = new WorkingSet([funded('A', 500n), locked('B')]);
-    const e = refusal(() => set.open(req({ creditAccountId: 'ghost', pending }), 't1', T0));
+    const e = refusal(() => set.open(req({ creditAccountId: 'ghost', pending }), 't1', on(T0)));
     expect(e.code).toBe('ACCOUNT_NOT_FOUND');
     expect(e.message).toBe('account ghost does not exist');
     expect(set.entries).toEqual([]);
     expect(set.changes()).toEqual([]);
-    set.open(req({ pending }), 't2', T0);
+    set.open(req({ pending }), 't2', on(T0));
     expect(set.changes().map((c) => c.id)).toEqual(['A', 'B']);
   });
 
   it('post() and release() with an unknown debit account → ACCOUNT_NOT_FOUND, nothing written', () => {
     const set = new WorkingSet([funded('A', 500n), locked('B')]);
-    expect(refusal(() => set.post('ghost', 'B', 1n, 't1', T0)).code).toBe('ACCOUNT_NOT_FOUND');
+    expect(refusal(() => set.post('ghost', 'B', 1n, 't1', on(T0))).code).toBe('ACCOUNT_NOT_FOUND');
     expect(refusal(() => set.release('ghost', 'B', 1n)).code).toBe('ACCOUNT_NOT_FOUND');
     expect(set.entries).toEqual([]);
     expect(set.changes()).toEqual([]);
@@ -442,7 +444,7 @@ describe('WorkingSet: refusals', () => {
 
   it('post() and release() with an unknown credit account → ACCOUNT_NOT_FOUND', () => {
     const set = new WorkingSet([funded('A', 500n, { version: 0, lastHash: GENESIS_HASH }), locked('B')]);
-    expect(refusal(() => set.post('A', 'ghost', 1n, 't1', T0)).message).toBe('account ghost does not exist');
+    expect(refusal(() => set.post('A', 'ghost', 1n, 't1', on(T0))).message).toBe('account ghost does not exist');
     const other = new WorkingSet([
       locked('A', { counters: counters({ creditsPosted: 5n, debitsPending: 5n }) }),
       locked('B'),
@@ -467,7 +469,7 @@ describe('WorkingSet: refusals', () => {
     ],
   ])('passes on %s from the transfer checks, writing nothing', (code, r, accts, message) => {
     const set = new WorkingSet(accts);
-    const e = refusal(() => set.open(req(r), 't1', T0));
+    const e = refusal(() => set.open(req(r), 't1', on(T0)));
     expect(e.code).toBe(code);
     expect(e.message).toBe(message);
     expect(set.entries).toEqual([]);
@@ -479,7 +481,7 @@ describe('WorkingSet.release', () => {
   it('gives back a reservation made earlier in the set: nothing left to write', () => {
     const a = funded('A', 500n, { version: 2, lastHash: HEAD_HASH });
     const set = new WorkingSet([a, locked('B')]);
-    set.open(req({ pending: true, amount: 300n }), 'p1', T0);
+    set.open(req({ pending: true, amount: 300n }), 'p1', on(T0));
     set.release('A', 'B', 300n);
     expect(set.state('A')?.counters).toEqual(a.state.counters);
     expect(set.state('B')?.counters).toEqual(ZERO_COUNTERS);
@@ -523,10 +525,10 @@ describe('WorkingSet.release', () => {
 
   it('frees funds for later transfers of the same set', () => {
     const set = new WorkingSet([funded('A', 100n), locked('B')]);
-    set.open(req({ pending: true, amount: 100n }), 'p1', T0);
-    expect(refusal(() => set.open(req({ amount: 1n }), 't1', T0)).code).toBe('INSUFFICIENT_FUNDS');
+    set.open(req({ pending: true, amount: 100n }), 'p1', on(T0));
+    expect(refusal(() => set.open(req({ amount: 1n }), 't1', on(T0))).code).toBe('INSUFFICIENT_FUNDS');
     set.release('A', 'B', 100n);
-    set.open(req({ amount: 100n }), 't2', T0);
+    set.open(req({ amount: 100n }), 't2', on(T0));
     expect(entriesOf(set, 'A')).toEqual([expect.objectContaining({ transferId: 't2', balanceAfter: 0n })]);
   });
 
@@ -542,7 +544,7 @@ describe('WorkingSet.release', () => {
 
   it('releasing more than is reserved is a bug (plain Error, not a LedgerError), nothing released', () => {
     const set = new WorkingSet([funded('A', 500n), locked('B')]);
-    set.open(req({ pending: true, amount: 10n }), 'p1', T0);
+    set.open(req({ pending: true, amount: 10n }), 'p1', on(T0));
     let caught: unknown;
     try {
       set.release('A', 'B', 11n);
@@ -571,7 +573,7 @@ describe('WorkingSet.settle (two-phase posting)', () => {
       locked('B', { counters: reserved.credit, status: side === 'credit' ? status : 'active' }),
     ]);
     const id = side === 'debit' ? 'A' : 'B';
-    const error = refusal(() => set.settle('A', 'B', 100n, 100n, 'p1', T0));
+    const error = refusal(() => set.settle('A', 'B', 100n, 100n, 'p1', on(T0)));
     expect([error.code, error.message]).toEqual(['ACCOUNT_NOT_ACTIVE', `account ${id} is ${status}`]);
     expect(set.state('A')?.counters).toEqual(reserved.debit);
     expect(set.state('B')?.counters).toEqual(reserved.credit);
@@ -581,8 +583,8 @@ describe('WorkingSet.settle (two-phase posting)', () => {
 
   it('posts a pending transfer opened in the same set', () => {
     const set = new WorkingSet([funded('A', 500n), locked('B')]);
-    set.open(req({ pending: true, amount: 200n }), 'p1', T0);
-    set.settle('A', 'B', 200n, 200n, 'p1', T1);
+    set.open(req({ pending: true, amount: 200n }), 'p1', on(T0));
+    set.settle('A', 'B', 200n, 200n, 'p1', on(T1));
     expect(set.state('A')?.counters).toEqual(counters({ creditsPosted: 500n, debitsPosted: 200n }));
     expect(set.state('B')?.counters).toEqual(counters({ creditsPosted: 200n }));
     expect(set.entries.map((e) => [e.accountId, e.direction, e.transferId, e.accountVersion, e.createdAt])).toEqual([
@@ -605,10 +607,10 @@ describe('WorkingSet.settle (two-phase posting)', () => {
       locked('B', { counters: counters({ creditsPending: 100n }) }),
     ]);
     // Without the release first, the held funds count against the posting.
-    expect(refusal(() => set.post('A', 'B', 100n, 'p1', T0)).code).toBe('INSUFFICIENT_FUNDS');
+    expect(refusal(() => set.post('A', 'B', 100n, 'p1', on(T0))).code).toBe('INSUFFICIENT_FUNDS');
     expect(set.entries).toEqual([]);
 
-    set.settle('A', 'B', 100n, 100n, 'p1', T0);
+    set.settle('A', 'B', 100n, 100n, 'p1', on(T0));
     const [d, c] = set.entries;
     expect(d).toMatchObject({ accountVersion: 2, prevHash: HEAD_HASH, balanceAfter: 0n });
     expect(c).toMatchObject({ accountVersion: 1, prevHash: GENESIS_HASH, balanceAfter: 100n });
@@ -632,8 +634,8 @@ describe('WorkingSet.settle (two-phase posting)', () => {
 
   it('a partial post releases the whole hold and gives the rest back', () => {
     const set = new WorkingSet([funded('A', 100n), locked('B')]);
-    set.open(req({ pending: true, amount: 100n }), 'p1', T0);
-    set.settle('A', 'B', 100n, 60n, 'p1', T1);
+    set.open(req({ pending: true, amount: 100n }), 'p1', on(T0));
+    set.settle('A', 'B', 100n, 60n, 'p1', on(T1));
     expect(availableBalance('credit', set.state('A')!.counters)).toBe(40n);
     expect(set.state('B')?.counters).toEqual(counters({ creditsPosted: 60n }));
     expect(set.entries.map((e) => e.amount)).toEqual([60n, 60n]);
@@ -641,10 +643,10 @@ describe('WorkingSet.settle (two-phase posting)', () => {
 
   it('settle() chains after entries already written in the set', () => {
     const set = new WorkingSet([funded('A', 500n), locked('B')]);
-    set.open(req({ amount: 10n }), 't1', T0);
-    set.open(req({ pending: true, amount: 20n }), 'p1', T0);
-    set.open(req({ amount: 30n }), 't2', T1);
-    set.settle('A', 'B', 20n, 20n, 'p1', T2);
+    set.open(req({ amount: 10n }), 't1', on(T0));
+    set.open(req({ pending: true, amount: 20n }), 'p1', on(T0));
+    set.open(req({ amount: 30n }), 't2', on(T1));
+    set.settle('A', 'B', 20n, 20n, 'p1', on(T2));
     for (const id of ['A', 'B']) {
       const chain = entriesOf(set, id);
       expect(chain.map((e) => e.transferId)).toEqual(['t1', 't2', 'p1']);
@@ -655,15 +657,15 @@ describe('WorkingSet.settle (two-phase posting)', () => {
 
   it('a second unit of work built from the first one’s result continues its chain', () => {
     const first = new WorkingSet([funded('A', 500n), locked('B')]);
-    first.open(req({ amount: 50n }), 't1', T0);
-    first.open(req({ pending: true, amount: 70n }), 'p1', T0);
+    first.open(req({ amount: 50n }), 't1', on(T0));
+    first.open(req({ pending: true, amount: 70n }), 'p1', on(T0));
     // What the engine would read back after flushing `first`.
     const relock = (id: string): LockedAccount => {
       const c = first.changes().find((x) => x.id === id)!;
       return { state: first.state(id)!, head: { version: c.toVersion, lastHash: c.lastHash } };
     };
     const second = new WorkingSet([relock('A'), relock('B')]);
-    second.settle('A', 'B', 70n, 70n, 'p1', T1);
+    second.settle('A', 'B', 70n, 70n, 'p1', on(T1));
     for (const id of ['A', 'B']) expect(verifyChain([...entriesOf(first, id), ...entriesOf(second, id)])).toEqual([]);
     expect(second.changes().map((c) => [c.id, c.fromVersion, c.toVersion])).toEqual([
       ['A', 1, 2],
@@ -675,7 +677,7 @@ describe('WorkingSet.settle (two-phase posting)', () => {
 describe('WorkingSet.changes', () => {
   it('lists only touched accounts, in lock order', () => {
     const set = new WorkingSet([locked('untouched'), funded('A', 500n), locked('B'), locked('C')]);
-    set.open(req({ creditAccountId: 'C' }), 't1', T0);
+    set.open(req({ creditAccountId: 'C' }), 't1', on(T0));
     expect(set.changes().map((c) => c.id)).toEqual(['A', 'C']);
   });
 
@@ -684,10 +686,10 @@ describe('WorkingSet.changes', () => {
       funded('A', 1000n, { version: 10, lastHash: HEAD_HASH }),
       locked('B', {}, { version: 3, lastHash: 'cd'.repeat(32) }),
     ]);
-    set.open(req({ amount: 100n }), 't1', T0);
-    set.open(req({ debitAccountId: 'B', creditAccountId: 'A', amount: 30n }), 't2', T0);
-    set.open(req({ amount: 5n, pending: true }), 'p1', T0);
-    set.open(req({ amount: 200n }), 't3', T1);
+    set.open(req({ amount: 100n }), 't1', on(T0));
+    set.open(req({ debitAccountId: 'B', creditAccountId: 'A', amount: 30n }), 't2', on(T0));
+    set.open(req({ amount: 5n, pending: true }), 'p1', on(T0));
+    set.open(req({ amount: 200n }), 't3', on(T1));
 
     const a = entriesOf(set, 'A');
     const b = entriesOf(set, 'B');
@@ -715,10 +717,10 @@ describe('WorkingSet.changes', () => {
       locked('B', { counters: counters({ creditsPending: 50n, creditsPosted: 7n }) }),
     ];
     const set = new WorkingSet(start);
-    set.open(req({ amount: 10n }), 't1', T0);
+    set.open(req({ amount: 10n }), 't1', on(T0));
     set.release('A', 'B', 50n);
-    set.post('A', 'B', 25n, 'p0', T0);
-    set.open(req({ amount: 40n, pending: true }), 'p1', T0);
+    set.post('A', 'B', 25n, 'p0', on(T0));
+    set.open(req({ amount: 40n, pending: true }), 'p1', on(T0));
     for (const c of set.changes()) {
       const orig = start.find((s) => s.state.id === c.id)!.state.counters;
       const key = (k: keyof Counters): bigint => orig[k] + c.delta[k];
@@ -733,16 +735,16 @@ describe('WorkingSet.changes', () => {
 
   it('can be called repeatedly and keeps reporting against the locked originals', () => {
     const set = new WorkingSet([funded('A', 500n), locked('B')]);
-    set.open(req({ amount: 10n }), 't1', T0);
+    set.open(req({ amount: 10n }), 't1', on(T0));
     const once = set.changes();
     expect(set.changes()).toEqual(once);
-    set.open(req({ amount: 20n }), 't2', T0);
+    set.open(req({ amount: 20n }), 't2', on(T0));
     expect(set.changes()[0]).toMatchObject({ fromVersion: 0, toVersion: 2, delta: { debitsPosted: 30n } });
   });
 
   it('reports the pending delta of an account that only gets reserved, without moving its version', () => {
     const set = new WorkingSet([source('S'), locked('B', {}, { version: 9, lastHash: HEAD_HASH })]);
-    set.open(req({ debitAccountId: 'S', pending: true, amount: 5n }), 'p1', T0);
+    set.open(req({ debitAccountId: 'S', pending: true, amount: 5n }), 'p1', on(T0));
     expect(set.changes()[1]).toEqual({
       id: 'B',
       fromVersion: 9,
@@ -824,14 +826,14 @@ describe('WorkingSet: properties', () => {
                 amount: op.amount,
                 pending: op.pending,
               });
-              set.open(r, id, T0);
+              set.open(r, id, on(T0));
               if (r.pending) pendings.push(r);
             } else if (pendings.length > 0) {
               const [r] = pendings.splice(op.which % pendings.length, 1);
               set.release(r!.debitAccountId, r!.creditAccountId, r!.amount);
               if (op.op === 'post') {
                 const posted = ((op.part - 1n) % r!.amount) + 1n;
-                set.post(r!.debitAccountId, r!.creditAccountId, posted, id, T1);
+                set.post(r!.debitAccountId, r!.creditAccountId, posted, id, on(T1));
               }
             }
           } catch (e) {
@@ -914,17 +916,17 @@ describe('WorkingSet: properties', () => {
 describe('checkpoint and rollback (one refused request of a group)', () => {
   it('drops what was done since the checkpoint and keeps what came before', () => {
     const set = new WorkingSet([funded('a', 100n), locked('b')]);
-    set.open(req({ debitAccountId: 'a', creditAccountId: 'b', amount: 30n }), 't1', T0);
+    set.open(req({ debitAccountId: 'a', creditAccountId: 'b', amount: 30n }), 't1', on(T0));
     const cp = set.checkpoint();
-    set.open(req({ debitAccountId: 'a', creditAccountId: 'b', amount: 50n }), 't2', T1);
-    expect(() => set.open(req({ debitAccountId: 'a', creditAccountId: 'b', amount: 50n }), 't3', T1)).toThrow(
+    set.open(req({ debitAccountId: 'a', creditAccountId: 'b', amount: 50n }), 't2', on(T1));
+    expect(() => set.open(req({ debitAccountId: 'a', creditAccountId: 'b', amount: 50n }), 't3', on(T1))).toThrow(
       LedgerError,
     );
     set.rollback(cp);
     expect(set.entries.map((e) => e.transferId)).toEqual(['t1', 't1']);
     expect(set.state('a')!.counters.debitsPosted).toBe(30n);
     // the chain continues from the kept transfer, not the dropped one
-    set.open(req({ debitAccountId: 'a', creditAccountId: 'b', amount: 70n }), 't4', T2);
+    set.open(req({ debitAccountId: 'a', creditAccountId: 'b', amount: 70n }), 't4', on(T2));
     expect(set.entries.filter((e) => e.accountId === 'a').map((e) => e.accountVersion)).toEqual([1, 2]);
     expect(set.state('a')!.counters.debitsPosted).toBe(100n);
     expect(set.changes().find((c) => c.id === 'a')!.delta.debitsPosted).toBe(100n);
@@ -934,7 +936,7 @@ describe('checkpoint and rollback (one refused request of a group)', () => {
 describe('WorkingSet.take: writing a group in parts', () => {
   it('hands over what was done since the last take, counted from where that one left the accounts', () => {
     const set = new WorkingSet([funded('A', 500n, { version: 4, lastHash: HEAD_HASH }), locked('B'), locked('C')]);
-    set.open(req({ amount: 100n }), 't1', T0);
+    set.open(req({ amount: 100n }), 't1', on(T0));
     const first = set.take();
     expect(first.entries.map((e) => [e.accountId, e.accountVersion])).toEqual([
       ['A', 5],
@@ -947,7 +949,7 @@ describe('WorkingSet.take: writing a group in parts', () => {
     expect(set.entries).toEqual([]);
     expect(set.changes()).toEqual([]);
 
-    set.open(req({ amount: 30n, creditAccountId: 'C' }), 't2', T1);
+    set.open(req({ amount: 30n, creditAccountId: 'C' }), 't2', on(T1));
     const second = set.take();
     // The chain and the version guard go on from the first part: the database applies both in order.
     expect(second.entries.map((e) => [e.accountId, e.accountVersion, e.prevHash])).toEqual([
@@ -963,12 +965,12 @@ describe('WorkingSet.take: writing a group in parts', () => {
 
   it('leaves out a refused request rolled back after a take, and keeps the funds the first part spent', () => {
     const set = new WorkingSet([funded('A', 100n), locked('B')]);
-    set.open(req({ amount: 80n }), 't1', T0);
+    set.open(req({ amount: 80n }), 't1', on(T0));
     set.take();
     const checkpoint = set.checkpoint();
-    expect(refusal(() => set.open(req({ amount: 30n }), 't2', T1))).toBeInstanceOf(InsufficientFunds);
+    expect(refusal(() => set.open(req({ amount: 30n }), 't2', on(T1)))).toBeInstanceOf(InsufficientFunds);
     set.rollback(checkpoint);
-    set.open(req({ amount: 20n }), 't3', T2);
+    set.open(req({ amount: 20n }), 't3', on(T2));
     expect(set.take().changes.map((c) => [c.id, c.fromVersion, c.delta])).toEqual([
       ['A', 1, counters({ debitsPosted: 20n })],
       ['B', 1, counters({ creditsPosted: 20n })],

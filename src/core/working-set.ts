@@ -1,8 +1,8 @@
 import { type AccountState, applyMovement, balancesView, type BalancesView, type Counters } from './balances.js';
 import { AccountNotFound } from './errors.js';
-import { type ChainHead, type EntryFields, nextEntry } from './hash-chain.js';
+import { type ChainHead, type EntryDates, type EntryFields, nextEntry } from './hash-chain.js';
 import { applyLegs, counterOf, type Leg, planPostings, type PostingsRequest } from './postings.js';
-import { assertActive, legsOf, planTransfer, type TransferRequest } from './transfer-rules.js';
+import { assertActive, assertPeriodOpen, legsOf, planTransfer, type TransferRequest } from './transfer-rules.js';
 
 export interface LockedAccount {
   state: AccountState;
@@ -105,26 +105,26 @@ export class WorkingSet {
   }
 
   /** Validates a new transfer against the current states (ids, currency, status, funds, overflow) and applies it. */
-  open(req: TransferRequest, transferId: string, createdAt: string): void {
+  open(req: TransferRequest, transferId: string, dates: EntryDates): void {
     planTransfer(req, this.state(req.debitAccountId), this.state(req.creditAccountId));
-    this.apply(legsOf(req), req.pending, transferId, createdAt);
+    this.apply(legsOf(req), req.pending, transferId, dates);
   }
 
   /**
    * Validates a new transaction against the current states (SPEC 11: balance, ids, currency, status, versions,
    * funds, overflow, conditions) and applies it: every posting reserved, or one entry per posting in their order.
    */
-  openPostings(req: PostingsRequest, transactionId: string, createdAt: string): void {
+  openPostings(req: PostingsRequest, transactionId: string, dates: EntryDates): void {
     planPostings(req, (id) => {
       const a = this.accounts.get(id);
       return a && { state: a.state, version: a.head.version };
     });
-    this.apply(req.postings, req.pending, transactionId, createdAt);
+    this.apply(req.postings, req.pending, transactionId, dates);
   }
 
   /** Writes the two entries of a posted movement (funds and overflow checked on each side), both or neither. */
-  post(debitId: string, creditId: string, amount: bigint, transferId: string, createdAt: string): void {
-    this.postLegs(legsOf({ debitAccountId: debitId, creditAccountId: creditId, amount }), transferId, createdAt);
+  post(debitId: string, creditId: string, amount: bigint, transferId: string, dates: EntryDates): void {
+    this.postLegs(legsOf({ debitAccountId: debitId, creditAccountId: creditId, amount }), transferId, dates);
   }
 
   /**
@@ -132,13 +132,20 @@ export class WorkingSet {
    * posted. Posting moves money, so, as for a new transfer, both accounts must still be active; voiding and
    * expiry only release, and go through on a frozen account.
    */
-  settle(debitId: string, creditId: string, reserved: bigint, amount: bigint, transferId: string, at: string): void {
+  settle(
+    debitId: string,
+    creditId: string,
+    reserved: bigint,
+    amount: bigint,
+    transferId: string,
+    at: EntryDates,
+  ): void {
     const legs = (n: bigint): Leg[] => legsOf({ debitAccountId: debitId, creditAccountId: creditId, amount: n });
     this.settleLegs(legs(reserved), legs(amount), transferId, at);
   }
 
   /** Posts a pending movement: every account still active, `reserved` released, then `posted` judged and entered. */
-  settleLegs(reserved: readonly Leg[], posted: readonly Leg[], transferId: string, at: string): void {
+  settleLegs(reserved: readonly Leg[], posted: readonly Leg[], transferId: string, at: EntryDates): void {
     assertActive([...new Set(posted.map((l) => l.accountId))].map((id) => this.get(id).state));
     this.releaseLegs(reserved);
     this.postLegs(posted, transferId, at);
@@ -158,15 +165,23 @@ export class WorkingSet {
     }
   }
 
-  /** Judges legs as postings on the accounts' final states (funds, overflow), then enters them in their order. */
-  private postLegs(legs: readonly Leg[], transferId: string, createdAt: string): void {
+  /**
+   * Judges legs as postings on the accounts' final states (funds, overflow) and their date against the period
+   * closed, then enters them in their order.
+   */
+  private postLegs(legs: readonly Leg[], transferId: string, dates: EntryDates): void {
     applyLegs(legs, 'post', (id) => this.get(id).state);
-    this.enter(legs, transferId, createdAt);
+    this.assertDated(legs, dates);
+    this.enter(legs, transferId, dates);
   }
 
-  /** Applies legs already judged: reserved, or entered one entry per leg in their order. */
-  private apply(legs: readonly Leg[], pending: boolean, transferId: string, createdAt: string): void {
-    if (!pending) return this.enter(legs, transferId, createdAt);
+  /**
+   * Applies legs already judged, once their date is in the open period: reserved (a pending movement's entries
+   * will carry the date too), or entered one entry per leg in their order.
+   */
+  private apply(legs: readonly Leg[], pending: boolean, transferId: string, dates: EntryDates): void {
+    this.assertDated(legs, dates);
+    if (!pending) return this.enter(legs, transferId, dates);
     for (const leg of legs) {
       const a = this.get(leg.accountId);
       const counters = { ...a.state.counters };
@@ -179,12 +194,12 @@ export class WorkingSet {
    * One entry per leg, chained on its account in leg order. The legs were judged on the accounts' final states, so
    * an entry between two legs of one account may show a balance the whole movement does not leave (SPEC 11).
    */
-  private enter(legs: readonly Leg[], transferId: string, createdAt: string): void {
+  private enter(legs: readonly Leg[], transferId: string, dates: EntryDates): void {
     for (const leg of legs) {
       const account = this.get(leg.accountId);
       const counters = { ...account.state.counters };
       counters[counterOf('post', leg.direction)] += leg.amount;
-      const e = nextEntry(account.state, account.head, transferId, leg.direction, leg.amount, createdAt, counters);
+      const e = nextEntry(account.state, account.head, transferId, leg.direction, leg.amount, dates, counters);
       this.entries.push({
         ...e.fields,
         ledgerId: account.state.ledgerId,
@@ -198,6 +213,13 @@ export class WorkingSet {
         head: { version: e.fields.accountVersion, lastHash: e.hash },
       });
     }
+  }
+
+  private assertDated(legs: readonly Leg[], dates: EntryDates): void {
+    assertPeriodOpen(
+      legs.map((l) => this.get(l.accountId).state),
+      dates.effectiveAt,
+    );
   }
 
   /** The net change per account touched since the last take, for one UPDATE. */

@@ -19,11 +19,17 @@ export class EntryView {
   @ApiProperty({ description: '1, 2, 3, … per account, without gaps' }) accountVersion: number;
   @ApiProperty({ example: '-1000', description: "the account's normal-side posted balance after this entry" })
   balanceAfter: string;
-  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ format: 'date-time', description: 'when it was recorded' }) createdAt: string;
+  @ApiProperty({
+    format: 'date-time',
+    description: 'when it counts in the books (SPEC 12): its movement’s effectiveAt, or createdAt when not dated',
+  })
+  effectiveAt: string;
   @ApiProperty({ description: "hash of the account's previous entry, or 64 zeros" }) prevHash: string;
   @ApiProperty({
     description:
-      'lowercase hex SHA-256 of prevHash + "\\n" + [accountId, accountVersion, transferId, direction, amount, currency, balanceAfter, createdAt].join("|")',
+      'lowercase hex SHA-256 of prevHash + "\\n" + [accountId, accountVersion, transferId, direction, amount, currency, balanceAfter, createdAt].join("|"), ' +
+      'with "|" + effectiveAt appended when effectiveAt differs from createdAt',
   })
   hash: string;
 }
@@ -62,13 +68,26 @@ export class AsOfQuery {
   asOf?: string;
 }
 
+/** `GET /v1/accounts/:id/balance` (SPEC 12): as the books stood at `asOf`, as they were known at `knownAt`. */
+export class BalanceQuery extends AsOfQuery {
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'count only what was recorded by then (default: now): the figure a report made then showed',
+  })
+  @IsOptional()
+  @IsTimestamp()
+  knownAt?: string;
+}
+
 /** [from, to): from defaults to the beginning, to to now. */
 export class StatementQuery extends TimeRangeQuery {}
 
 export class BalanceAsOfView {
   @ApiProperty({ format: 'uuid' }) accountId: string;
   @ApiProperty() currency: string;
-  @ApiProperty({ format: 'date-time' }) asOf: string;
+  @ApiProperty({ format: 'date-time', description: 'by effective date: what counted in the books by then' })
+  asOf: string;
+  @ApiProperty({ format: 'date-time', description: 'only what was recorded by then counted' }) knownAt: string;
   @ApiProperty({ example: '0' }) debitsPosted: string;
   @ApiProperty({ example: '0' }) creditsPosted: string;
   @ApiProperty({ example: '0' }) posted: string;

@@ -7,7 +7,7 @@ import { decodeCursor, type Page, toPage } from '../common/pagination.js';
 import { checkout, poolOf } from '../database/pooled-client.js';
 import { serviceUnavailable } from '../http/problem.js';
 import { postedBalance } from '../core/balances.js';
-import { ENTRY_COLUMNS, type EntryRow, entryView, runningCountersAt } from './entry-rows.js';
+import { countersAt, ENTRY_COLUMNS, type EntryRow, entryView, justBefore } from './entry-rows.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
 import { inScope, ledgerByRef } from '../ledgers/ledger-rows.js';
 import { journalHorizon } from './journal-horizon.js';
@@ -34,6 +34,7 @@ const EXPORT_FIELDS = [
   'prevHash',
   'hash',
   'ledgerId',
+  'effectiveAt',
 ] as const;
 const FETCH_ROWS = 1000;
 // Each export holds a pooled connection for as long as its client reads: cap them so writes always have some.
@@ -175,12 +176,17 @@ export class EntriesService {
     return stream;
   }
 
-  async balanceAsOf(account: AccountRow, asOf: Date): Promise<BalanceAsOfView> {
-    const r = await this.runningAt(account.id, asOf, true);
+  /**
+   * The account's posted balance as the books stood at `asOf` (effective dates), as they were known at `knownAt`
+   * (none: now, everything recorded so far).
+   */
+  async balanceAsOf(account: AccountRow, asOf: Date, knownAt: Date | undefined): Promise<BalanceAsOfView> {
+    const r = await this.countersAt(account.id, '$2', asOf, knownAt);
     return {
       accountId: account.id,
       currency: account.currency,
       asOf: asOf.toISOString(),
+      knownAt: (knownAt ?? new Date()).toISOString(),
       debitsPosted: r.debits,
       creditsPosted: r.credits,
       posted: postedOf(account, r).toString(),
@@ -188,10 +194,10 @@ export class EntriesService {
     };
   }
 
-  /** Opening and closing balances of [from, to), from the running counters stored on each entry. */
+  /** Opening and closing balances of [from, to) by effective date, and what moved in between. */
   async statement(account: AccountRow, from: Date, to: Date): Promise<StatementView> {
-    const opening = await this.runningAt(account.id, from, false);
-    const closing = await this.runningAt(account.id, to, false);
+    const opening = await this.countersAt(account.id, justBefore('$2'), from);
+    const closing = await this.countersAt(account.id, justBefore('$2'), to);
     return {
       accountId: account.id,
       currency: account.currency,
@@ -205,13 +211,10 @@ export class EntriesService {
     };
   }
 
-  /** The account's running counters after its last entry at (inclusive) or before (exclusive) an instant: one index probe. */
-  private async runningAt(accountId: string, at: Date, inclusive: boolean): Promise<Running> {
-    const [row] = await this.db.query<Running[]>(runningCountersAt('$1', '$2', inclusive ? '<=' : '<'), [
-      accountId,
-      at,
-    ]);
-    return row ?? { debits: '0', credits: '0', version: '0' };
+  /** `countersAt` of one account: `asOf` is an expression of $2 (the instant `at`), `knownAt` is $3. */
+  private async countersAt(accountId: string, asOf: string, at: Date, knownAt?: Date): Promise<Running> {
+    const [row] = await this.db.query<Running[]>(countersAt('$1', asOf, '$3'), [accountId, at, knownAt ?? null]);
+    return row!;
   }
 }
 

@@ -9,6 +9,7 @@ import {
   type Relation,
   Unique,
 } from 'typeorm';
+import { EFFECTIVE_AT_CHECK } from '../../migrations/1766500000000-effective-dates.js';
 import { Account } from '../accounts/account.entity.js';
 import { Transfer } from '../transfers/transfer.entity.js';
 
@@ -26,6 +27,10 @@ import { Transfer } from '../transfers/transfer.entity.js';
 @Index('ledger_entries_account_created_idx', ['accountId', 'createdAt'])
 @Index('ledger_entries_currency_seq_idx', ['currency', 'seq'])
 @Index('ledger_entries_created_at_idx', ['createdAt'])
+@Check('ledger_entries_effective_at_check', EFFECTIVE_AT_CHECK)
+// Backdated entries only, for balances by effective date (`countersAt`).
+@Index('ledger_entries_backdated_effective_idx', ['accountId', 'effectiveAt'], { where: 'effective_at IS NOT NULL' })
+@Index('ledger_entries_backdated_created_idx', ['accountId', 'createdAt'], { where: 'effective_at IS NOT NULL' })
 export class LedgerEntry {
   @PrimaryGeneratedColumn('increment', { type: 'bigint' })
   seq: string;
@@ -74,6 +79,10 @@ export class LedgerEntry {
 
   @Column('timestamp with time zone', { name: 'created_at', precision: 3 })
   createdAt: Date;
+
+  /** When it counts in the books, if before it was recorded (SPEC 12); null: dated when written. */
+  @Column('timestamp with time zone', { name: 'effective_at', precision: 3, nullable: true })
+  effectiveAt: Date | null;
 
   @Column('text', { name: 'prev_hash' })
   prevHash: string;

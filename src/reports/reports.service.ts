@@ -5,7 +5,7 @@ import { type AccountType, normalBalanceOf } from '../core/account-types.js';
 import type { Side } from '../core/balances.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
 import { ValidationFailed } from '../http/problem.js';
-import { runningCountersAt } from '../entries/entry-rows.js';
+import { countersAt, justBefore } from '../entries/entry-rows.js';
 import { seenLedgerId } from '../ledgers/ledger-rows.js';
 import type {
   BalanceSheetQuery,
@@ -109,10 +109,10 @@ export class ReportsService {
               coalesce(hi.debits, 0) AS d1, coalesce(hi.credits, 0) AS c1,
               coalesce(lo.debits, 0) AS d0, coalesce(lo.credits, 0) AS c0
        FROM accounts a
-       LEFT JOIN LATERAL (${runningCountersAt('a.id', '$3', '<')}) hi ON true
-       LEFT JOIN LATERAL (${runningCountersAt('a.id', '$4', '<')}) lo ON true
+       LEFT JOIN LATERAL (${countersAt('a.id', justBefore('$3'))}) hi ON true
+       LEFT JOIN LATERAL (${countersAt('a.id', justBefore('$4'))}) lo ON true
        WHERE a.ledger_id = $1 AND a.currency = $2 ORDER BY a.seq`,
-      // From the beginning: nothing was recorded before -infinity.
+      // From the beginning: nothing counts before -infinity.
       [ledgerId, currency, to, from ?? '-infinity'],
     );
     return rows.map((r) => ({

@@ -37,6 +37,8 @@ export interface TransactionRow {
   reversed_by: string | null;
   expires_at: Date | null;
   created_at: Date;
+  /** Null: dated when created (SPEC 12). */
+  effective_at: Date | null;
   posted_at: Date | null;
   created_by: Actor | null;
   posted_by: Actor | null;
@@ -47,7 +49,7 @@ export interface TransactionRow {
 export type TransactionRecord = Omit<TransactionRow, 'seq'>;
 
 export const TRANSACTION_COLUMNS = `id, seq, ledger_id, status, postings, account_ids, description, external_id, metadata,
-  reversal_of, reversed_by, expires_at, created_at, posted_at, created_by, posted_by, voided_by`;
+  reversal_of, reversed_by, expires_at, created_at, effective_at, posted_at, created_by, posted_by, voided_by`;
 
 /** The core's posting: money as bigint. */
 export function postingOf(p: StoredPosting): Posting {
@@ -86,8 +88,7 @@ export function transactionView(row: TransactionRecord, now = new Date()): Trans
     description: row.description,
     externalId: row.external_id,
     metadata: row.metadata,
-    // Until effective dates exist (SPEC 12), a movement takes effect when it is recorded.
-    effectiveAt: row.created_at.toISOString(),
+    effectiveAt: (row.effective_at ?? row.created_at).toISOString(),
     expiresAt: row.expires_at?.toISOString() ?? null,
     reversalOf: row.reversal_of,
     reversedBy: row.reversed_by,

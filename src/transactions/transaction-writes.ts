@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { LedgerError } from '../core/errors.js';
+import { entryDates } from '../core/hash-chain.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
 import { assertSettleable } from '../core/transfer-rules.js';
 import { inScope } from '../ledgers/ledger-rows.js';
-import { insertTransactions, writeLedger } from '../transfers/ledger-writes.js';
+import { insertTransactions, ownDate, writeLedger } from '../transfers/ledger-writes.js';
 import { lockWorkingSet } from '../transfers/transfer-writes.js';
 import type { UseCase } from '../writes/group.js';
 import type { Tx } from '../writes/serializable.js';
@@ -32,7 +33,8 @@ export function postTransaction(id: string, { scope, actor }: WriteRequest): Use
     assertSettleable({ id, status: t.status, expiresAt: t.expires_at }, now);
     const set = await lockWorkingSet(tx, t.account_ids);
     const legs = t.postings.map(postingOf);
-    set.settleLegs(legs, legs, id, now.toISOString());
+    // Dated as it was when made, however much later it is posted.
+    set.settleLegs(legs, legs, id, entryDates(now, t.effective_at));
     const [row] = await tx.query<TransactionRow>(
       `UPDATE transactions SET status = 'posted', posted_at = $2, posted_by = $3 WHERE id = $1
        RETURNING ${TRANSACTION_COLUMNS}`,
@@ -68,7 +70,7 @@ export function voidTransaction(id: string, { scope, actor }: WriteRequest): Use
  */
 export function reverseTransaction(
   id: string,
-  description: string | undefined,
+  { description, effectiveAt }: { description?: string; effectiveAt?: string },
   { scope, actor }: WriteRequest,
 ): UseCase<TransactionWriteView> {
   return async (tx) => {
@@ -88,6 +90,7 @@ export function reverseTransaction(
       currency: p.currency,
     }));
     const now = new Date();
+    const dated = effectiveAt === undefined ? null : new Date(effectiveAt);
     const reversal: TransactionRecord = {
       id: randomUUID(),
       ledger_id: t.ledger_id,
@@ -101,6 +104,7 @@ export function reverseTransaction(
       reversed_by: null,
       expires_at: null,
       created_at: now,
+      effective_at: ownDate(now, dated),
       posted_at: now,
       created_by: actor,
       posted_by: null,
@@ -109,7 +113,7 @@ export function reverseTransaction(
     set.openPostings(
       { postings: postings.map(postingOf), pending: false, scope, indexed: true },
       reversal.id,
-      now.toISOString(),
+      entryDates(now, dated),
     );
     insertTransactions(tx, [reversal]);
     tx.write(`UPDATE transactions SET reversed_by = $2 WHERE id = $1`, [id, reversal.id]);

@@ -65,6 +65,10 @@ export class Transaction {
   @Column('timestamp with time zone', { name: 'created_at', precision: 3 })
   createdAt: Date;
 
+  /** When it counts in the books, if not when it was created (SPEC 12); its entries carry it, whenever posted. */
+  @Column('timestamp with time zone', { name: 'effective_at', precision: 3, nullable: true })
+  effectiveAt: Date | null;
+
   @Column('timestamp with time zone', { name: 'posted_at', precision: 3, nullable: true })
   postedAt: Date | null;
 

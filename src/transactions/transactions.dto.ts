@@ -19,6 +19,7 @@ import { IsAmount, IsCurrency, IsSignedMoney } from '../common/validators.js';
 import {
   AccountAfterView,
   TRANSFER_STATUSES,
+  EffectiveAt,
   MovementOptionsDto,
   TransferListQuery,
   type TransferStatus,
@@ -100,6 +101,8 @@ export class ReverseTransactionDto {
   @IsString()
   @MaxLength(500)
   description?: string;
+
+  @EffectiveAt() effectiveAt?: string;
 }
 
 /** The transfers list's filters: a transfer is shown among transactions, and `accountId` is any posting's. */

@@ -65,7 +65,7 @@ export class TransactionsService {
   }
 
   async reverse(id: string, dto: ReverseTransactionDto, w: WriteRequest): Promise<Outcome<TransactionWriteView>> {
-    const run = reverseTransaction(id, dto.description, w);
+    const run = reverseTransaction(id, dto, w);
     return this.writes.submit(w, { run }, await this.lookup.ofTransaction(id));
   }
 

@@ -14,6 +14,8 @@ export interface MovementOptions {
   metadata: Record<string, string>;
   pending: boolean;
   timeoutSeconds: number | null;
+  /** When it counts in the books (SPEC 12); null: when it is written. */
+  effectiveAt: Date | null;
 }
 
 export interface NewTransfer extends MovementOptions {
@@ -36,6 +38,7 @@ export function movementOptions(dto: MovementOptionsDto): MovementOptions {
     metadata: dto.metadata ?? {},
     pending: dto.pending ?? false,
     timeoutSeconds: dto.timeoutSeconds ?? null,
+    effectiveAt: dto.effectiveAt === undefined ? null : new Date(dto.effectiveAt),
   };
 }
 
@@ -70,12 +73,18 @@ export function rowOf(t: TransferInsert): TransferRecord {
     expires_at:
       t.pending && t.timeoutSeconds !== null ? new Date(t.createdAt.getTime() + t.timeoutSeconds * 1000) : null,
     created_at: t.createdAt,
+    effective_at: ownDate(t.createdAt, t.effectiveAt),
     posted_at: posted ? t.createdAt : null,
     created_by: t.createdBy,
     // Posted when made, by its maker: stored once, as created_by (transferView shows it as postedBy too).
     posted_by: null,
     voided_by: null,
   };
+}
+
+/** What a movement's `effective_at` column holds: its date, only when before it was recorded (`entryDates`). */
+export function ownDate(createdAt: Date, effectiveAt: Date | null): Date | null {
+  return effectiveAt !== null && effectiveAt.getTime() < createdAt.getTime() ? effectiveAt : null;
 }
 
 /**
@@ -93,26 +102,27 @@ export function writeLedger(
   const { entries: e, changes } = w.set.take();
   const outcomes = w.outcomes ?? [];
   if (t.length === 0 && e.length === 0 && changes.length === 0 && outcomes.length === 0) return;
-  const keys = outcomesInsert(outcomes, 41);
+  const keys = outcomesInsert(outcomes, 43);
   const actors = actorsOf(t);
   tx.write(
     `WITH new_transfers AS (
        INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, status, posted_amount,
          description, external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at, ledger_id,
-         created_by)
+         created_by, effective_at)
        SELECT id, debit_account_id, credit_account_id, amount, currency, status, posted_amount, description,
-         external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at, ledger_id, $17::jsonb -> actor
+         external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at, ledger_id, $17::jsonb -> actor,
+         effective_at
        FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::bigint[],
          $8::text[], $9::text[], $10::jsonb[], $11::uuid[], $12::uuid[], $13::timestamptz[], $14::timestamptz[],
-         $15::timestamptz[], $16::uuid[], $18::int[]) AS n(id, debit_account_id, credit_account_id, amount, currency,
-         status, posted_amount, description, external_id, metadata, batch_id, reversal_of, expires_at, created_at,
-         posted_at, ledger_id, actor)
+         $15::timestamptz[], $16::uuid[], $18::int[], $41::timestamptz[]) AS n(id, debit_account_id, credit_account_id,
+         amount, currency, status, posted_amount, description, external_id, metadata, batch_id, reversal_of, expires_at,
+         created_at, posted_at, ledger_id, actor, effective_at)
      ), new_entries AS (
        INSERT INTO ledger_entries (id, transfer_id, account_id, currency, direction, amount, account_version,
-         balance_after, created_at, prev_hash, hash, debits_after, credits_after, ledger_id)
+         balance_after, created_at, prev_hash, hash, debits_after, credits_after, ledger_id, effective_at)
        SELECT * FROM unnest($19::uuid[], $20::uuid[], $21::uuid[], $22::text[], $23::text[], $24::bigint[],
          $25::bigint[], $26::bigint[], $27::timestamptz[], $28::text[], $29::text[], $30::bigint[], $31::bigint[],
-         $32::uuid[])
+         $32::uuid[], $42::timestamptz[])
      ), new_keys AS (
        ${keys.sql}
      )
@@ -166,6 +176,8 @@ export function writeLedger(
       plain(changes.map((c) => String(c.fromVersion))),
       plain(changes.map((c) => String(c.toVersion))),
       plain(changes.map((c) => c.lastHash)),
+      plain(t.map((x) => x.effective_at?.toISOString() ?? null)),
+      plain(e.map((x) => x.effectiveAt ?? null)),
       ...keys.values,
     ],
     'ledger_write',
@@ -178,7 +190,7 @@ export function writeLedger(
  */
 export function insertTransactions(tx: Tx, rows: readonly TransactionRecord[]): void {
   const columns = `id, ledger_id, status, postings, account_ids, description, external_id, metadata, reversal_of,
-    reversed_by, expires_at, created_at, posted_at, created_by, posted_by, voided_by`;
+    reversed_by, expires_at, created_at, effective_at, posted_at, created_by, posted_by, voided_by`;
   tx.write(
     `INSERT INTO transactions (seq, ${columns})
      SELECT nextval('transfers_seq_seq'), ${columns} FROM jsonb_populate_recordset(NULL::transactions, $1::jsonb)`,

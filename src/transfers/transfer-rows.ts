@@ -20,6 +20,8 @@ export interface TransferRow {
   reversal_of: string | null;
   expires_at: Date | null;
   created_at: Date;
+  /** Null: dated when created (SPEC 12). */
+  effective_at: Date | null;
   posted_at: Date | null;
   created_by: Actor | null;
   posted_by: Actor | null;
@@ -30,8 +32,8 @@ export interface TransferRow {
 export type TransferRecord = Omit<TransferRow, 'seq'>;
 
 export const TRANSFER_COLUMNS = `id, seq, ledger_id, debit_account_id, credit_account_id, amount, currency, status, posted_amount,
-  reversed_amount, description, external_id, metadata, batch_id, reversal_of, expires_at, created_at, posted_at, created_by, posted_by,
-  voided_by`;
+  reversed_amount, description, external_id, metadata, batch_id, reversal_of, expires_at, created_at, effective_at, posted_at, created_by,
+  posted_by, voided_by`;
 
 /** What the transfer rules of the core judge. */
 export function transferState(row: TransferRecord): TransferState {
@@ -65,6 +67,7 @@ export function transferView(row: TransferRecord, now = new Date()): TransferVie
     reversalOf: row.reversal_of,
     expiresAt: row.expires_at?.toISOString() ?? null,
     createdAt: row.created_at.toISOString(),
+    effectiveAt: (row.effective_at ?? row.created_at).toISOString(),
     postedAt: row.posted_at?.toISOString() ?? null,
     createdBy: row.created_by,
     // Null with a posting time: posted when made, by its maker (a later post records who posted it).

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type LockedAccountRow, lockAccounts, stateOf } from '../accounts/account-rows.js';
 import { LedgerError, withIndex } from '../core/errors.js';
+import { entryDates } from '../core/hash-chain.js';
 import { amountToPost, amountToReverse, assertSettleable } from '../core/transfer-rules.js';
 import type { LedgerScope } from '../core/ledger-scope.js';
 import { WorkingSet } from '../core/working-set.js';
@@ -14,6 +15,7 @@ import {
   insertTransactions,
   type NewTransaction,
   type NewTransfer,
+  ownDate,
   plain,
   rowOf,
   type TransferInsert,
@@ -142,7 +144,11 @@ function decideTransfers(
           );
         }
         const id = randomUUID();
-        state.set.open({ ...item, ledgerId: batchLedger, scope: request.scope }, id, state.createdAt.toISOString());
+        state.set.open(
+          { ...item, ledgerId: batchLedger, scope: request.scope },
+          id,
+          entryDates(state.createdAt, item.effectiveAt),
+        );
         // open() found both accounts, in one ledger.
         const ledger = state.set.state(item.debitAccountId)!.ledgerId;
         batchLedger ??= ledger;
@@ -199,7 +205,11 @@ function decideTransaction(
     }
   }
   const postings = t.postings.map(postingOf);
-  state.set.openPostings({ postings, pending: t.pending, scope: request.scope, indexed: true }, id, at.toISOString());
+  state.set.openPostings(
+    { postings, pending: t.pending, scope: request.scope, indexed: true },
+    id,
+    entryDates(at, t.effectiveAt),
+  );
   const accountIds = [...new Set(postings.map((p) => p.accountId))];
   const record: TransactionRecord = {
     id,
@@ -215,6 +225,7 @@ function decideTransaction(
     reversed_by: null,
     expires_at: t.pending && t.timeoutSeconds !== null ? new Date(at.getTime() + t.timeoutSeconds * 1000) : null,
     created_at: at,
+    effective_at: ownDate(at, t.effectiveAt),
     posted_at: t.pending ? null : at,
     created_by: request.actor,
     posted_by: null,
@@ -241,7 +252,8 @@ export function postTransfer(
     const t = await lockTransfer(tx, id, scope);
     const amount = amountToPost(transferState(t), requested, now);
     const set = await lockWorkingSet(tx, [t.debit_account_id, t.credit_account_id]);
-    set.settle(t.debit_account_id, t.credit_account_id, BigInt(t.amount), amount, id, now.toISOString());
+    // Dated as it was when made, however much later it is posted.
+    set.settle(t.debit_account_id, t.credit_account_id, BigInt(t.amount), amount, id, entryDates(now, t.effective_at));
     const [row] = await tx.query<TransferRow>(
       `UPDATE transfers SET status = 'posted', posted_amount = $2, posted_at = $3, posted_by = $4
        WHERE id = $1 RETURNING ${TRANSFER_COLUMNS}`,
@@ -275,7 +287,7 @@ export function voidTransfer(id: string, { scope, actor }: WriteRequest): UseCas
 export function reverseTransfer(
   id: string,
   requested: bigint | undefined,
-  description: string | undefined,
+  { description, effectiveAt }: { description?: string; effectiveAt?: string },
   { scope, actor }: WriteRequest,
 ): UseCase<TransferWriteView> {
   return async (tx) => {
@@ -294,13 +306,14 @@ export function reverseTransfer(
       metadata: {},
       pending: false,
       timeoutSeconds: null,
+      effectiveAt: effectiveAt === undefined ? null : new Date(effectiveAt),
       status: 'posted',
       batchId: null,
       reversalOf: id,
       createdAt: new Date(),
       createdBy: actor,
     };
-    set.open(reversal, reversal.id, reversal.createdAt.toISOString());
+    set.open(reversal, reversal.id, entryDates(reversal.createdAt, reversal.effectiveAt));
     await tx.query(`UPDATE transfers SET reversed_amount = reversed_amount + $2 WHERE id = $1`, [
       id,
       amount.toString(),

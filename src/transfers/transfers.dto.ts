@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiHideProperty, ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import { ActorView } from '../common/actor-view.js';
 import { Type } from 'class-transformer';
@@ -20,10 +21,23 @@ import {
 } from 'class-validator';
 import { RangePageQuery } from '../common/pagination.js';
 import { BalancesView } from '../accounts/accounts.dto.js';
-import { IsAmount, IsCurrency, IsExternalId, IsLedgerRef, IsMetadata } from '../common/validators.js';
+import { IsAmount, IsCurrency, IsExternalId, IsLedgerRef, IsMetadata, IsPastTimestamp } from '../common/validators.js';
 
 export const TRANSFER_STATUSES = ['pending', 'posted', 'voided', 'expired'] as const;
 export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
+
+/** `effectiveAt` of a creating request or a reversal (SPEC 12). */
+export const EffectiveAt = (): PropertyDecorator =>
+  applyDecorators(
+    ApiPropertyOptional({
+      format: 'date-time',
+      description:
+        'when it counts in the books (default: when it is written); at most now, and not before its ledger’s ' +
+        '`closedUntil` (422 PERIOD_CLOSED). `createdAt` stays when it was recorded.',
+    }),
+    IsOptional(),
+    IsPastTimestamp(),
+  );
 
 /** What every new movement, transfer or transaction, may carry besides its money. */
 export class MovementOptionsDto {
@@ -58,6 +72,8 @@ export class MovementOptionsDto {
   @Min(1)
   @Max(604800)
   timeoutSeconds?: number;
+
+  @EffectiveAt() effectiveAt?: string;
 }
 
 export class CreateTransferDto extends MovementOptionsDto {
@@ -94,6 +110,8 @@ export class ReverseTransferDto {
   @IsOptional()
   @IsAmount()
   amount?: string;
+
+  @EffectiveAt() effectiveAt?: string;
 
   @ApiPropertyOptional({ maxLength: 500 })
   @IsOptional()
@@ -152,7 +170,9 @@ export class TransferView {
   @ApiProperty({ type: String, format: 'uuid', nullable: true }) batchId: string | null;
   @ApiProperty({ type: String, format: 'uuid', nullable: true }) reversalOf: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) expiresAt: string | null;
-  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ format: 'date-time', description: 'when it was recorded' }) createdAt: string;
+  @ApiProperty({ format: 'date-time', description: 'when it counts in the books (SPEC 12): createdAt unless dated' })
+  effectiveAt: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) postedAt: string | null;
   @ApiProperty({ type: ActorView, nullable: true, description: 'null for transfers made before actors were kept' })
   createdBy: ActorView | null;

@@ -53,7 +53,7 @@ export class TransfersService {
 
   async reverse(id: string, dto: ReverseTransferDto, w: WriteRequest): Promise<Outcome<TransferView>> {
     const amount = dto.amount === undefined ? undefined : parseAmount(dto.amount);
-    const run = reverseTransfer(id, amount, dto.description, w);
+    const run = reverseTransfer(id, amount, dto, w);
     return this.writes.submit(w, { run }, await this.lookup.ofTransfer(id));
   }
 

@@ -16,6 +16,8 @@ export interface JournalEntry {
   prevHash: string;
   hash: string;
   ledgerId: string;
+  /** SPEC 12; journals exported before effective dates have none (every entry dated when recorded). */
+  effectiveAt?: string;
 }
 
 export interface ParsedEntry {
@@ -52,6 +54,9 @@ export function parseEntry(value: unknown): ParsedEntry | string {
   }
   if (!isSignedMoneyString(v.balanceAfter)) return 'balanceAfter is not a money string';
   if (typeof v.createdAt !== 'string' || !TIMESTAMP.test(v.createdAt)) return 'createdAt is not an ISO UTC timestamp';
+  if (v.effectiveAt !== undefined && (typeof v.effectiveAt !== 'string' || !TIMESTAMP.test(v.effectiveAt))) {
+    return 'effectiveAt is not an ISO UTC timestamp';
+  }
   if (typeof v.prevHash !== 'string' || !HEX32.test(v.prevHash)) return 'prevHash is not 64 lowercase hex digits';
   if (typeof v.hash !== 'string' || !HEX32.test(v.hash)) return 'hash is not 64 lowercase hex digits';
   const entry: JournalEntry = {
@@ -68,6 +73,7 @@ export function parseEntry(value: unknown): ParsedEntry | string {
     prevHash: v.prevHash,
     hash: v.hash,
     ledgerId,
+    ...(v.effectiveAt !== undefined && { effectiveAt: v.effectiveAt }),
   };
   return { entry, fields: fieldsOf(entry), seq: BigInt(entry.seq) };
 }
@@ -83,6 +89,7 @@ export function fieldsOf(e: JournalEntry): EntryFields {
     currency: e.currency,
     balanceAfter: BigInt(e.balanceAfter),
     createdAt: e.createdAt,
+    ...(e.effectiveAt !== undefined && { effectiveAt: e.effectiveAt }),
   };
 }
 

@@ -24,6 +24,8 @@ export default async function globalSetup() {
       ...['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'unix_socket_directories='],
       ...['-c', 'max_pred_locks_per_transaction=256', '-c', 'max_pred_locks_per_page=16'],
       ...['-c', 'max_pred_locks_per_relation=-4'],
+      // The closed-period race test orders commits by their timestamps.
+      ...['-c', 'track_commit_timestamp=on'],
     ],
     onLog: () => {},
   });

@@ -358,6 +358,8 @@ export function transferView(t: ModelTransfer): Record<string, unknown> {
     reversalOf: t.reversalOf,
     expiresAt: null,
     createdAt: t.createdAt,
+    // The model dates nothing: every movement counts when it is recorded (SPEC 12).
+    effectiveAt: t.createdAt,
     postedAt: t.postedAt,
     createdBy: t.createdBy,
     postedBy: t.postedBy,
