@@ -45,7 +45,8 @@ export class AuditService {
               count(*)::int AS accounts
        FROM accounts a
        LEFT JOIN LATERAL (${countersAt('a.id', '$1')}) e ON true
-       WHERE a.created_at <= $1 AND ($2::text IS NULL OR a.ledger_id = (${ledgerByRef(2)}))
+       -- An account counts once it exists, or before if an entry dated then counts on it (SPEC 12).
+       WHERE (a.created_at <= $1 OR e.version > 0) AND ($2::text IS NULL OR a.ledger_id = (${ledgerByRef(2)}))
          AND ${inScope('a.ledger_id', 3)}
        GROUP BY a.ledger_id, a.currency, coalesce(a.type, 'unclassified')
        ORDER BY a.ledger_id, a.currency, array_position($4::text[], coalesce(a.type, 'unclassified'))`,
