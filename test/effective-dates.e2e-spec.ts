@@ -80,6 +80,31 @@ describe('effective dates and closed periods (SPEC 12)', () => {
     }
     const verify = await get('/v1/audit/verify');
     expect(verify).toMatchObject({ ok: true, problems: [] });
+
+    // The day totals that balances by effective date read are checked by verify against the entries too.
+    const db = await connect(t.databaseUrl);
+    try {
+      await db.query(`UPDATE backdated_totals SET credits = credits + 1 WHERE account_id = $1 AND axis = 'recorded'`, [
+        sales.id,
+      ]);
+      const tampered = await get('/v1/audit/verify');
+      expect(tampered.ok).toBe(false);
+      expect(tampered.problems).toEqual([
+        expect.objectContaining({
+          code: 'BALANCE_MISMATCH',
+          accountId: sales.id,
+          detail: expect.stringMatching(
+            /^backdated totals by recorded day .*: stored 0 \/ 31 in 1 entries, the entries sum to 0 \/ 30 in 1$/,
+          ),
+        }),
+      ]);
+    } finally {
+      await db.query(`UPDATE backdated_totals SET credits = credits - 1 WHERE account_id = $1 AND axis = 'recorded'`, [
+        sales.id,
+      ]);
+      await db.end();
+    }
+    expect((await get('/v1/audit/verify')).ok).toBe(true);
   });
 
   it('answers a balance as of before, at and after the effective instant, and as known before it was recorded', async () => {

@@ -254,6 +254,37 @@ describe('migrations', () => {
     expect(rows).toEqual([{ type: null }, { type: null }]);
   });
 
+  it('dates every entry made before effective dates when it was recorded: balances and entries read as before', async () => {
+    const undone = await revertThrough('EffectiveDates1766500000000');
+    const [a] = await dataSource.query<{ id: string }[]>(`SELECT id FROM accounts WHERE external_id = 'old-a'`);
+    const before = await dataSource.query(
+      `SELECT id, created_at, hash FROM ledger_entries WHERE account_id = $1 ORDER BY account_version`,
+      [a!.id],
+    );
+    expect(before.length).toBeGreaterThan(0);
+    expect((await runMigrations(dataSource)).length).toBe(undone);
+    expect(
+      await dataSource.query(
+        `SELECT id, created_at, hash FROM ledger_entries WHERE account_id = $1 ORDER BY account_version`,
+        [a!.id],
+      ),
+    ).toEqual(before);
+    expect(await dataSource.query(`SELECT count(*)::int AS n FROM backdated_totals`)).toEqual([{ n: 0 }]);
+    const app = await startTestApp({ TREE_INTERVAL_MS: '600000' }, databaseUrl);
+    try {
+      const token = await adminToken(app);
+      const entries = (await app.request('GET', `/v1/accounts/${a!.id}/entries`, { token })).body.data;
+      expect(entries.map((e: any) => e.effectiveAt)).toEqual(entries.map((e: any) => e.createdAt));
+      const balance = await app.request('GET', `/v1/accounts/${a!.id}/balance`, { token });
+      expect(balance.body).toMatchObject({ debitsPosted: '5', creditsPosted: '0', version: 1 });
+      const at = entries[0].createdAt;
+      const asOf = await app.request('GET', `/v1/accounts/${a!.id}/balance?asOf=${at}&knownAt=${at}`, { token });
+      expect(asOf.body).toMatchObject({ debitsPosted: '5', version: 1 });
+    } finally {
+      await app.close();
+    }
+  });
+
   it('leads every unique key of accounts, transfers and entries with ledger_id, but the id and seq keys', async () => {
     const keys = await uniqueKeys();
     const exempt = keys.filter((k) => k.primary || (k.columns.length === 1 && ['id', 'seq'].includes(k.columns[0]!)));

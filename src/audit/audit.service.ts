@@ -190,6 +190,25 @@ async function accountProblems(c: PoolClient, ledgers: readonly string[] | null)
           a.version <> coalesce(e.maxv, 0) OR a.version <> coalesce(e.n, 0))
        ) AS p(kind, code, version, detail, listed)
        WHERE p.listed AND ${inScope('a.ledger_id', 1)}
+       UNION ALL
+       -- The backdated day totals that balances by effective date read (SPEC 12), against the entries' own sums.
+       SELECT a.id, 2, 0, 3, 'BALANCE_MISMATCH', NULL::bigint,
+         format('backdated totals by %s day %s: stored %s / %s in %s entries, the entries sum to %s / %s in %s',
+                x.axis, x.day, coalesce(x.debits, 0), coalesce(x.credits, 0), coalesce(x.entries, 0),
+                coalesce(x.d, 0), coalesce(x.c, 0), coalesce(x.n, 0))
+       FROM (
+         SELECT e.account_id, v.axis, v.day, sum(e.amount) FILTER (WHERE e.direction = 'debit') AS d,
+                sum(e.amount) FILTER (WHERE e.direction = 'credit') AS c, count(*) AS n
+         FROM ledger_entries e CROSS JOIN LATERAL (VALUES
+           ('effective', (e.effective_at AT TIME ZONE 'UTC')::date),
+           ('recorded', (e.created_at AT TIME ZONE 'UTC')::date)) AS v(axis, day)
+         WHERE e.effective_at IS NOT NULL AND ${inScope('e.ledger_id', 1)}
+         GROUP BY 1, 2, 3) r
+       FULL JOIN backdated_totals t USING (account_id, axis, day)
+       CROSS JOIN LATERAL (SELECT account_id, axis, day, t.debits, t.credits, t.entries, r.d, r.c, r.n) x
+       JOIN accounts a ON a.id = x.account_id
+       WHERE ${inScope('a.ledger_id', 1)} AND (coalesce(x.debits, 0), coalesce(x.credits, 0), coalesce(x.entries, 0))
+         IS DISTINCT FROM (coalesce(x.d, 0), coalesce(x.c, 0), coalesce(x.n, 0))
      )
      SELECT account_id, code, version, detail, rank FROM (
        SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY step, at, kind) AS rank FROM problems) ranked
