@@ -7,16 +7,8 @@
  *
  *   npx nest build && npx tsc -p bench/tsconfig.json && node dist/bench/balance-as-of.js
  */
-import 'reflect-metadata';
-import { generateKeyPairSync } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
-import { createApp } from '../src/app.factory.js';
-import { loadConfig } from '../src/config/config.js';
-import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
-import { freePort } from '../test/support/process.js';
+import { inProcess, runBench, say } from './in-process.js';
 
 const N = Number(process.env.BALANCE_BENCH_ENTRIES ?? 1_000_000);
 const SAMPLES = Number(process.env.BALANCE_BENCH_SAMPLES ?? 200);
@@ -24,51 +16,16 @@ const CHUNK = 100_000;
 const BASE = Date.parse('2025-01-01T00:00:00.000Z');
 const MINUTE = 60_000;
 const DAY = 1440 * MINUTE;
-const say = (m: string): void => void process.stderr.write(`${new Date().toISOString()} ${m}\n`);
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'ledger-balance-'));
-  await chmod(dir, 0o755);
-  const embedded = await startEmbeddedPostgres(join(dir, 'data'), await freePort(), say);
-  try {
-    const config = {
-      ...loadConfig({
-        DATABASE_URL: embedded.url,
-        JWT_SECRET: 'balance-bench-secret-that-is-long-enough',
-        CHECKPOINT_SIGNING_KEY: generateKeyPairSync('ed25519')
-          .privateKey.export({ format: 'pem', type: 'pkcs8' })
-          .toString(),
-        ADMIN_USERNAME: 'bench-admin',
-        ADMIN_PASSWORD: 'bench-admin-password',
-        LOG_LEVEL: 'silent',
-        TREE_INTERVAL_MS: '600000',
-      }),
-      databaseUrl: embedded.url,
-    };
-    const app = await createApp(config);
-    const call = async (method: 'GET' | 'POST', url: string, token?: string, body?: unknown) => {
-      const res = await app.inject({
-        method,
-        url,
-        headers: {
-          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-          'content-type': 'application/json',
-        },
-        payload: body === undefined ? undefined : JSON.stringify(body),
-      });
-      if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
-      return JSON.parse(res.body) as Record<string, unknown>;
-    };
-    const token = (
-      await call('POST', '/v1/auth/token', undefined, { username: 'bench-admin', password: 'bench-admin-password' })
-    ).accessToken as string;
+  await inProcess('balance', async ({ url: databaseUrl, call, token }) => {
     const open = (normalBalance: string) =>
       call('POST', '/v1/accounts', token, { currency: 'USD', normalBalance, allowNegative: true });
     const [account, other] = [await open('debit'), await open('credit')];
 
     // Entry i is recorded at BASE + i minutes; every tenth is dated up to 30 days earlier. Amounts 1 … 1000,
     // debits and credits alternating; the running counters are the sums up to it, in recorded order.
-    const db = new pg.Client({ connectionString: embedded.url });
+    const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     // The transfer every entry names (the journal's reference check wants one in the account's ledger).
     const moved = (
@@ -164,11 +121,7 @@ async function main(): Promise<void> {
     process.stdout.write(line('asOf & knownAt (up to 60 days later)', known.ms));
     process.stdout.write(`  20 answers equal to a brute-force sum, which took ${(bruteMs / 20).toFixed(0)} ms each\n`);
     process.stdout.write(`  journal written in ${insertMs} ms with the triggers on; ${totals.days} day-total rows\n`);
-    await app.close();
-  } finally {
-    await embedded.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** The account's running counters after the entries already written (the chunk's starting point). */
@@ -182,7 +135,4 @@ async function totalsBefore(db: pg.Client, accountId: string, from: number): Pro
   return [rows[0]!.d, rows[0]!.c];
 }
 
-main().catch((error: unknown) => {
-  say(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exit(1);
-});
+runBench(main);

@@ -7,60 +7,15 @@
  *
  *   npx nest build && npx tsc -p bench/tsconfig.json && node dist/bench/proofs.js
  */
-import 'reflect-metadata';
-import { generateKeyPairSync } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
-import { createApp } from '../src/app.factory.js';
-import { loadConfig } from '../src/config/config.js';
-import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
-import { freePort } from '../test/support/process.js';
+import { inProcess, runBench, say } from './in-process.js';
 
 const N = Number(process.env.PROOF_BENCH_ENTRIES ?? 1_000_000);
 const SAMPLES = Number(process.env.PROOF_BENCH_SAMPLES ?? 200);
-const say = (m: string): void => void process.stderr.write(`${new Date().toISOString()} ${m}\n`);
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'ledger-proofs-'));
-  await chmod(dir, 0o755);
-  const embedded = await startEmbeddedPostgres(join(dir, 'data'), await freePort(), say);
-  try {
-    const config = {
-      ...loadConfig({
-        DATABASE_URL: embedded.url,
-        JWT_SECRET: 'proof-bench-secret-that-is-long-enough-32',
-        CHECKPOINT_SIGNING_KEY: generateKeyPairSync('ed25519')
-          .privateKey.export({ format: 'pem', type: 'pkcs8' })
-          .toString(),
-        ADMIN_USERNAME: 'bench-admin',
-        ADMIN_PASSWORD: 'bench-admin-password',
-        LOG_LEVEL: 'silent',
-        // Built on demand below, so that the build is timed alone.
-        TREE_INTERVAL_MS: '600000',
-      }),
-      databaseUrl: embedded.url,
-    };
-    const app = await createApp(config);
-    const call = async (method: 'GET' | 'POST', url: string, token?: string, body?: unknown) => {
-      const res = await app.inject({
-        method,
-        url,
-        headers: {
-          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-          'content-type': 'application/json',
-        },
-        payload: body === undefined ? undefined : JSON.stringify(body),
-      });
-      if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
-      return JSON.parse(res.body) as Record<string, unknown>;
-    };
-    const token = (
-      await call('POST', '/v1/auth/token', undefined, { username: 'bench-admin', password: 'bench-admin-password' })
-    ).accessToken as string;
-
-    const db = new pg.Client({ connectionString: embedded.url });
+  await inProcess('proofs', async ({ url, call, token }) => {
+    const db = new pg.Client({ connectionString: url });
     await db.connect();
     const started = Date.now();
     await db.query(`SET session_replication_role = replica`);
@@ -118,14 +73,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `  tree built from a cold start: ${buildMs} ms (${Math.round((size / buildMs) * 1000)} leaves/s)\n`,
     );
-    await app.close();
-  } finally {
-    await embedded.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
-main().catch((error: unknown) => {
-  say(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exit(1);
-});
+runBench(main);
