@@ -17,6 +17,7 @@ import { MerkleTree1766200000000 } from './1766200000000-merkle-tree.js';
 import { AccountTypes1766300000000 } from './1766300000000-account-types.js';
 import { Categories1766400000000 } from './1766400000000-categories.js';
 import { EffectiveDates1766500000000 } from './1766500000000-effective-dates.js';
+import { Events1766600000000 } from './1766600000000-events.js';
 import { DropLedgerSeqIndexes1765600000000 } from './1765600000000-drop-ledger-seq-indexes.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
@@ -41,4 +42,5 @@ export const MIGRATIONS: Function[] = [
   AccountTypes1766300000000,
   Categories1766400000000,
   EffectiveDates1766500000000,
+  Events1766600000000,
 ];

@@ -9,6 +9,7 @@ import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CategoriesModule } from './categories/categories.module.js';
 import { CheckpointsModule } from './checkpoints/checkpoints.module.js';
+import { EventsModule } from './events/events.module.js';
 import { logTransport } from './common/log-output.js';
 import { CONFIG, type Config } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
@@ -71,6 +72,7 @@ export class AppModule {
         CheckpointsModule,
         CategoriesModule,
         ReportsModule,
+        EventsModule,
       ],
       controllers: [HealthController, MetricsController],
       providers: [{ provide: CONFIG, useValue: config }, MetricsService],

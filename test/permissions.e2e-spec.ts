@@ -53,6 +53,7 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'GET /v1/audit/trial-balance': ['admin', 'auditor'],
   'GET /v1/audit/verify': ['admin', 'auditor'],
   'GET /v1/audit/log': ['admin', 'auditor'],
+  'GET /v1/events': ALL,
   'POST /v1/audit/checkpoints': ['admin', 'auditor'],
   'GET /v1/audit/checkpoints': ['admin', 'auditor'],
   'GET /v1/audit/checkpoints/latest': ['admin', 'auditor'],

@@ -420,6 +420,12 @@ describe('scoped callers (SPEC 9)', () => {
       ownStatus: 200,
       call: filtered('/v1/audit/log', 'ledgerId'),
     },
+    'GET /v1/events': {
+      kind: 'hidden',
+      who: ALL,
+      ownStatus: 200,
+      call: filtered('/v1/events', 'ledgerId'),
+    },
     'POST /v1/audit/checkpoints': {
       kind: 'hidden',
       who: ['admin', 'auditor'],

@@ -90,6 +90,7 @@ describe('Writes (group commit)', () => {
       write: (tx, state, _keys, final) => {
         if (final) tx.write('INSERT INTO cells SELECT unnest($1::int[]), 0', [state.accepted]);
       },
+      events: () => [],
     };
     const blocker = submit(insert(100));
     const results = await Promise.all(

@@ -22,9 +22,20 @@ const WRITERS = `SELECT backend_xid::text AS x FROM pg_stat_activity
  * names every database's transactions, so a long one elsewhere on the server held this journal back.
  * Returns undefined when a writer is still running after a few seconds (the caller answers "nothing yet").
  */
-export async function journalHorizon(db: DataSource): Promise<bigint | undefined> {
+export function journalHorizon(db: DataSource): Promise<bigint | undefined> {
+  return sequenceHorizon(db, 'ledger_entries_seq_seq');
+}
+
+/**
+ * The same horizon for another append-only table whose rows are written by transactions that already hold an id
+ * when they take its sequence's values: the outbox (SPEC 13), written at the end of a group that wrote before.
+ */
+export async function sequenceHorizon(
+  db: DataSource,
+  sequence: 'ledger_entries_seq_seq' | 'events_seq_seq',
+): Promise<bigint | undefined> {
   const [seq] = await db.query<[{ last_value: string; is_called: boolean }]>(
-    'SELECT last_value, is_called FROM ledger_entries_seq_seq',
+    `SELECT last_value, is_called FROM ${sequence}`,
   );
   const horizon = seq.is_called ? BigInt(seq.last_value) : 0n;
   const [writers] = await db.query<[{ xids: string[] | null }]>(`SELECT array_agg(x) AS xids FROM (${WRITERS}) w`);

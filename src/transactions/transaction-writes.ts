@@ -5,7 +5,7 @@ import type { LedgerScope } from '../core/ledger-scope.js';
 import { assertSettleable } from '../core/transfer-rules.js';
 import { inScope } from '../ledgers/ledger-rows.js';
 import { insertTransactions, ownDate, writeLedger } from '../transfers/ledger-writes.js';
-import { lockWorkingSet } from '../transfers/transfer-writes.js';
+import { lockWorkingSet, movementEvent } from '../transfers/transfer-writes.js';
 import type { UseCase } from '../writes/group.js';
 import type { Tx } from '../writes/serializable.js';
 import { SYSTEM_ACTOR, type WriteRequest } from '../writes/write-request.js';
@@ -27,7 +27,7 @@ import type { TransactionWriteView } from './transactions.dto.js';
 
 /** Posts a pending transaction whole: every reservation released and every posting entered, in posting order. */
 export function postTransaction(id: string, { scope, actor }: WriteRequest): UseCase<TransactionWriteView> {
-  return async (tx) => {
+  return async (tx, _log, emit) => {
     const now = new Date();
     const t = await lockTransaction(tx, id, scope);
     assertSettleable({ id, status: t.status, expiresAt: t.expires_at }, now);
@@ -42,13 +42,15 @@ export function postTransaction(id: string, { scope, actor }: WriteRequest): Use
     );
     const accounts = set.accountsAfter(t.account_ids);
     writeLedger(tx, { set });
-    return { ...transactionView(row!, now), accounts };
+    const view = transactionView(row!, now);
+    emit(movementEvent('transaction.posted', view));
+    return { ...view, accounts };
   };
 }
 
 /** Releases every reservation of a pending transaction. */
 export function voidTransaction(id: string, { scope, actor }: WriteRequest): UseCase<TransactionWriteView> {
-  return async (tx) => {
+  return async (tx, _log, emit) => {
     const now = new Date();
     const t = await lockTransaction(tx, id, scope);
     assertSettleable({ id, status: t.status, expiresAt: t.expires_at }, now);
@@ -60,7 +62,9 @@ export function voidTransaction(id: string, { scope, actor }: WriteRequest): Use
     );
     const accounts = set.accountsAfter(t.account_ids);
     writeLedger(tx, { set });
-    return { ...transactionView(row!, now), accounts };
+    const view = transactionView(row!, now);
+    emit(movementEvent('transaction.voided', view));
+    return { ...view, accounts };
   };
 }
 
@@ -73,7 +77,7 @@ export function reverseTransaction(
   { description, effectiveAt }: { description?: string; effectiveAt?: string },
   { scope, actor }: WriteRequest,
 ): UseCase<TransactionWriteView> {
-  return async (tx) => {
+  return async (tx, _log, emit) => {
     const t = await lockTransaction(tx, id, scope);
     if (t.reversed_by !== null) {
       throw new LedgerError('ALREADY_REVERSED', `transaction ${id} was reversed by ${t.reversed_by}`);
@@ -119,7 +123,10 @@ export function reverseTransaction(
     tx.write(`UPDATE transactions SET reversed_by = $2 WHERE id = $1`, [id, reversal.id]);
     const accounts = set.accountsAfter(t.account_ids);
     writeLedger(tx, { set });
-    return { ...transactionView(reversal, now), accounts };
+    const view = transactionView(reversal, now);
+    emit(movementEvent('transaction.created', view));
+    emit(movementEvent('transaction.reversed', transactionView({ ...t, reversed_by: reversal.id }, now)));
+    return { ...view, accounts };
   };
 }
 
@@ -130,19 +137,22 @@ export const EXPIRE_DUE_TRANSACTIONS_SQL = `SELECT ${TRANSACTION_COLUMNS} FROM t
 
 /** Expires a ledger's due pending transactions and releases their reservations; resolves to how many. */
 export function expireDueTransactions(ledgerId: string, limit: number): UseCase<number> {
-  return async (tx) => {
-    const due = await tx.query<TransactionRow>(EXPIRE_DUE_TRANSACTIONS_SQL, [new Date(), limit, ledgerId]);
+  return async (tx, _log, emit) => {
+    const now = new Date();
+    const due = await tx.query<TransactionRow>(EXPIRE_DUE_TRANSACTIONS_SQL, [now, limit, ledgerId]);
     if (due.length === 0) return 0;
     const set = await lockWorkingSet(
       tx,
       due.flatMap((t) => t.account_ids),
     );
     for (const t of due) set.releaseLegs(t.postings.map(postingOf));
-    await tx.query(`UPDATE transactions SET status = 'expired', voided_by = $2 WHERE id = ANY($1::uuid[])`, [
-      due.map((t) => t.id),
-      SYSTEM_ACTOR,
-    ]);
+    const expired = await tx.query<TransactionRow>(
+      `UPDATE transactions SET status = 'expired', voided_by = $2 WHERE id = ANY($1::uuid[])
+       RETURNING ${TRANSACTION_COLUMNS}`,
+      [due.map((t) => t.id), SYSTEM_ACTOR],
+    );
     writeLedger(tx, { set });
+    for (const t of expired) emit(movementEvent('transaction.expired', transactionView(t, now)));
     return due.length;
   };
 }

@@ -10,7 +10,7 @@ import type { BulkUseCase, UseCase } from '../writes/group.js';
 import type { Tx } from '../writes/serializable.js';
 import { type Actor, SYSTEM_ACTOR, type WriteRequest } from '../writes/write-request.js';
 import { postingOf, type TransactionRecord, transactionView } from '../transactions/transaction-rows.js';
-import type { TransactionWriteView } from '../transactions/transactions.dto.js';
+import type { TransactionView, TransactionWriteView } from '../transactions/transactions.dto.js';
 import {
   insertTransactions,
   type NewTransaction,
@@ -28,7 +28,8 @@ import {
   transferState,
   transferView,
 } from './transfer-rows.js';
-import type { BatchView, TransferWriteView } from './transfers.dto.js';
+import type { BatchView, TransferView, TransferWriteView } from './transfers.dto.js';
+import { type EventDraft, type EventType, resourceOf } from '../events/event-rows.js';
 
 /*
  * The use cases that move money, each run by the write entrance (`Writes`) inside a group's SERIALIZABLE
@@ -109,6 +110,14 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
     return 'transaction' in request ? decideTransaction(state, request) : decideTransfers(state, request);
   },
 
+  events(result) {
+    const answer = result as Partial<TransferWriteView & BatchView & TransactionWriteView & { dryRun: true }>;
+    if (answer.dryRun === true) return [];
+    if (answer.postings !== undefined) return [movementEvent('transaction.created', answer as TransactionWriteView)];
+    const transfers = answer.transfers ?? [answer as TransferWriteView];
+    return transfers.map((t) => movementEvent('transfer.created', t));
+  },
+
   write(tx, state, keys, final) {
     if (!final && state.rows.length + state.transactions.length < WRITE_EVERY) return;
     // Before the entries that name them: the entries' reference check runs at the end of their statement.
@@ -116,6 +125,11 @@ export const newTransfers: BulkUseCase<CreateRequest, GroupState> = {
     writeLedger(tx, { transfers: state.rows.splice(0), set: state.set, outcomes: keys.splice(0) });
   },
 };
+
+/** An event whose data is the movement a write answered, as its GET shows it. */
+export function movementEvent(type: EventType, answer: TransferView | TransactionView): EventDraft {
+  return { type, ledgerId: answer.ledgerId, data: resourceOf(answer) };
+}
 
 function decideTransfers(
   state: GroupState,
@@ -247,7 +261,7 @@ export function postTransfer(
   requested: bigint | undefined,
   { scope, actor }: WriteRequest,
 ): UseCase<TransferWriteView> {
-  return async (tx) => {
+  return async (tx, _log, emit) => {
     const now = new Date();
     const t = await lockTransfer(tx, id, scope);
     const amount = amountToPost(transferState(t), requested, now);
@@ -261,13 +275,15 @@ export function postTransfer(
     );
     const accounts = set.accountsAfter([t.debit_account_id, t.credit_account_id]);
     writeLedger(tx, { set });
-    return { ...transferView(row!, now), accounts };
+    const view = transferView(row!, now);
+    emit(movementEvent('transfer.posted', view));
+    return { ...view, accounts };
   };
 }
 
 /** Releases a pending transfer's reservation. */
 export function voidTransfer(id: string, { scope, actor }: WriteRequest): UseCase<TransferWriteView> {
-  return async (tx) => {
+  return async (tx, _log, emit) => {
     const now = new Date();
     const t = await lockTransfer(tx, id, scope);
     assertSettleable(transferState(t), now);
@@ -279,7 +295,9 @@ export function voidTransfer(id: string, { scope, actor }: WriteRequest): UseCas
     );
     const accounts = set.accountsAfter([t.debit_account_id, t.credit_account_id]);
     writeLedger(tx, { set });
-    return { ...transferView(row!, now), accounts };
+    const view = transferView(row!, now);
+    emit(movementEvent('transfer.voided', view));
+    return { ...view, accounts };
   };
 }
 
@@ -290,7 +308,7 @@ export function reverseTransfer(
   { description, effectiveAt }: { description?: string; effectiveAt?: string },
   { scope, actor }: WriteRequest,
 ): UseCase<TransferWriteView> {
-  return async (tx) => {
+  return async (tx, _log, emit) => {
     const t = await lockTransfer(tx, id, scope);
     const amount = amountToReverse(transferState(t), requested);
     const set = await lockWorkingSet(tx, [t.debit_account_id, t.credit_account_id]);
@@ -314,14 +332,17 @@ export function reverseTransfer(
       createdBy: actor,
     };
     set.open(reversal, reversal.id, entryDates(reversal.createdAt, reversal.effectiveAt));
-    await tx.query(`UPDATE transfers SET reversed_amount = reversed_amount + $2 WHERE id = $1`, [
-      id,
-      amount.toString(),
-    ]);
+    const [original] = await tx.query<TransferRow>(
+      `UPDATE transfers SET reversed_amount = reversed_amount + $2 WHERE id = $1 RETURNING ${TRANSFER_COLUMNS}`,
+      [id, amount.toString()],
+    );
     const row = rowOf(reversal);
     const accounts = set.accountsAfter([reversal.debitAccountId, reversal.creditAccountId]);
     writeLedger(tx, { transfers: [row], set });
-    return { ...transferView(row, reversal.createdAt), accounts };
+    const view = transferView(row, reversal.createdAt);
+    emit(movementEvent('transfer.created', view));
+    emit(movementEvent('transfer.reversed', transferView(original!, reversal.createdAt)));
+    return { ...view, accounts };
   };
 }
 
@@ -335,19 +356,21 @@ export const EXPIRE_DUE_SQL = `SELECT ${TRANSFER_COLUMNS} FROM transfers
  * instances sweep at once, each taking different rows, and never waits on a transfer that is being posted.
  */
 export function expireDue(ledgerId: string, limit: number): UseCase<number> {
-  return async (tx) => {
-    const due = await tx.query<TransferRow>(EXPIRE_DUE_SQL, [new Date(), limit, ledgerId]);
+  return async (tx, _log, emit) => {
+    const now = new Date();
+    const due = await tx.query<TransferRow>(EXPIRE_DUE_SQL, [now, limit, ledgerId]);
     if (due.length === 0) return 0;
     const set = await lockWorkingSet(
       tx,
       due.flatMap((t) => [t.debit_account_id, t.credit_account_id]),
     );
     for (const t of due) set.release(t.debit_account_id, t.credit_account_id, BigInt(t.amount));
-    await tx.query(`UPDATE transfers SET status = 'expired', voided_by = $2 WHERE id = ANY($1::uuid[])`, [
-      due.map((t) => t.id),
-      SYSTEM_ACTOR,
-    ]);
+    const expired = await tx.query<TransferRow>(
+      `UPDATE transfers SET status = 'expired', voided_by = $2 WHERE id = ANY($1::uuid[]) RETURNING ${TRANSFER_COLUMNS}`,
+      [due.map((t) => t.id), SYSTEM_ACTOR],
+    );
     writeLedger(tx, { set });
+    for (const t of expired) emit(movementEvent('transfer.expired', transferView(t, now)));
     return due.length;
   };
 }

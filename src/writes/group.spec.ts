@@ -185,6 +185,7 @@ describe('runGroup: bulk use cases', () => {
         if (!final && state.decided.length < every) return;
         log.writes.push({ inputs: state.decided.splice(0), keys: keys.splice(0).map((k) => k.key) });
       },
+      events: (result) => [{ type: 'transfer.created', ledgerId: 'L', data: result }],
     };
     const unit = (input: number, key?: string): GroupUnit => ({
       request: request(key, `h${input}`),
@@ -207,6 +208,38 @@ describe('runGroup: bulk use cases', () => {
     ]);
     // Pipelined writes fail at COMMIT when nothing follows: the bulk's members are to blame.
     expect(blamed).toEqual(units);
+  });
+
+  it('appends one event per kept result and per emitted or logged change, none for refusals or replays (SPEC 13)', async () => {
+    const { unit } = numbers(100);
+    const tx = new FakeTx([{ user_id: USER, key: 'k4', request_hash: 'h4', response: 40, refusal: null }]);
+    const emitting: UseCase<string> = (_tx, log, emit) => {
+      emit({ type: 'transfer.posted', ledgerId: 'L', data: 'posted' });
+      log({ action: 'account.updated', resourceId: 'a', ledgerId: 'L', before: 'x', after: 'y' });
+      log({ action: 'user.updated', resourceId: 'u', ledgerId: null, before: 'x', after: 'y' });
+      return Promise.resolve('ok');
+    };
+    const refusing: UseCase<string> = (_tx, _log, emit) => {
+      emit({ type: 'transfer.voided', ledgerId: 'L', data: 'never' });
+      return Promise.reject(new LedgerError('TRANSFER_NOT_PENDING', 'no'));
+    };
+    const units: GroupUnit[] = [
+      unit(1),
+      unit(13),
+      unit(4, 'k4'),
+      unit(2),
+      { request: request(undefined), work: { run: emitting, logged: true } },
+      { request: request(undefined), work: { run: refusing } },
+    ];
+    await run(tx, units);
+    const [insert, ...more] = tx.statements('WITH woken');
+    expect(more).toEqual([]);
+    expect(JSON.parse(insert!.values[0] as string)).toEqual([
+      { type: 'transfer.created', ledgerId: 'L', data: 10 },
+      { type: 'transfer.created', ledgerId: 'L', data: 20 },
+      { type: 'account.updated', ledgerId: 'L', data: 'y' },
+      { type: 'transfer.posted', ledgerId: 'L', data: 'posted' },
+    ]);
   });
 
   it('replays a bulk input whose key was stored, without deciding it', async () => {

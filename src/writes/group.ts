@@ -1,15 +1,17 @@
 import { appendToLog, type Change, type LogAppend } from '../admin-log/admin-log-chain.js';
 import { LedgerError } from '../core/errors.js';
+import { appendEvents, type EventDraft, eventOfChange } from '../events/event-rows.js';
 import { GroupKeys, type NewOutcome, type Outcome, outcomesInsert } from './idempotency.js';
 import type { Tx } from './serializable.js';
 import type { WriteRequest } from './write-request.js';
 
 /**
  * A write that runs alone, under a savepoint of its group's transaction: it locks, checks, writes, returns its
- * result. What it changes that is not a ledger entry it reports with `log` (SPEC 10's administrative log); the
- * group appends those records, with the request's actor, only if the unit commits.
+ * result. What it changes that is not a ledger entry it reports with `log` (SPEC 10's administrative log), and
+ * the events of its money movements with `emit` (SPEC 13; a logged change that is an event is one already); the
+ * group appends those records and events only if the unit commits.
  */
-export type UseCase<T> = (tx: Tx, log: (change: Change) => void) => Promise<T>;
+export type UseCase<T> = (tx: Tx, log: (change: Change) => void, emit: (event: EventDraft) => void) => Promise<T>;
 
 /**
  * A kind of write whose requests are decided one after another in memory and written together, one statement per
@@ -27,6 +29,8 @@ export interface BulkUseCase<I, S> {
    * (`final`), when it must write whatever is left.
    */
   write(tx: Tx, state: S, keys: NewOutcome[], final: boolean): void;
+  /** The events (SPEC 13) of one input's result, once decided and kept (not a refusal). */
+  events(result: unknown): EventDraft[];
 }
 
 /**
@@ -73,6 +77,8 @@ export async function runGroup(
     ...[...bulks].map(([bulk, members]) => bulk.read(tx, members.map(inputOf))),
   ]);
   const out = new Map<GroupUnit, Outcome>();
+  // Every event of the units that commit, in the order they were decided: written once, at the end (SPEC 13).
+  const events: EventDraft[] = [];
   let left = bulks.size;
   for (const [bulk, members] of bulks) {
     const state = states[bulks.size - left];
@@ -88,6 +94,7 @@ export async function runGroup(
           decided(unit.request, () => bulk.decide(state, inputOf(unit))),
         );
         outcome = ran.outcome;
+        if ('value' in outcome) events.push(...bulk.events(outcome.value));
         if (ran.row !== undefined) stored.push(ran.row);
         bulk.write(tx, state, stored, false);
       }
@@ -103,6 +110,7 @@ export async function runGroup(
     let outcome = keys.answered(unit.request);
     if (outcome === undefined) {
       const changes: Change[] = [];
+      const emitted: EventDraft[] = [];
       const log = (change: Change): void => {
         if (!('logged' in unit.work && unit.work.logged === true))
           throw new Error(`${change.action}: not a logged write`);
@@ -111,10 +119,15 @@ export async function runGroup(
       // Sent without waiting for it; RELEASE waits, so a write of this unit that failed is blamed on it.
       tx.write('SAVEPOINT unit');
       try {
-        outcome = { value: await run(tx, log), replayed: false };
+        outcome = { value: await run(tx, log, (e) => emitted.push(e)), replayed: false };
         await tx.query('RELEASE SAVEPOINT unit');
         const { actor, requestId } = unit.request;
-        for (const change of changes) logged.push({ change, actor, requestId });
+        for (const change of changes) {
+          logged.push({ change, actor, requestId });
+          const event = eventOfChange(change);
+          if (event !== undefined) events.push(event);
+        }
+        events.push(...emitted);
       } catch (error) {
         if (!(error instanceof LedgerError)) {
           blame([unit]);
@@ -133,6 +146,7 @@ export async function runGroup(
     const insert = outcomesInsert(stored);
     tx.write(insert.sql, insert.values);
   }
+  appendEvents(tx, events, new Date());
   if (logged.length > 0) {
     blame([]);
     await appendToLog(tx, logged);
