@@ -10,6 +10,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { CategoriesModule } from './categories/categories.module.js';
 import { CheckpointsModule } from './checkpoints/checkpoints.module.js';
 import { EventsModule } from './events/events.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 import { logTransport } from './common/log-output.js';
 import { CONFIG, type Config } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
@@ -73,6 +74,7 @@ export class AppModule {
         CategoriesModule,
         ReportsModule,
         EventsModule,
+        WebhooksModule,
       ],
       controllers: [HealthController, MetricsController],
       providers: [{ provide: CONFIG, useValue: config }, MetricsService],

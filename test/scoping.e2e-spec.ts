@@ -160,6 +160,21 @@ describe('scoped callers (SPEC 9)', () => {
     if (res.status !== 201) throw new Error(`category failed: ${res.status} ${res.text}`);
     return res.body.id as string;
   };
+  /** A webhook of the target's ledger, aimed at loopback: refused at delivery, so nothing is ever sent. */
+  const webhookId = async (target: Target): Promise<string> => {
+    if (target === 'unknown') return randomUUID();
+    const res = await t.request('POST', '/v1/webhooks', {
+      token: admin,
+      body: { ledgerId: booksOf(target).ledger.id, url: 'http://127.0.0.1:9/', types: ['transfer.created'] },
+    });
+    if (res.status !== 201) throw new Error(`webhook failed: ${res.status} ${res.text}`);
+    return res.body.id as string;
+  };
+  const onWebhook =
+    (method: 'GET' | 'PATCH' | 'DELETE' | 'POST', suffix: string, body?: unknown) => async (target: Target) => {
+      const id = await webhookId(target);
+      return { method, url: `/v1/webhooks/${id}${suffix}`, ...(body === undefined ? {} : { body }), ref: id };
+    };
   const membership = (method: 'PUT' | 'DELETE') => async (target: Target) => {
     const id = await categoryId(target);
     const account = accountId(target);
@@ -419,6 +434,48 @@ describe('scoped callers (SPEC 9)', () => {
       who: ['admin', 'auditor'],
       ownStatus: 200,
       call: filtered('/v1/audit/log', 'ledgerId'),
+    },
+    'POST /v1/webhooks': {
+      kind: 'hidden',
+      who: ['admin'],
+      ownStatus: 201,
+      call: (target) => {
+        const ref = ledgerRef(target);
+        const body = { ledgerId: ref, url: 'http://127.0.0.1:9/', types: ['account.created'] };
+        return { method: 'POST', url: '/v1/webhooks', body, ref };
+      },
+    },
+    'GET /v1/webhooks': {
+      kind: 'hidden',
+      who: ['admin'],
+      ownStatus: 200,
+      call: () => ({ method: 'GET', url: '/v1/webhooks?limit=1', ref: undefined }),
+    },
+    'GET /v1/webhooks/:id': { kind: 'hidden', who: ['admin'], ownStatus: 200, call: onWebhook('GET', '') },
+    'PATCH /v1/webhooks/:id': {
+      kind: 'hidden',
+      who: ['admin'],
+      ownStatus: 200,
+      call: onWebhook('PATCH', '', { types: ['transfer.posted'] }),
+    },
+    'DELETE /v1/webhooks/:id': { kind: 'hidden', who: ['admin'], ownStatus: 204, call: onWebhook('DELETE', '') },
+    'GET /v1/webhooks/:id/deliveries': {
+      kind: 'hidden',
+      who: ['admin'],
+      ownStatus: 200,
+      call: onWebhook('GET', '/deliveries'),
+    },
+    'POST /v1/webhooks/:id/replay': {
+      kind: 'hidden',
+      who: ['admin'],
+      ownStatus: 200,
+      call: onWebhook('POST', '/replay', { after: '0' }),
+    },
+    'POST /v1/webhooks/:id/rotate-secret': {
+      kind: 'hidden',
+      who: ['admin'],
+      ownStatus: 200,
+      call: onWebhook('POST', '/rotate-secret', {}),
     },
     'GET /v1/events': {
       kind: 'hidden',

@@ -59,6 +59,12 @@ export interface Config {
   checkpointIntervalSeconds: number;
   /** How often each instance extends the trees up to the journal's horizon. */
   treeIntervalMs: number;
+  /** Webhook deliveries may go to loopback, private and link-local addresses (SPEC 13; tests, closed networks). */
+  webhookAllowPrivate: boolean;
+  /** A failed delivery is retried after this × 2ⁿ⁻¹ seconds, with jitter, at most an hour… */
+  webhookRetryBaseSeconds: number;
+  /** …for this long after the first failure; then the webhook is disabled. */
+  webhookRetryWindowSeconds: number;
   /** Name the service's connections carry in pg_stat_activity (used by operators and the chaos test). */
   appName: string;
   /** Request body bytes held at once; a request beyond it is answered 503 before its body is read. */
@@ -177,15 +183,36 @@ export function loadConfig(env: Env, stdout: { isTTY?: boolean } = {}): Config {
     checkpointKeyName,
     checkpointIntervalSeconds: integer(env, 'CHECKPOINT_INTERVAL_SECONDS', 60, 1, 86_400),
     treeIntervalMs: integer(env, 'TREE_INTERVAL_MS', 1000, 50, 600_000),
+    webhookAllowPrivate: flag(env, 'WEBHOOK_ALLOW_PRIVATE'),
+    webhookRetryBaseSeconds: decimal(env, 'WEBHOOK_RETRY_BASE_SECONDS', 5, 0.01, 3600),
+    webhookRetryWindowSeconds: integer(env, 'WEBHOOK_RETRY_WINDOW_SECONDS', 86_400, 1, 30 * 86_400),
     appName: optional(env, 'DB_APPLICATION_NAME') ?? 'ledger-service',
     inFlightBodyBytes: integer(env, 'IN_FLIGHT_BODY_BYTES', 8 * 1024 * 1024, 1024 * 1024, 1024 * 1024 * 1024),
     prettyLogs: stdout.isTTY === true,
   };
 }
 
+/** `true` or `false` (unset: false); anything else is a mistake worth refusing to start over. */
+function flag(env: Env, name: string): boolean {
+  const value = optional(env, name);
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new ConfigError(name, 'must be true or false', value);
+}
+
 function optional(env: Env, name: string): string | undefined {
   const value = env[name];
   return value === undefined || value === '' ? undefined : value;
+}
+
+/** A number of seconds that may have a fraction (tests shorten waits below a second). */
+function decimal(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `must be a number from ${min} to ${max}`, raw);
+  }
+  return Number(raw);
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

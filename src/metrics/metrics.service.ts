@@ -42,6 +42,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly webhookDeliveries = new Counter({
+    name: 'ledger_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome: delivered (2xx), failed (any other answer, or none), refused (a forbidden address)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -1,0 +1,94 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import { refusedRange } from './webhook-address.js';
+
+export const DELIVERY_TIMEOUT_MS = 10_000;
+/** What is kept of an answer's body: enough to tell what went wrong, never a whole page. */
+const MAX_BODY = 2048;
+
+export interface DeliveryResult {
+  statusCode: number | null;
+  durationMs: number;
+  /** Why it did not get an answer, or what a non-2xx answer said. */
+  error: string | null;
+}
+
+export class RefusedAddress extends Error {}
+
+/**
+ * A name lookup that refuses a private, loopback, link-local, CGNAT, multicast or otherwise special address, and
+ * hands the connection exactly the address it judged: the check and the connection cannot disagree, however
+ * the name's records change between them (DNS rebinding).
+ */
+export function guardedLookup(allowPrivate: boolean, resolve: typeof dnsLookup = dnsLookup): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+      if (error) return callback(error, '', 0);
+      const allowed = addresses.filter((a) => allowPrivate || refusedRange(a.address) === undefined);
+      if (allowed.length === 0) {
+        const first = addresses[0];
+        const why = first === undefined ? 'no address' : `${first.address} is ${refusedRange(first.address)}`;
+        return callback(new RefusedAddress(`refused: ${hostname} resolves to a forbidden address (${why})`), '', 0);
+      }
+      const chosen = allowed[0]!;
+      if (options.all === true) return (callback as (e: null, a: LookupAddress[]) => void)(null, [chosen]);
+      callback(null, chosen.address, chosen.family);
+    });
+  };
+}
+
+/**
+ * One POST of one event: no redirect followed (a 3xx is a failure, so an allowed host cannot point the delivery
+ * elsewhere), a 10 s limit on the whole exchange, and the address checked by `guardedLookup`.
+ */
+export function deliver(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  allowPrivate: boolean,
+): Promise<DeliveryResult> {
+  const started = Date.now();
+  const done = (statusCode: number | null, error: string | null): DeliveryResult => ({
+    statusCode,
+    durationMs: Date.now() - started,
+    error,
+  });
+  const target = new URL(url);
+  // A literal address is never looked up, so it is judged here. The URL parser has already turned the other
+  // spellings of an IPv4 address (2130706433, 0177.0.0.1, 127.1) into dotted decimal.
+  const literal = target.hostname.replace(/^\[|\]$/g, '');
+  const range = isIP(literal) === 0 || allowPrivate ? undefined : refusedRange(literal);
+  if (range !== undefined) return Promise.resolve(done(null, `refused: ${literal} is a forbidden address (${range})`));
+  return new Promise((resolve) => {
+    const client = target.protocol === 'https:' ? https : http;
+    const request = client.request(
+      target,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        lookup: guardedLookup(allowPrivate),
+        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+        agent: false,
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          if (text.length < MAX_BODY) text += chunk.slice(0, MAX_BODY - text.length);
+        });
+        response.on('end', () => {
+          const code = response.statusCode ?? null;
+          const ok = code !== null && code >= 200 && code < 300;
+          resolve(done(code, ok ? null : `answered ${code}${text === '' ? '' : `: ${text}`}`));
+        });
+        response.on('error', (error) => resolve(done(response.statusCode ?? null, error.message)));
+      },
+    );
+    request.on('error', (error) =>
+      resolve(done(null, error.name === 'AbortError' ? `no answer within ${DELIVERY_TIMEOUT_MS} ms` : error.message)),
+    );
+    request.end(body);
+  });
+}

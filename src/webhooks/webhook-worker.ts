@@ -1,0 +1,254 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { Gauge } from 'prom-client';
+import { Webhook } from 'standardwebhooks';
+import type { Pool, PoolConfig } from 'pg';
+import type { DataSource } from 'typeorm';
+import { CONFIG, type Config } from '../config/config.js';
+import { checkout, poolOf } from '../database/pooled-client.js';
+import { sequenceHorizon } from '../entries/journal-horizon.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { SYSTEM_REQUEST } from '../writes/write-request.js';
+import { Writes } from '../writes/writes.js';
+import { deliver, type DeliveryResult } from './webhook-delivery.js';
+import { WEBHOOK_COLUMNS, type WebhookRow } from './webhook-rows.js';
+
+const TICK_MS = 200;
+/** Webhooks delivered to at once by one instance. */
+const PARALLEL = 8;
+/** Events delivered to one webhook in a row before it lets the others have a turn. */
+const BURST = 50;
+const MAX_BACKOFF_SECONDS = 3600;
+// With a webhook's key, the advisory lock of its deliverer: one instance at a time delivers to a webhook, so its
+// deliveries stay in seq order whatever the number of instances.
+const DELIVERER_LOCK = 7_105_003;
+
+interface EventRow {
+  seq: string;
+  id: string;
+  type: string;
+  ledger_id: string;
+  occurred_at: Date;
+  data: unknown;
+}
+
+/**
+ * Delivers events to webhooks (SPEC 13), on every instance, off the request path. Each tick takes the webhooks
+ * that are due; for each, on a connection holding its deliverer lock, it sends the next matching event after the
+ * webhook's cursor (never past the events' horizon), and records the attempt through the write entrance: a 2xx
+ * moves the cursor on, anything else schedules the retry (base × 2ⁿ⁻¹ s with full jitter, at most an hour) or,
+ * once the first failure is older than the retry window, disables the webhook. The HTTP call happens outside
+ * any transaction; only its outcome is written, with the cursor it was sent from as a guard against a replay
+ * meanwhile. At least once: a crash between the answer and its record sends that event again.
+ */
+@Injectable()
+export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(WebhookWorker.name);
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  /**
+   * The deliverers' connections, one per webhook served at once, apart from the service's pool: each holds its
+   * webhook's lock for as long as its deliveries take (up to 10 s each), which must not starve the requests.
+   */
+  private readonly locks: Pool;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly writes: Writes,
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly metrics: MetricsService,
+  ) {
+    const shared = poolOf(db);
+    this.locks = new (shared.constructor as new (o: PoolConfig) => Pool)({
+      ...shared.options,
+      password: shared.options.password,
+      max: PARALLEL,
+    });
+    // A connection cut by the server is dropped by the pool (its lock dies with it); unheard, it would crash.
+    this.locks.on('error', () => {});
+    // Read at each scrape, from the database, so every instance reports the same figures.
+    new Gauge({
+      name: 'ledger_events_last_seq',
+      help: 'The seq of the newest event written (its rate is the events written per second)',
+      registers: [metrics.registry],
+      async collect() {
+        const [row] = await db.query<{ seq: string | null }[]>(`SELECT max(seq)::text AS seq FROM events`);
+        this.set(Number(row?.seq ?? 0));
+      },
+    });
+    new Gauge({
+      name: 'ledger_webhook_lag_seconds',
+      help: 'Per enabled webhook: how long the oldest event after its cursor has waited (0: nothing waiting)',
+      labelNames: ['webhook'] as const,
+      registers: [metrics.registry],
+      async collect() {
+        const rows = await db.query<{ id: string; lag: number }[]>(
+          `SELECT w.id, coalesce(extract(epoch FROM now() - (SELECT e.occurred_at FROM events e
+             WHERE e.seq > w.after_seq AND e.type = ANY(w.types) AND (w.ledger_id IS NULL OR e.ledger_id = w.ledger_id)
+             ORDER BY e.seq LIMIT 1)), 0)::float8 AS lag
+           FROM webhooks w WHERE NOT w.disabled AND NOT w.deleted`,
+        );
+        this.reset();
+        for (const r of rows) this.labels(r.id).set(r.lag);
+      },
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.tick()
+        .catch((error: unknown) => this.logger.warn(`webhook deliveries: ${String(error)}`))
+        .finally(() => (this.running = undefined));
+    }, TICK_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+    await this.locks.end();
+  }
+
+  private async tick(): Promise<void> {
+    const due = await this.db.query<{ id: string }[]>(
+      `SELECT id FROM webhooks WHERE NOT disabled AND NOT deleted AND next_attempt_at <= now()
+       ORDER BY next_attempt_at LIMIT 100`,
+    );
+    for (let i = 0; i < due.length && !this.stopped; i += PARALLEL) {
+      await Promise.all(due.slice(i, i + PARALLEL).map((w) => this.serve(w.id)));
+    }
+  }
+
+  /** Delivers to one webhook, if no other instance is: up to BURST events, stopping at the first failure. */
+  private async serve(id: string): Promise<void> {
+    const { client, release } = await checkout(this.locks);
+    let locked = false;
+    try {
+      locked = (
+        await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok`, [DELIVERER_LOCK, id])
+      ).rows[0]!.ok;
+      if (!locked) return;
+      for (let n = 0; n < BURST && !this.stopped; n++) {
+        const [hook] = await this.db.query<WebhookRow[]>(
+          `SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND NOT disabled AND NOT deleted AND next_attempt_at <= now()`,
+          [id],
+        );
+        if (hook === undefined) return;
+        const horizon = await sequenceHorizon(this.db, 'events_seq_seq');
+        if (horizon === undefined || horizon <= BigInt(hook.after_seq)) return;
+        const [event] = await this.db.query<EventRow[]>(
+          `SELECT seq, id, type, ledger_id, occurred_at, data FROM events
+           WHERE seq > $1::bigint AND seq <= $2::bigint AND type = ANY($3::text[])
+             AND ($4::uuid IS NULL OR ledger_id = $4::uuid)
+           ORDER BY seq LIMIT 1`,
+          [hook.after_seq, horizon.toString(), hook.types, hook.ledger_id],
+        );
+        if (event === undefined) {
+          // Nothing for it up to the horizon: its cursor moves there, so the next look starts after it.
+          await this.record(hook, horizon.toString(), undefined);
+          return;
+        }
+        const attemptedAt = new Date();
+        const result = await this.send(hook, event);
+        const outcome =
+          result.error === null ? 'delivered' : result.error.startsWith('refused:') ? 'refused' : 'failed';
+        this.metrics.webhookDeliveries.labels(outcome).inc();
+        await this.record(hook, event.seq, { event, result, attemptedAt });
+        if (result.error !== null) return;
+      }
+    } finally {
+      let broken = false;
+      if (locked) {
+        await client.query(`SELECT pg_advisory_unlock($1, hashtext($2))`, [DELIVERER_LOCK, id]).catch(() => {
+          broken = true;
+        });
+      }
+      release(broken);
+    }
+  }
+
+  private send(hook: WebhookRow, event: EventRow): Promise<DeliveryResult> {
+    const body = JSON.stringify({
+      id: event.id,
+      seq: event.seq,
+      type: event.type,
+      ledgerId: event.ledger_id,
+      occurredAt: event.occurred_at.toISOString(),
+      data: event.data,
+    });
+    const at = new Date();
+    // Standard Webhooks: every current secret signs; receivers accept any one signature they can verify.
+    const secrets = [hook.secret];
+    if (hook.previous_secret !== null && hook.previous_secret_until !== null && hook.previous_secret_until > at) {
+      secrets.push(hook.previous_secret);
+    }
+    const signature = secrets.map((s) => new Webhook(s).sign(event.id, at, body)).join(' ');
+    return deliver(
+      hook.url,
+      body,
+      {
+        'webhook-id': event.id,
+        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'webhook-signature': signature,
+        'user-agent': 'ledger-service-webhooks',
+      },
+      this.config.webhookAllowPrivate,
+    );
+  }
+
+  /**
+   * The outcome of one attempt, through the write entrance: the delivery row, and the webhook moved on (a 2xx, or
+   * nothing to send up to `through`) or scheduled for a retry. Guarded by the cursor it was sent from.
+   */
+  private async record(
+    hook: WebhookRow,
+    through: string,
+    attempt: { event: EventRow; result: DeliveryResult; attemptedAt: Date } | undefined,
+  ): Promise<void> {
+    const base = this.config.webhookRetryBaseSeconds;
+    const windowSeconds = this.config.webhookRetryWindowSeconds;
+    const failed = attempt !== undefined && attempt.result.error !== null;
+    const backoff = Math.min(MAX_BACKOFF_SECONDS, base * 2 ** hook.attempts) * Math.random();
+    await this.writes.submit(SYSTEM_REQUEST, {
+      run: async (tx) => {
+        if (attempt !== undefined) {
+          const { event, result, attemptedAt } = attempt;
+          tx.write(
+            `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_seq, attempted_at, status_code, duration_ms, error)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+            [
+              randomUUID(),
+              hook.id,
+              event.id,
+              event.seq,
+              attemptedAt,
+              result.statusCode,
+              result.durationMs,
+              result.error,
+            ],
+          );
+        }
+        if (!failed) {
+          await tx.query(
+            `UPDATE webhooks SET after_seq = $3, attempts = 0, failing_since = NULL, next_attempt_at = now()
+             WHERE id = $1 AND after_seq = $2`,
+            [hook.id, hook.after_seq, through],
+          );
+          return;
+        }
+        await tx.query(
+          `UPDATE webhooks SET attempts = attempts + 1, failing_since = coalesce(failing_since, now()),
+             next_attempt_at = now() + make_interval(secs => $3),
+             disabled = coalesce(failing_since, now()) <= now() - make_interval(secs => $4),
+             disabled_reason = CASE WHEN coalesce(failing_since, now()) <= now() - make_interval(secs => $4)
+               THEN 'failing for longer than the retry window' END
+           WHERE id = $1 AND after_seq = $2`,
+          [hook.id, hook.after_seq, backoff, windowSeconds],
+        );
+      },
+    });
+  }
+}
