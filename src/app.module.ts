@@ -11,6 +11,7 @@ import { CategoriesModule } from './categories/categories.module.js';
 import { CheckpointsModule } from './checkpoints/checkpoints.module.js';
 import { EventsModule } from './events/events.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
+import { MonitorsModule } from './monitors/monitors.module.js';
 import { logTransport } from './common/log-output.js';
 import { CONFIG, type Config } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
@@ -75,6 +76,7 @@ export class AppModule {
         ReportsModule,
         EventsModule,
         WebhooksModule,
+        MonitorsModule,
       ],
       controllers: [HealthController, MetricsController],
       providers: [{ provide: CONFIG, useValue: config }, MetricsService],

@@ -175,6 +175,15 @@ describe('scoped callers (SPEC 9)', () => {
       const id = await webhookId(target);
       return { method, url: `/v1/webhooks/${id}${suffix}`, ...(body === undefined ? {} : { body }), ref: id };
     };
+  const monitorId = async (target: Target): Promise<string> => {
+    if (target === 'unknown') return randomUUID();
+    const res = await t.request('POST', '/v1/balance-monitors', {
+      token: admin,
+      body: { accountId: accountId(target), condition: { posted: { gt: '1000000' } } },
+    });
+    if (res.status !== 201) throw new Error(`monitor failed: ${res.status} ${res.text}`);
+    return res.body.id as string;
+  };
   const membership = (method: 'PUT' | 'DELETE') => async (target: Target) => {
     const id = await categoryId(target);
     const account = accountId(target);
@@ -476,6 +485,40 @@ describe('scoped callers (SPEC 9)', () => {
       who: ['admin'],
       ownStatus: 200,
       call: onWebhook('POST', '/rotate-secret', {}),
+    },
+    'POST /v1/balance-monitors': {
+      kind: 'hidden',
+      who: ['admin', 'operator'],
+      ownStatus: 201,
+      call: (target) => {
+        const ref = accountId(target);
+        const body = { accountId: ref, condition: { available: { lt: '0' } } };
+        return { method: 'POST', url: '/v1/balance-monitors', body, ref };
+      },
+    },
+    'GET /v1/balance-monitors': {
+      kind: 'hidden',
+      who: ALL,
+      ownStatus: 200,
+      call: filtered('/v1/balance-monitors', 'accountId'),
+    },
+    'GET /v1/balance-monitors/:id': {
+      kind: 'hidden',
+      who: ALL,
+      ownStatus: 200,
+      call: async (target) => {
+        const id = await monitorId(target);
+        return { method: 'GET', url: `/v1/balance-monitors/${id}`, ref: id };
+      },
+    },
+    'DELETE /v1/balance-monitors/:id': {
+      kind: 'hidden',
+      who: ['admin', 'operator'],
+      ownStatus: 204,
+      call: async (target) => {
+        const id = await monitorId(target);
+        return { method: 'DELETE', url: `/v1/balance-monitors/${id}`, ref: id };
+      },
     },
     'GET /v1/events': {
       kind: 'hidden',
