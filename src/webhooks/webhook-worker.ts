@@ -17,8 +17,8 @@ import { WEBHOOK_COLUMNS, type WebhookRow } from './webhook-rows.js';
 const TICK_MS = 200;
 /** Webhooks delivered to at once by one instance. */
 const PARALLEL = 8;
-/** Events delivered to one webhook in a row before it lets the others have a turn. */
-const BURST = 50;
+/** Events read at once for one webhook, and delivered in a row before it lets the others have a turn. */
+const BURST = 100;
 const MAX_BACKOFF_SECONDS = 3600;
 // With a webhook's key, the advisory lock of its deliverer: one instance at a time delivers to a webhook, so its
 // deliveries stay in seq order whatever the number of instances.
@@ -122,7 +122,10 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
-  /** Delivers to one webhook, if no other instance is: up to BURST events, stopping at the first failure. */
+  /**
+   * Delivers to one webhook, if no other instance is: the next BURST events after its cursor, read at once up to
+   * one horizon, in order, stopping at the first failure.
+   */
   private async serve(id: string): Promise<void> {
     const { client, release } = await checkout(this.locks);
     let locked = false;
@@ -131,26 +134,28 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
         await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok`, [DELIVERER_LOCK, id])
       ).rows[0]!.ok;
       if (!locked) return;
-      for (let n = 0; n < BURST && !this.stopped; n++) {
-        const [hook] = await this.db.query<WebhookRow[]>(
-          `SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND NOT disabled AND NOT deleted AND next_attempt_at <= now()`,
-          [id],
-        );
-        if (hook === undefined) return;
-        const horizon = await sequenceHorizon(this.db, 'events_seq_seq');
-        if (horizon === undefined || horizon <= BigInt(hook.after_seq)) return;
-        const [event] = await this.db.query<EventRow[]>(
-          `SELECT seq, id, type, ledger_id, occurred_at, data FROM events
-           WHERE seq > $1::bigint AND seq <= $2::bigint AND type = ANY($3::text[])
-             AND ($4::uuid IS NULL OR ledger_id = $4::uuid)
-           ORDER BY seq LIMIT 1`,
-          [hook.after_seq, horizon.toString(), hook.types, hook.ledger_id],
-        );
-        if (event === undefined) {
-          // Nothing for it up to the horizon: its cursor moves there, so the next look starts after it.
-          await this.record(hook, horizon.toString(), undefined);
-          return;
-        }
+      const [found] = await this.db.query<WebhookRow[]>(
+        `SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND NOT disabled AND NOT deleted AND next_attempt_at <= now()`,
+        [id],
+      );
+      if (found === undefined) return;
+      let hook = found;
+      const horizon = await sequenceHorizon(this.db, 'events_seq_seq');
+      if (horizon === undefined || horizon <= BigInt(hook.after_seq)) return;
+      const events = await this.db.query<EventRow[]>(
+        `SELECT seq, id, type, ledger_id, occurred_at, data FROM events
+         WHERE seq > $1::bigint AND seq <= $2::bigint AND type = ANY($3::text[])
+           AND ($4::uuid IS NULL OR ledger_id = $4::uuid)
+         ORDER BY seq LIMIT ${BURST}`,
+        [hook.after_seq, horizon.toString(), hook.types, hook.ledger_id],
+      );
+      if (events.length === 0) {
+        // Nothing for it up to the horizon: its cursor moves there, so the next look starts after it.
+        await this.record(hook, horizon.toString(), undefined);
+        return;
+      }
+      for (const event of events) {
+        if (this.stopped) return;
         const attemptedAt = new Date();
         const result = await this.send(hook, event);
         const outcome =
@@ -158,6 +163,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
         this.metrics.webhookDeliveries.labels(outcome).inc();
         await this.record(hook, event.seq, { event, result, attemptedAt });
         if (result.error !== null) return;
+        hook = { ...hook, after_seq: event.seq, attempts: 0 };
       }
     } finally {
       let broken = false;

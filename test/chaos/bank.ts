@@ -12,6 +12,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ledgerViolations } from '../support/invariants.js';
@@ -1649,6 +1651,97 @@ async function checkLedgers(w: World, counts: RowCounts): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // The run
 
+// ---------------------------------------------------------------------------------------------------------------
+// Subscribers (SPEC 13): a webhook and a puller of the feed, through every fault
+
+interface Subscribers {
+  /** Starts the puller (as the unlimited auditor, who exists once the set-up has run). */
+  pull(): void;
+  /** After the run: both saw every transfer ever created exactly once (the webhook's deduplicated on webhook-id). */
+  check(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function subscribe(w: World): Promise<Subscribers> {
+  const delivered = new Map<string, string>(); // webhook-id → transfer id
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      const event = JSON.parse(body) as { id: string; data: { id: string } };
+      if (req.headers['webhook-id'] !== event.id)
+        w.violations.push(`webhook-id ${String(req.headers['webhook-id'])} ≠ ${event.id}`);
+      delivered.set(event.id, event.data.id);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
+  const admin = new Credentials(ADMIN.username, ADMIN.password);
+  const seat: Seat = { index: -2, instance: 0 };
+  await definite(
+    w,
+    seat,
+    { method: 'POST', path: '/v1/webhooks', key: `${w.runId}-webhook`, body: { url, types: ['transfer.created'] } },
+    admin,
+    201,
+  );
+  const pulled: string[] = [];
+  let after = '0';
+  let pulling = true;
+  let puller: Promise<void> = Promise.resolve();
+  const pull = async (): Promise<void> => {
+    const at: Seat = { index: -3, instance: 1 };
+    while (pulling && w.aborted === undefined) {
+      const a = await perform(
+        w,
+        at,
+        { method: 'GET', path: `/v1/events?types=transfer.created&after=${after}&limit=500&waitSeconds=1` },
+        w.auditor,
+      );
+      if (a === undefined || a.status !== 200) continue;
+      for (const e of a.body.data as { seq: string; data: { id: string } }[]) pulled.push(e.data.id);
+      after = (a.body.nextCursor ?? a.body.lastSeq) as string;
+    }
+  };
+  const created = async (): Promise<string[]> =>
+    w.pg.withClient(
+      async (c) => (await c.query<{ id: string }>('SELECT id FROM transfers')).rows.map((r) => r.id),
+      new URL(w.databaseUrl).pathname.slice(1),
+    );
+  return {
+    pull() {
+      puller = pull();
+    },
+    async check() {
+      const expected = (await created()).sort();
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline && (pulled.length < expected.length || delivered.size < expected.length)) {
+        await sleep(200);
+      }
+      let ok = true;
+      const same = (name: string, got: string[]): void => {
+        const sorted = [...got].sort();
+        if (sorted.length !== expected.length || sorted.some((id, i) => id !== expected[i])) {
+          ok = false;
+          w.violations.push(
+            `${name} saw ${got.length} transfer.created events (${new Set(got).size} distinct) for ${expected.length} transfers`,
+          );
+        }
+      };
+      same('the puller', pulled);
+      same('the webhook', [...delivered.values()]);
+      if (ok) say(w, `subscribers: the puller and the webhook each saw all ${expected.length} transfers once`);
+    },
+    async stop() {
+      pulling = false;
+      await puller;
+      await new Promise<void>((done) => receiver.close(() => done()));
+    },
+  };
+}
+
 export async function runBank(opts: BankOptions): Promise<BankReport> {
   const began = Date.now();
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
@@ -1690,6 +1783,7 @@ export async function runBank(opts: BankOptions): Promise<BankReport> {
   let runMs = 0;
   let counts: RowCounts = { transfers: 0, transactions: 0, entries: 0, byLedger: new Map() };
   let replaysChecked = 0;
+  let subscribers: Subscribers | undefined;
   const logFiles: string[] = [];
   /** A background task that fails records it and stops the run, instead of rejecting unobserved. */
   const guarded = (what: string, task: Promise<void>): Promise<void> =>
@@ -1718,6 +1812,9 @@ export async function runBank(opts: BankOptions): Promise<BankReport> {
             NODE_OPTIONS: `--report-on-signal --report-signal=SIGUSR2 --report-directory=${tmpdir()}`,
             DB_POOL_SIZE: '10',
             LOG_LEVEL: 'warn',
+            // The subscribers' receiver is on loopback; a delivery cut by a fault is retried soon.
+            WEBHOOK_ALLOW_PRIVATE: 'true',
+            WEBHOOK_RETRY_BASE_SECONDS: '0.2',
           },
           (instance, code) => {
             // Its own words (an uncaught error's stack), not the JSON log lines before them.
@@ -1739,7 +1836,10 @@ export async function runBank(opts: BankOptions): Promise<BankReport> {
       );
     }
     for (const instance of instances) await instance.start(READY_WITHIN_MS);
+    // Subscribed before anything is created, so that the webhook owes every transfer of the run.
+    subscribers = await subscribe(w);
     await setup(w);
+    subscribers.pull();
     say(
       w,
       `${runId}: ${opts.ledgers} ledgers of ${w.ledgers[0]?.accounts.length} accounts funded, ` +
@@ -1805,10 +1905,12 @@ export async function runBank(opts: BankOptions): Promise<BankReport> {
       await checkVerify(w);
       await checkLedgers(w, counts);
       await checkIsolation(w);
+      await subscribers?.check();
     }
   } catch (error) {
     w.violations.push(`the run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   } finally {
+    await subscribers?.stop();
     for (const instance of instances) {
       let stuckOn = '';
       const code = await instance.stop(15_000, async () => {
