@@ -94,7 +94,15 @@ export class LedgersController {
     summary: 'Close the books up to an instant',
     description:
       '`closedUntil` moves to `until` (at most now, after the current one, else 422 INVALID_PERIOD); the close is ' +
-      'logged and a checkpoint of the ledger is signed with it.',
+      'logged and a checkpoint of the ledger is signed with it. From then on a movement dated before `closedUntil` ' +
+      'is 422 PERIOD_CLOSED (SPEC 12).\n\n' +
+      'A month end to end: book November, including a settlement of 28 November booked late with ' +
+      '`"effectiveAt": "2026-11-28T16:30:00.000Z"`; read ' +
+      '`GET /v1/accounts/{bank}/balance?asOf=2026-11-30T23:59:59.999Z` (and with `knownAt` before the late booking, ' +
+      'the figure reported then); close with `{"until": "2026-12-01T00:00:00.000Z"}`; a transfer dated 30 November ' +
+      'is then 422 PERIOD_CLOSED; print `GET /v1/reports/balance-sheet?ledgerId=shop&asOf=2026-11-30T23:59:59.999Z` ' +
+      'and `GET /v1/reports/income-statement?ledgerId=shop&from=2026-11-01T00:00:00.000Z&to=2026-12-01T00:00:00.000Z`. ' +
+      'The README walks through it with curl.',
   })
   @ApiParam({ name: 'idOrName', description: 'the ledger id (UUID) or its name' })
   @ApiIdempotencyKey()
