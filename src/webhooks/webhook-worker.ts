@@ -156,6 +156,10 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
       }
       for (const event of events) {
         if (this.stopped) return;
+        // Still this webhook's deliverer: a session lock lasts as long as its connection, so a connection that
+        // still answers still holds it. One the server cut (a fault) throws here, before another instance's
+        // deliveries could interleave with ours.
+        await client.query('SELECT 1');
         const attemptedAt = new Date();
         const result = await this.send(hook, event);
         const outcome =
