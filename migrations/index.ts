@@ -20,6 +20,7 @@ import { EffectiveDates1766500000000 } from './1766500000000-effective-dates.js'
 import { Events1766600000000 } from './1766600000000-events.js';
 import { Webhooks1766700000000 } from './1766700000000-webhooks.js';
 import { BalanceMonitors1766800000000 } from './1766800000000-balance-monitors.js';
+import { MonitoredAccounts1766900000000 } from './1766900000000-monitored-accounts.js';
 import { DropLedgerSeqIndexes1765600000000 } from './1765600000000-drop-ledger-seq-indexes.js';
 
 /** Every migration in order; listed explicitly so the same code runs compiled, under ts-jest and in the CLI. */
@@ -47,4 +48,5 @@ export const MIGRATIONS: Function[] = [
   Events1766600000000,
   Webhooks1766700000000,
   BalanceMonitors1766800000000,
+  MonitoredAccounts1766900000000,
 ];

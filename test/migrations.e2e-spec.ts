@@ -285,6 +285,42 @@ describe('migrations', () => {
     }
   });
 
+  it('marks the accounts monitors made before watch, and they fire as before', async () => {
+    const undone = await revertThrough('MonitoredAccounts1766900000000');
+    const [a] = await dataSource.query<{ id: string; ledger_id: string }[]>(
+      `SELECT id, ledger_id FROM accounts WHERE external_id = 'old-a'`,
+    );
+    // debits_posted is 5 on this debit-normal account; the monitor turns true when it passes 7.
+    await dataSource.query(
+      `INSERT INTO balance_monitors (id, account_id, ledger_id, balance, op, amount)
+       VALUES (gen_random_uuid(), $1, $2, 'posted', 'gt', 7)`,
+      [a!.id, a!.ledger_id],
+    );
+    expect((await runMigrations(dataSource)).length).toBe(undone);
+    expect(
+      await dataSource.query(`SELECT external_id, monitored FROM accounts WHERE external_id IN ('old-a', 'old-b')
+        ORDER BY external_id`),
+    ).toEqual([
+      { external_id: 'old-a', monitored: true },
+      { external_id: 'old-b', monitored: false },
+    ]);
+    // Raising the balance inside a transaction fires it there; rolling back leaves no event.
+    const fired = (q: Pick<DataSource, 'query'>): Promise<{ n: number }[]> =>
+      q.query(
+        `SELECT count(*)::int AS n FROM events WHERE type = 'balance.monitor.triggered' AND data->>'accountId' = $1`,
+        [a!.id],
+      );
+    const rolledBack = new Error('roll back');
+    await expect(
+      dataSource.transaction(async (tx) => {
+        await tx.query(`UPDATE accounts SET debits_posted = 8 WHERE id = $1`, [a!.id]);
+        expect(await fired(tx)).toEqual([{ n: 1 }]);
+        throw rolledBack;
+      }),
+    ).rejects.toBe(rolledBack);
+    expect(await fired(dataSource)).toEqual([{ n: 0 }]);
+  });
+
   it('leads every unique key of accounts, transfers and entries with ledger_id, but the id and seq keys', async () => {
     const keys = await uniqueKeys();
     const exempt = keys.filter((k) => k.primary || (k.columns.length === 1 && ['id', 'seq'].includes(k.columns[0]!)));

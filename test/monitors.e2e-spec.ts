@@ -1,5 +1,6 @@
 import { startTestApp, type TestApp } from './support/app.js';
 import { tokensByRole } from './support/auth.js';
+import { connect } from './support/database.js';
 
 describe('balance monitors (SPEC 13)', () => {
   let t: TestApp;
@@ -94,6 +95,45 @@ describe('balance monitors (SPEC 13)', () => {
     expect((await t.request('POST', `/v1/transfers/${hold.body.id}/void`, { token: op })).status).toBe(200);
     expect((await move(wallet.id, shop.id, '300')).status).toBe(201);
     expect(await triggered(since)).toHaveLength(2);
+  });
+
+  it('fires only on watched accounts: two monitors on one, each on its own, and none once both are deleted', async () => {
+    const funding = await open({ normalBalance: 'debit', allowNegative: true });
+    const wallet = await open({ normalBalance: 'credit' });
+    const db = await connect(t.databaseUrl);
+    const monitored = async (): Promise<boolean> =>
+      (await db.query(`SELECT monitored FROM accounts WHERE id = $1`, [wallet.id])).rows[0].monitored;
+    const watch = async (gte: string): Promise<string> => {
+      const res = await t.request('POST', '/v1/balance-monitors', {
+        token: op,
+        body: { accountId: wallet.id, condition: { posted: { gte } } },
+      });
+      expect(res.status).toBe(201);
+      return res.body.id;
+    };
+    try {
+      expect(await monitored()).toBe(false);
+      const low = await watch('100');
+      const high = await watch('1000');
+      expect(await monitored()).toBe(true);
+      const since = await mark();
+      expect((await move(funding.id, wallet.id, '2000')).status).toBe(201); // both turn true in one write
+      expect((await triggered(since)).map((e) => e.data.monitor.id)).toEqual([low, high]);
+
+      expect((await t.request('DELETE', `/v1/balance-monitors/${low}`, { token: op })).status).toBe(204);
+      expect(await monitored()).toBe(true);
+      expect((await move(wallet.id, funding.id, '1950')).status).toBe(201); // 50: both false
+      expect((await move(funding.id, wallet.id, '2000')).status).toBe(201); // 2050: only `high` is left to fire
+      expect((await triggered(since)).map((e) => e.data.monitor.id)).toEqual([low, high, high]);
+
+      expect((await t.request('DELETE', `/v1/balance-monitors/${high}`, { token: op })).status).toBe(204);
+      expect(await monitored()).toBe(false);
+      expect((await move(wallet.id, funding.id, '2000')).status).toBe(201);
+      expect((await move(funding.id, wallet.id, '2000')).status).toBe(201);
+      expect(await triggered(since)).toHaveLength(3);
+    } finally {
+      await db.end();
+    }
   });
 
   it('lists, shows and refuses as SPEC 13 says', async () => {

@@ -93,6 +93,10 @@ export class Account {
   @Column('text', { name: 'last_hash', default: '0000000000000000000000000000000000000000000000000000000000000000' })
   lastHash: string;
 
+  /** Whether a balance monitor watches it: only then does its update run the monitors' trigger. */
+  @Column('boolean', { default: false })
+  monitored: boolean;
+
   /** Who created it; null on rows written before actors were kept. */
   @Column('jsonb', { name: 'created_by', nullable: true })
   createdBy: Actor | null;

@@ -40,7 +40,7 @@ function view(row: MonitorRow): MonitorView {
 
 /**
  * Balance monitors (SPEC 13): created and deleted through the write entrance, logged. They fire in the database
- * (`migrations/1766800000000-balance-monitors.ts`), in the transaction of the write that turns them true.
+ * (`migrations/1766900000000-monitored-accounts.ts`), in the transaction of the write that turns them true.
  */
 @Injectable()
 export class MonitorsService {
