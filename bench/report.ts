@@ -263,6 +263,33 @@ export function markdown(r: Results, resultsFile: string, previous: string | und
     '',
   );
 
+  if (r.webhook !== undefined) {
+    const ms = (x: number): string => (Number.isFinite(x) ? n0(x) : 'never');
+    lines.push('## With a webhook', '');
+    lines.push(
+      'One webhook subscribed to every event type delivers to a receiver on loopback, in the bench process (it ' +
+        'answers 204 at once and does not check signatures). Each row runs again, with the webhook, a point of ' +
+        'the table above: the best uniform and batch points, and the open-loop uniform one. Before each, the ' +
+        "webhook's cursor is moved to the newest event; after it, the bench waits up to 30 s for the events the " +
+        "point wrote (warm-up included). The lag runs from an event's `occurredAt` to its arrival at the receiver.",
+      '',
+    );
+    lines.push(
+      '| scenario | clients | transfers/s | without | ratio | events received | lag p50 ms | p95 ms | p99 ms | max ms | request p99 ms | CPU cores: service / PG / client / other |',
+      '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|',
+    );
+    for (const p of [...r.webhook.points, ...(r.webhook.paced === null ? [] : [r.webhook.paced])]) {
+      const l = p.webhookLagMs;
+      lines.push(
+        `| ${p.targetRate === undefined ? p.scenario : `uniform, open loop at ${n0(p.targetRate)}/s`} | ${p.clients} | ` +
+          `${n0(p.transfersPerSecond)} | ${p.withoutWebhook === null ? '' : n0(p.withoutWebhook)} | ` +
+          `${p.withoutWebhook === null ? '' : n2(p.transfersPerSecond / p.withoutWebhook)} | ${l.received} of ${l.events} | ` +
+          `${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ${ms(l.max)} | ${n1(p.latencyMs.p99)} | ${cpuRow(p.cpu)} |`,
+      );
+    }
+    lines.push('');
+  }
+
   lines.push('## Targets', '');
   lines.push('Ratios are to pgbench TPC-B at READ COMMITTED in the same run, best client count of each.', '');
   lines.push('| target | measured | status |', '|---|---|---|');

@@ -1,5 +1,6 @@
 import type { LoadResult } from './load.js';
 import type { PgbenchResult } from './pgbench.js';
+import type { WebhookLag } from './webhook-receiver.js';
 
 /** The shape of bench/results/<timestamp>.json, and what BENCHMARKS.md is written from. */
 
@@ -7,9 +8,11 @@ import type { PgbenchResult } from './pgbench.js';
  * The measured scenarios, in the order a run measures them at each client count. `ledgers4` is `uniform` spread
  * over 4 ledgers (accounts of its own in each); its accounts are only created when it is selected. `tx4` is a
  * transaction of 4 postings (payment, fee, tax, settlement) among random wallets; its "transfers" are postings,
- * to compare with `uniform`'s entries (2 per transfer).
+ * to compare with `uniform`'s entries (2 per transfer). `webhook` is measured once, after the others: `uniform` and
+ * `batch` again at the client count of their best point, then `uniform` open loop at 70 % of its peak, each with one
+ * webhook subscribed to every event and a receiver on loopback.
  */
-export const SCENARIOS = ['uniform', 'hot', 'batch', 'ledgers4', 'tx4'] as const;
+export const SCENARIOS = ['uniform', 'hot', 'batch', 'ledgers4', 'tx4', 'webhook'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** CPU used during a point, in cores (CPU seconds per wall second); NaN when it could not be read. */
@@ -61,6 +64,13 @@ export interface Point extends LoadResult {
   pgRoundTripMs: RoundTrip;
   /** transfers/s ÷ pgbench tps at the same client count */
   ratioToPgbench: number | null;
+}
+
+/** A point measured with the bench's webhook subscribed to every event. */
+export interface WebhookPoint extends Point {
+  webhookLagMs: WebhookLag;
+  /** transfers/s of the same scenario at the same client count without the webhook, earlier in the run */
+  withoutWebhook: number | null;
 }
 
 export interface PgbenchPoint extends PgbenchResult {
@@ -129,6 +139,8 @@ export interface Results {
   points: Point[];
   pgbenchPoints: PgbenchPoint[];
   paced: Point | null;
+  /** absent when the webhook scenario was not selected */
+  webhook?: { points: WebhookPoint[]; paced: WebhookPoint | null };
   peakRssMb: number;
   targets: TargetCheck[];
   serviceLog: { linesAtWarnOrAbove: number; errorLines: number; sample: string[] };

@@ -9,9 +9,10 @@
  * by that ledger's own operator, limited to it, as a service per ledger would be). The 4
  * ledgers (`bench-<runId>-l0..l3`, made by the admin) and their accounts (a funding account and
  * BENCH_ACCOUNTS ÷ 4 wallets each, funded like the uniform wallets) are only created when ledgers4 is selected.
+ * `webhook` comes last: uniform and batch again, and the open-loop uniform, with one webhook (`measureWithWebhook`).
  *
  * Environment: BENCH_SECONDS (20), BENCH_WARMUP_SECONDS (5), BENCH_CLIENTS ("8,32,128"),
- * BENCH_SCENARIOS ("uniform,hot,batch,ledgers4,tx4": all of them), BENCH_ACCOUNTS (10000), BENCH_DB_POOL_SIZE (4),
+ * BENCH_SCENARIOS ("uniform,hot,batch,ledgers4,tx4,webhook": all of them), BENCH_ACCOUNTS (10000), BENCH_DB_POOL_SIZE (4),
  * BENCH_PGBENCH_SCALE (10), BENCH_KEEP_DATA (unset: the temporary cluster is deleted),
  * BENCH_SERVICE_NODE_ARGS (extra node flags for the service, e.g. --cpu-prof), DATABASE_URL (and optionally
  * JWT_SECRET) to use an existing server instead of an embedded one.
@@ -36,8 +37,11 @@ import {
   SCENARIOS,
   type Scenario,
   type TargetCheck,
+  type WebhookPoint,
 } from './results-model.js';
 import { postmasterPid, type Service, startService } from './service.js';
+import { startReceiver } from './webhook-receiver.js';
+import { EVENT_TYPES } from '../src/events/event-rows.js';
 
 const BATCH_SIZE = 100;
 const CURRENCY = 'USD';
@@ -45,6 +49,8 @@ const PGBENCH_DATABASE = 'ledger_bench_pgbench';
 const OPERATOR_PASSWORD = 'bench-operator-password';
 /** The ledgers of the ledgers4 scenario. */
 const LEDGER_COUNT = 4;
+/** How long the webhook scenario waits after a point for the events it wrote to arrive. */
+const WEBHOOK_WAIT_MS = 30_000;
 
 interface Settings {
   seconds: number;
@@ -247,6 +253,7 @@ async function main(): Promise<void> {
         );
       }
       for (const scenario of s.scenarios) {
+        if (scenario === 'webhook') continue;
         token = await operatorToken();
         if (scenario === 'ledgers4') await refreshLedgerTokens();
         peakRssMb = Math.max(peakRssMb, memoryOf(service.pid)?.hwmMb ?? NaN);
@@ -292,6 +299,34 @@ async function main(): Promise<void> {
       });
       peakRssMb = Math.max(peakRssMb, paced.peakRssMb);
       say(pointText(paced));
+    }
+    let webhook: Results['webhook'];
+    if (s.scenarios.includes('webhook')) {
+      webhook = await measureWithWebhook({
+        measured: points,
+        paced,
+        runId,
+        db,
+        pool: setupPool,
+        adminToken: () => login(setupPool, service.adminUsername, service.adminPassword),
+        measure: async (scenario, clients, keyPrefix, rate) => {
+          const point = await measure({
+            service,
+            meter,
+            probe,
+            token: await operatorToken(),
+            scenario,
+            clients,
+            s,
+            keyPrefix: `${runId}-${keyPrefix}`,
+            next: generators[scenario],
+            metricsPool: setupPool,
+            rate,
+          });
+          peakRssMb = Math.max(peakRssMb, point.peakRssMb);
+          return point;
+        },
+      });
     }
     peakRssMb = Math.max(peakRssMb, memoryOf(service.pid)?.hwmMb ?? NaN);
 
@@ -359,6 +394,7 @@ async function main(): Promise<void> {
       points,
       pgbenchPoints,
       paced,
+      ...(webhook === undefined ? {} : { webhook }),
       peakRssMb,
       targets: [],
       serviceLog: {
@@ -484,7 +520,7 @@ function shots(
   wallets: string[],
   ledgerWallets: string[][],
   ledgerTokens: string[],
-): Record<Scenario, () => Shot> {
+): Record<Exclude<Scenario, 'webhook'>, () => Shot> {
   const n = wallets.length;
   const pick = (): string => wallets[Math.floor(Math.random() * n)]!;
   const amount = (): string => String(1 + Math.floor(Math.random() * 100));
@@ -631,7 +667,7 @@ interface MeasureSpec {
   meter: Meter;
   probe: RoundTripProbe;
   token: string;
-  scenario: Scenario;
+  scenario: Exclude<Scenario, 'webhook'>;
   clients: number;
   s: Settings;
   keyPrefix: string;
@@ -692,6 +728,83 @@ async function measure(m: MeasureSpec): Promise<Point> {
   } finally {
     await pool.close();
   }
+}
+
+/**
+ * The webhook scenario: one webhook subscribed to every event, delivering to a receiver on loopback; `uniform` and
+ * `batch` again at the client count of their best point, then `uniform` open loop at the rate of the paced point.
+ * Before each point the webhook's cursor is moved to the newest event (a replay with `after`), so that a backlog
+ * one point left does not count against the next; after it, the bench waits up to WEBHOOK_WAIT_MS for the events
+ * the point wrote (warm-up included), and their lag is taken from the receiver.
+ */
+async function measureWithWebhook(c: {
+  measured: Point[];
+  paced: Point | null;
+  runId: string;
+  db: pg.Client;
+  pool: Pool;
+  adminToken: () => Promise<string>;
+  measure: (scenario: 'uniform' | 'batch', clients: number, keyPrefix: string, rate?: number) => Promise<Point>;
+}): Promise<NonNullable<Results['webhook']>> {
+  const receiver = await startReceiver();
+  try {
+    const hook = await expect<{ id: string }>(c.pool, 201, 'POST', '/v1/webhooks', {
+      token: await c.adminToken(),
+      key: `${c.runId}-webhook`,
+      body: { url: receiver.url, types: EVENT_TYPES, description: 'bench: the webhook scenario' },
+    });
+    const newest = async (): Promise<bigint> =>
+      BigInt((await c.db.query<{ seq: string }>(`SELECT coalesce(max(seq), 0)::text AS seq FROM events`)).rows[0]!.seq);
+    const withWebhook = async (
+      scenario: 'uniform' | 'batch',
+      clients: number,
+      without: number | null,
+      rate?: number,
+    ): Promise<WebhookPoint> => {
+      const after = await newest();
+      await expect(c.pool, 200, 'POST', `/v1/webhooks/${hook.id}/replay`, {
+        token: await c.adminToken(),
+        key: `${c.runId}-webhook-${scenario}-${rate === undefined ? clients : 'paced'}`,
+        body: { after: after.toString() },
+      });
+      const point = await c.measure(scenario, clients, `webhook-${scenario}-${clients}`, rate);
+      const through = await newest();
+      await receiver.waitFor(through, WEBHOOK_WAIT_MS);
+      const [written] = (
+        await c.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE seq > $1 AND seq <= $2`, [
+          after.toString(),
+          through.toString(),
+        ])
+      ).rows;
+      const result = { ...point, webhookLagMs: receiver.lag(after, through, written!.n), withoutWebhook: without };
+      say(`${pointText(point)}  with a webhook: ${lagText(result)}`);
+      return result;
+    };
+    const points: WebhookPoint[] = [];
+    for (const scenario of ['uniform', 'batch'] as const) {
+      const top = best(c.measured.filter((p) => p.scenario === scenario));
+      if (top !== undefined) points.push(await withWebhook(scenario, top.clients, top.transfersPerSecond));
+    }
+    const paced =
+      c.paced === null
+        ? null
+        : await withWebhook('uniform', c.paced.clients, c.paced.transfersPerSecond, c.paced.targetRate);
+    return { points, paced };
+  } finally {
+    await receiver.close();
+  }
+}
+
+function lagText(p: WebhookPoint): string {
+  const l = p.webhookLagMs;
+  const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : 'never');
+  return (
+    `${l.received} of ${l.events} events received, lag p50 ${ms(l.p50)} p95 ${ms(l.p95)} p99 ${ms(l.p99)} ` +
+    `max ${ms(l.max)} ms` +
+    (p.withoutWebhook === null
+      ? ''
+      : `; ${(p.transfersPerSecond / p.withoutWebhook).toFixed(2)}× the transfers/s without`)
+  );
 }
 
 function targets(r: Results): TargetCheck[] {
@@ -770,6 +883,36 @@ function targets(r: Results): TargetCheck[] {
     met: paced === null ? null : paced.latencyMs.p99 <= 25 && paced.failedRequests === 0,
     why: '',
   });
+  if (r.webhook !== undefined) {
+    for (const scenario of ['uniform', 'batch'] as const) {
+      const p = r.webhook.points.find((q) => q.scenario === scenario);
+      const ratio = p === undefined || p.withoutWebhook === null ? undefined : p.transfersPerSecond / p.withoutWebhook;
+      checks.push({
+        name: `webhook: ${scenario} ≥ 90 % of without`,
+        goal: `${scenario} transfers/s with one webhook ≥ 0.9 × without, at the client count of the best ${scenario} point`,
+        measured:
+          p === undefined || ratio === undefined
+            ? 'not run'
+            : `${fmt(p.transfersPerSecond)} vs ${fmt(p.withoutWebhook!)} transfers/s at ${p.clients} clients = ` +
+              `${ratio.toFixed(2)}×`,
+        met: ratio === undefined ? null : ratio >= 0.9,
+        why: p === undefined ? '' : `Delivery during that point: ${lagText(p)}.`,
+      });
+    }
+    const p = r.webhook.paced;
+    checks.push({
+      name: 'webhook lag p99 < 1 s at 70 % of the uniform peak',
+      goal: 'from an event being written to its arrival at the receiver, p99 < 1 s, uniform open loop at the paced rate',
+      measured: p === null ? 'not run' : lagText(p),
+      met: p === null ? null : p.webhookLagMs.p99 < 1000,
+      why:
+        p === null
+          ? ''
+          : `Request latency with the webhook: p50 ${p.latencyMs.p50.toFixed(1)}, p99 ${p.latencyMs.p99.toFixed(1)} ms ` +
+            `(without: p99 ${r.paced?.latencyMs.p99.toFixed(1) ?? '-'} ms); CPU: service ${p.cpu.service.toFixed(2)}, ` +
+            `PostgreSQL ${p.cpu.postgres.toFixed(2)}, client and receiver ${p.cpu.client.toFixed(2)}.`,
+    });
+  }
   checks.push({
     name: 'service RSS ≤ 300 MB throughout',
     goal: 'VmHWM of the service process ≤ 300 MB from start to end',

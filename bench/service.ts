@@ -50,6 +50,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     ADMIN_PASSWORD: adminPassword,
     DB_POOL_SIZE: String(opts.poolSize),
     DB_APPLICATION_NAME: 'ledger-bench',
+    // The webhook scenario's receiver listens on loopback, which deliveries otherwise refuse.
+    WEBHOOK_ALLOW_PRIVATE: 'true',
   };
   let tempDir: string | undefined;
   let databaseUrl: string;

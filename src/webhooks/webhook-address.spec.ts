@@ -1,6 +1,8 @@
 import type { LookupAddress, lookup } from 'node:dns';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { refusedRange, webhookUrlProblem } from './webhook-address.js';
-import { deliver, guardedLookup } from './webhook-delivery.js';
+import { deliver, deliveryAgent, guardedLookup } from './webhook-delivery.js';
 
 describe('refusedRange: where a delivery never goes (SPEC 13)', () => {
   it.each([
@@ -92,6 +94,29 @@ describe('guardedLookup: the address is judged after resolution, and the one jud
       error: null,
       address: [{ address: '127.0.0.1', family: 4 }],
     });
+  });
+
+  it('judges the name again at every delivery, even over a connection kept open', async () => {
+    let requests = 0;
+    let connections = 0;
+    const server = createServer((req, res) => {
+      requests++;
+      req.resume().on('end', () => res.writeHead(204).end());
+    }).on('connection', () => connections++);
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const url = `http://localhost:${(server.address() as AddressInfo).port}/hook`;
+    const agent = deliveryAgent(url);
+    try {
+      expect((await deliver(url, '{}', {}, true, agent)).statusCode).toBe(204);
+      expect((await deliver(url, '{}', {}, true, agent)).statusCode).toBe(204);
+      expect(connections).toBe(1); // kept open
+      const refused = await deliver(url, '{}', {}, false, agent);
+      expect(refused.error).toMatch(/^refused: localhost resolves to a forbidden address/);
+      expect(requests).toBe(2);
+    } finally {
+      agent.destroy();
+      server.close();
+    }
   });
 
   it('refuses a literal forbidden address before any connection is made', async () => {

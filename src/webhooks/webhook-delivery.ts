@@ -40,15 +40,54 @@ export function guardedLookup(allowPrivate: boolean, resolve: typeof dnsLookup =
 }
 
 /**
- * One POST of one event: no redirect followed (a 3xx is a failure, so an allowed host cannot point the delivery
- * elsewhere), a 10 s limit on the whole exchange, and the address checked by `guardedLookup`.
+ * The connections of one webhook, kept alive between its deliveries (one at a time: they are strictly ordered).
+ * Every connection it opens goes through `guardedLookup`; one kept open stays with the address judged when it
+ * opened, so a name that changes its records later can only reach a new address through the check again.
  */
-export function deliver(
+export function deliveryAgent(url: string): http.Agent {
+  const options = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1, timeout: DELIVERY_TIMEOUT_MS };
+  return new URL(url).protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+}
+
+/**
+ * One POST of one event: no redirect followed (a 3xx is a failure, so an allowed host cannot point the delivery
+ * elsewhere), a 10 s limit on the whole exchange, and the address checked by `guardedLookup`. Without an agent
+ * (`deliveryAgent`), on a connection of its own.
+ */
+export async function deliver(
   url: string,
   body: string,
   headers: Record<string, string>,
   allowPrivate: boolean,
+  agent?: http.Agent,
 ): Promise<DeliveryResult> {
+  const host = new URL(url).hostname;
+  if (agent !== undefined && isIP(host.replace(/^\[|\]$/g, '')) === 0) {
+    // A kept-alive connection is not looked up again, but the name is judged at every delivery all the same
+    // (SPEC 13): one that now resolves only to a forbidden address is refused, whatever connection is open.
+    const refused = await judgedName(host, allowPrivate);
+    if (refused !== undefined) return { statusCode: null, durationMs: 0, error: refused };
+  }
+  const first = await post(url, body, headers, allowPrivate, agent);
+  // A receiver may close a kept-alive connection just as it is reused; the request never reached it, so it is sent
+  // once more, on a new connection (the agent opens one).
+  return first.reusedSocketFailed ? post(url, body, headers, allowPrivate, agent) : first;
+}
+
+/** Why a delivery to `hostname` is refused or cannot go (a failed lookup), if it is. */
+function judgedName(hostname: string, allowPrivate: boolean): Promise<string | undefined> {
+  return new Promise((resolve) =>
+    guardedLookup(allowPrivate)(hostname, {}, (error) => resolve(error === null ? undefined : error.message)),
+  );
+}
+
+function post(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  allowPrivate: boolean,
+  agent: http.Agent | undefined,
+): Promise<DeliveryResult & { reusedSocketFailed?: boolean }> {
   const started = Date.now();
   const done = (statusCode: number | null, error: string | null): DeliveryResult => ({
     statusCode,
@@ -70,7 +109,7 @@ export function deliver(
         headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
         lookup: guardedLookup(allowPrivate),
         signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-        agent: false,
+        agent: agent ?? false,
       },
       (response) => {
         let text = '';
@@ -86,9 +125,13 @@ export function deliver(
         response.on('error', (error) => resolve(done(response.statusCode ?? null, error.message)));
       },
     );
-    request.on('error', (error) =>
-      resolve(done(null, error.name === 'AbortError' ? `no answer within ${DELIVERY_TIMEOUT_MS} ms` : error.message)),
-    );
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      const reset = request.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+      resolve({
+        ...done(null, error.name === 'AbortError' ? `no answer within ${DELIVERY_TIMEOUT_MS} ms` : error.message),
+        ...(reset ? { reusedSocketFailed: true } : {}),
+      });
+    });
     request.end(body);
   });
 }

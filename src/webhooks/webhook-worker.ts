@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomUUID } from 'node:crypto';
+import type { Agent } from 'node:http';
 import { Gauge } from 'prom-client';
 import { Webhook } from 'standardwebhooks';
 import type { Pool, PoolConfig } from 'pg';
@@ -11,7 +11,7 @@ import { sequenceHorizon } from '../entries/journal-horizon.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { SYSTEM_REQUEST } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
-import { deliver, type DeliveryResult } from './webhook-delivery.js';
+import { deliver, deliveryAgent, type DeliveryResult } from './webhook-delivery.js';
 import { WEBHOOK_COLUMNS, type WebhookRow } from './webhook-rows.js';
 
 const TICK_MS = 200;
@@ -19,10 +19,24 @@ const TICK_MS = 200;
 const PARALLEL = 8;
 /** Events read at once for one webhook, and delivered in a row before it lets the others have a turn. */
 const BURST = 100;
+/** How long one instance delivers to one webhook in a row, burst after burst, before the next tick. */
+const SERVE_MS = 2000;
+/**
+ * How long a burst's deliveries go on before they are recorded: what a crash can make it send again. One write per
+ * delivery would cap a webhook at the rate of group commits.
+ */
+const RECORD_MS = 100;
 const MAX_BACKOFF_SECONDS = 3600;
 // With a webhook's key, the advisory lock of its deliverer: one instance at a time delivers to a webhook, so its
 // deliveries stay in seq order whatever the number of instances.
 const DELIVERER_LOCK = 7_105_003;
+
+/** One delivery attempt of a burst. */
+interface Attempt {
+  event: EventRow;
+  result: DeliveryResult;
+  attemptedAt: Date;
+}
 
 interface EventRow {
   seq: string;
@@ -78,20 +92,41 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
         this.set(Number(row?.seq ?? 0));
       },
     });
+    // Both per enabled webhook, from one query at each scrape: the seconds between its oldest undelivered event
+    // and the newest event it subscribes to (how far behind it is), and how long that oldest one has waited.
+    const perWebhook = async (): Promise<{ id: string; behind: number; waited: number }[]> =>
+      db.query(
+        `SELECT w.id,
+           coalesce(extract(epoch FROM n.at - o.at), 0)::float8 AS behind,
+           coalesce(extract(epoch FROM now() - o.at), 0)::float8 AS waited
+         FROM webhooks w
+         LEFT JOIN LATERAL (SELECT e.occurred_at AS at FROM events e WHERE e.seq > w.after_seq
+           AND e.type = ANY(w.types) AND (w.ledger_id IS NULL OR e.ledger_id = w.ledger_id) ORDER BY e.seq LIMIT 1) o ON true
+         LEFT JOIN LATERAL (SELECT e.occurred_at AS at FROM events e WHERE e.seq > w.after_seq
+           AND e.type = ANY(w.types) AND (w.ledger_id IS NULL OR e.ledger_id = w.ledger_id) ORDER BY e.seq DESC LIMIT 1) n
+           ON true
+         WHERE NOT w.disabled AND NOT w.deleted`,
+      );
     new Gauge({
       name: 'ledger_webhook_lag_seconds',
-      help: 'Per enabled webhook: how long the oldest event after its cursor has waited (0: nothing waiting)',
+      help: 'Per enabled webhook: seconds from its oldest undelivered event to the newest event it subscribes to (0: caught up)',
       labelNames: ['webhook'] as const,
       registers: [metrics.registry],
       async collect() {
-        const rows = await db.query<{ id: string; lag: number }[]>(
-          `SELECT w.id, coalesce(extract(epoch FROM now() - (SELECT e.occurred_at FROM events e
-             WHERE e.seq > w.after_seq AND e.type = ANY(w.types) AND (w.ledger_id IS NULL OR e.ledger_id = w.ledger_id)
-             ORDER BY e.seq LIMIT 1)), 0)::float8 AS lag
-           FROM webhooks w WHERE NOT w.disabled AND NOT w.deleted`,
-        );
+        const rows = await perWebhook();
         this.reset();
-        for (const r of rows) this.labels(r.id).set(r.lag);
+        for (const r of rows) this.labels(r.id).set(r.behind);
+      },
+    });
+    new Gauge({
+      name: 'ledger_webhook_oldest_undelivered_seconds',
+      help: 'Per enabled webhook: how long its oldest undelivered event has waited (0: nothing waiting)',
+      labelNames: ['webhook'] as const,
+      registers: [metrics.registry],
+      async collect() {
+        const rows = await perWebhook();
+        this.reset();
+        for (const r of rows) this.labels(r.id).set(r.waited);
       },
     });
   }
@@ -123,12 +158,16 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * Delivers to one webhook, if no other instance is: the next BURST events after its cursor, read at once up to
-   * one horizon, in order, stopping at the first failure.
+   * Delivers to one webhook, if no other instance is: bursts of up to BURST events after its cursor, each read at
+   * once up to one horizon and sent in order, back to back for as long as it keeps finding full bursts (at most
+   * SERVE_MS, so that the other webhooks get their turn), stopping at the first failure. A burst ends after
+   * RECORD_MS, and its attempts are recorded together: a crash before that sends them again, in order (at least
+   * once).
    */
   private async serve(id: string): Promise<void> {
     const { client, release } = await checkout(this.locks);
     let locked = false;
+    let agent: Agent | undefined;
     try {
       locked = (
         await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok`, [DELIVERER_LOCK, id])
@@ -140,34 +179,41 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
       );
       if (found === undefined) return;
       let hook = found;
-      const horizon = await sequenceHorizon(this.db, 'events_seq_seq');
-      if (horizon === undefined || horizon <= BigInt(hook.after_seq)) return;
-      const events = await this.db.query<EventRow[]>(
-        `SELECT seq, id, type, ledger_id, occurred_at, data FROM events
-         WHERE seq > $1::bigint AND seq <= $2::bigint AND type = ANY($3::text[])
-           AND ($4::uuid IS NULL OR ledger_id = $4::uuid)
-         ORDER BY seq LIMIT ${BURST}`,
-        [hook.after_seq, horizon.toString(), hook.types, hook.ledger_id],
-      );
-      if (events.length === 0) {
-        // Nothing for it up to the horizon: its cursor moves there, so the next look starts after it.
-        await this.record(hook, horizon.toString(), undefined);
-        return;
-      }
-      for (const event of events) {
-        if (this.stopped) return;
-        // Still this webhook's deliverer: a session lock lasts as long as its connection, so a connection that
-        // still answers still holds it. One the server cut (a fault) throws here, before another instance's
-        // deliveries could interleave with ours.
-        await client.query('SELECT 1');
-        const attemptedAt = new Date();
-        const result = await this.send(hook, event);
-        const outcome =
-          result.error === null ? 'delivered' : result.error.startsWith('refused:') ? 'refused' : 'failed';
-        this.metrics.webhookDeliveries.labels(outcome).inc();
-        await this.record(hook, event.seq, { event, result, attemptedAt });
-        if (result.error !== null) return;
-        hook = { ...hook, after_seq: event.seq, attempts: 0 };
+      agent = deliveryAgent(hook.url);
+      for (const until = Date.now() + SERVE_MS; !this.stopped && Date.now() < until;) {
+        const horizon = await sequenceHorizon(this.db, 'events_seq_seq');
+        if (horizon === undefined || horizon <= BigInt(hook.after_seq)) return;
+        const events = await this.db.query<EventRow[]>(
+          `SELECT seq, id, type, ledger_id, occurred_at, data FROM events
+           WHERE seq > $1::bigint AND seq <= $2::bigint AND type = ANY($3::text[])
+             AND ($4::uuid IS NULL OR ledger_id = $4::uuid)
+           ORDER BY seq LIMIT ${BURST}`,
+          [hook.after_seq, horizon.toString(), hook.types, hook.ledger_id],
+        );
+        const attempts: Attempt[] = [];
+        const recordBy = Date.now() + RECORD_MS;
+        for (const event of events) {
+          if (this.stopped || Date.now() >= recordBy) break;
+          // Still this webhook's deliverer: a session lock lasts as long as its connection, so a connection that
+          // still answers still holds it. One the server cut (a fault) throws here, before another instance's
+          // deliveries could interleave with ours.
+          await client.query('SELECT 1');
+          const attemptedAt = new Date();
+          const result = await this.send(hook, event, agent);
+          const outcome =
+            result.error === null ? 'delivered' : result.error.startsWith('refused:') ? 'refused' : 'failed';
+          this.metrics.webhookDeliveries.labels(outcome).inc();
+          attempts.push({ event, result, attemptedAt });
+          if (result.error !== null) break;
+        }
+        const delivered = attempts.filter((a) => a.result.error === null);
+        const failed = delivered.length < attempts.length;
+        // A whole short burst was all there was up to the horizon: the cursor moves there, so the next look
+        // starts after the events that do not match.
+        const complete = !failed && attempts.length === events.length && events.length < BURST;
+        const through = complete ? horizon.toString() : (delivered.at(-1)?.event.seq ?? hook.after_seq);
+        if (!(await this.record(hook, through, attempts, failed)) || failed || complete) return;
+        hook = { ...hook, after_seq: through, attempts: 0 };
       }
     } finally {
       let broken = false;
@@ -176,11 +222,12 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
           broken = true;
         });
       }
+      agent?.destroy();
       release(broken);
     }
   }
 
-  private send(hook: WebhookRow, event: EventRow): Promise<DeliveryResult> {
+  private send(hook: WebhookRow, event: EventRow, agent: Agent): Promise<DeliveryResult> {
     const body = JSON.stringify({
       id: event.id,
       seq: event.seq,
@@ -206,59 +253,60 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
         'user-agent': 'ledger-service-webhooks',
       },
       this.config.webhookAllowPrivate,
+      agent,
     );
   }
 
   /**
-   * The outcome of one attempt, through the write entrance: the delivery row, and the webhook moved on (a 2xx, or
-   * nothing to send up to `through`) or scheduled for a retry. Guarded by the cursor it was sent from.
+   * The attempts of one burst, through the write entrance: their delivery rows, and the webhook moved on to
+   * `through`, then, if the last attempt failed, scheduled for a retry (or disabled once it has been failing for
+   * longer than the retry window). Guarded by the cursor the burst was sent from: false when a replay moved it
+   * meanwhile, and nothing of the webhook was changed.
    */
-  private async record(
-    hook: WebhookRow,
-    through: string,
-    attempt: { event: EventRow; result: DeliveryResult; attemptedAt: Date } | undefined,
-  ): Promise<void> {
+  private async record(hook: WebhookRow, through: string, attempts: Attempt[], failed: boolean): Promise<boolean> {
     const base = this.config.webhookRetryBaseSeconds;
     const windowSeconds = this.config.webhookRetryWindowSeconds;
-    const failed = attempt !== undefined && attempt.result.error !== null;
-    const backoff = Math.min(MAX_BACKOFF_SECONDS, base * 2 ** hook.attempts) * Math.random();
-    await this.writes.submit(SYSTEM_REQUEST, {
+    // A failure right after deliveries is this event's first: its count and its window start again.
+    const moved = through !== hook.after_seq;
+    const attemptsBefore = moved ? 0 : hook.attempts;
+    const backoff = Math.min(MAX_BACKOFF_SECONDS, base * 2 ** attemptsBefore) * Math.random();
+    const outcome = await this.writes.submit(SYSTEM_REQUEST, {
       run: async (tx) => {
-        if (attempt !== undefined) {
-          const { event, result, attemptedAt } = attempt;
+        if (attempts.length > 0) {
           tx.write(
             `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_seq, attempted_at, status_code, duration_ms, error)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+             SELECT gen_random_uuid(), $1, * FROM unnest($2::uuid[], $3::bigint[], $4::timestamptz[], $5::int[],
+               $6::int[], $7::text[])`,
             [
-              randomUUID(),
               hook.id,
-              event.id,
-              event.seq,
-              attemptedAt,
-              result.statusCode,
-              result.durationMs,
-              result.error,
+              attempts.map((a) => a.event.id),
+              attempts.map((a) => a.event.seq),
+              attempts.map((a) => a.attemptedAt),
+              attempts.map((a) => a.result.statusCode),
+              attempts.map((a) => a.result.durationMs),
+              attempts.map((a) => a.result.error),
             ],
           );
         }
-        if (!failed) {
-          await tx.query(
-            `UPDATE webhooks SET after_seq = $3, attempts = 0, failing_since = NULL, next_attempt_at = now()
-             WHERE id = $1 AND after_seq = $2`,
-            [hook.id, hook.after_seq, through],
-          );
-          return;
-        }
-        await tx.query(
-          `UPDATE webhooks SET attempts = attempts + 1, failing_since = coalesce(failing_since, now()),
-             next_attempt_at = now() + make_interval(secs => $3),
-             disabled = coalesce(failing_since, now()) <= now() - make_interval(secs => $4),
-             disabled_reason = CASE WHEN coalesce(failing_since, now()) <= now() - make_interval(secs => $4)
-               THEN 'failing for longer than the retry window' END
-           WHERE id = $1 AND after_seq = $2`,
-          [hook.id, hook.after_seq, backoff, windowSeconds],
-        );
+        const [updated] = !failed
+          ? await tx.query(
+              `UPDATE webhooks SET after_seq = $3, attempts = 0, failing_since = NULL, next_attempt_at = now()
+               WHERE id = $1 AND after_seq = $2 RETURNING id`,
+              [hook.id, hook.after_seq, through],
+            )
+          : await tx.query(
+              `UPDATE webhooks SET after_seq = $3, attempts = $4 + 1,
+                 failing_since = CASE WHEN $5 THEN now() ELSE coalesce(failing_since, now()) END,
+                 next_attempt_at = now() + make_interval(secs => $6),
+                 disabled = NOT $5 AND coalesce(failing_since, now()) <= now() - make_interval(secs => $7),
+                 disabled_reason = CASE WHEN NOT $5 AND coalesce(failing_since, now()) <= now() - make_interval(secs => $7)
+                   THEN 'failing for longer than the retry window' END
+               WHERE id = $1 AND after_seq = $2 RETURNING id`,
+              [hook.id, hook.after_seq, through, attemptsBefore, moved, backoff, windowSeconds],
+            );
+        return updated !== undefined;
       },
     });
+    return 'value' in outcome && outcome.value;
   }
 }
