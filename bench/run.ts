@@ -767,7 +767,12 @@ async function measureWithWebhook(c: {
         key: `${c.runId}-webhook-${scenario}-${rate === undefined ? clients : 'paced'}`,
         body: { after: after.toString() },
       });
-      const point = await c.measure(scenario, clients, `webhook-${scenario}-${clients}`, rate);
+      const point = await c.measure(
+        scenario,
+        clients,
+        `webhook-${scenario}-${rate === undefined ? clients : 'paced'}`,
+        rate,
+      );
       const through = await newest();
       await receiver.waitFor(through, WEBHOOK_WAIT_MS);
       const [written] = (

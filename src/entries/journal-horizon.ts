@@ -31,7 +31,7 @@ export function journalHorizon(db: DataSource): Promise<bigint | undefined> {
  * when they take its sequence's values: the outbox (SPEC 13), written at the end of a group that wrote before.
  */
 export async function sequenceHorizon(
-  db: DataSource,
+  db: Pick<DataSource, 'query'>,
   sequence: 'ledger_entries_seq_seq' | 'events_seq_seq',
 ): Promise<bigint | undefined> {
   const [seq] = await db.query<[{ last_value: string; is_called: boolean }]>(

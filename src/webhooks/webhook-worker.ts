@@ -165,7 +165,14 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
    * once).
    */
   private async serve(id: string): Promise<void> {
-    const { client, release } = await checkout(this.locks);
+    const lease = await checkout(this.locks);
+    const { client, release } = lease;
+    // The deliverer reads on its own connection: the requests' pool is not kept waiting, and each burst's reads
+    // show the connection, and with it the webhook's lock, still alive.
+    const onLease = {
+      query: (async (text: string, values?: unknown[]) =>
+        (await client.query(text, values)).rows) as DataSource['query'],
+    };
     let locked = false;
     let agent: Agent | undefined;
     try {
@@ -173,7 +180,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
         await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok`, [DELIVERER_LOCK, id])
       ).rows[0]!.ok;
       if (!locked) return;
-      const [found] = await this.db.query<WebhookRow[]>(
+      const [found] = await onLease.query<WebhookRow[]>(
         `SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND NOT disabled AND NOT deleted AND next_attempt_at <= now()`,
         [id],
       );
@@ -181,9 +188,9 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
       let hook = found;
       agent = deliveryAgent(hook.url);
       for (const until = Date.now() + SERVE_MS; !this.stopped && Date.now() < until;) {
-        const horizon = await sequenceHorizon(this.db, 'events_seq_seq');
+        const horizon = await sequenceHorizon(onLease, 'events_seq_seq');
         if (horizon === undefined || horizon <= BigInt(hook.after_seq)) return;
-        const events = await this.db.query<EventRow[]>(
+        const events = await onLease.query<EventRow[]>(
           `SELECT seq, id, type, ledger_id, occurred_at, data FROM events
            WHERE seq > $1::bigint AND seq <= $2::bigint AND type = ANY($3::text[])
              AND ($4::uuid IS NULL OR ledger_id = $4::uuid)
@@ -194,10 +201,10 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
         const recordBy = Date.now() + RECORD_MS;
         for (const event of events) {
           if (this.stopped || Date.now() >= recordBy) break;
-          // Still this webhook's deliverer: a session lock lasts as long as its connection, so a connection that
-          // still answers still holds it. One the server cut (a fault) throws here, before another instance's
-          // deliveries could interleave with ours.
-          await client.query('SELECT 1');
+          // Still this webhook's deliverer: a session lock lasts as long as its connection. The burst's reads
+          // showed it alive a moment ago; one the server cut since then (a fault) has reported its error, and no
+          // more is sent before another instance's deliveries could interleave with ours.
+          if (lease.failed) throw new Error('the deliverer lost its connection, and with it the webhook lock');
           const attemptedAt = new Date();
           const result = await this.send(hook, event, agent);
           const outcome =
