@@ -170,8 +170,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
     // The deliverer reads on its own connection: the requests' pool is not kept waiting, and each burst's reads
     // show the connection, and with it the webhook's lock, still alive.
     const onLease = {
-      query: (async (text: string, values?: unknown[]) =>
-        (await client.query(text, values)).rows) as DataSource['query'],
+      query: (async (text: string, values?: unknown[]): Promise<unknown> =>
+        (await client.query<object>(text, values)).rows) as DataSource['query'],
     };
     let locked = false;
     let agent: Agent | undefined;
