@@ -781,7 +781,11 @@ async function measureWithWebhook(c: {
           through.toString(),
         ])
       ).rows;
-      const result = { ...point, webhookLagMs: receiver.lag(after, through, written!.n), withoutWebhook: without };
+      const result = {
+        ...point,
+        webhookLagMs: await receiver.lag(after, through, written!.n),
+        withoutWebhook: without,
+      };
       say(`${pointText(point)}  with a webhook: ${lagText(result)}`);
       return result;
     };

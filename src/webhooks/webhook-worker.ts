@@ -17,8 +17,8 @@ import { WEBHOOK_COLUMNS, type WebhookRow } from './webhook-rows.js';
 const TICK_MS = 200;
 /** Webhooks delivered to at once by one instance. */
 const PARALLEL = 8;
-/** Events read at once for one webhook, and delivered in a row before it lets the others have a turn. */
-const BURST = 100;
+/** Events read at once for one webhook, up to one horizon. */
+const BURST = 500;
 /** How long one instance delivers to one webhook in a row, burst after burst, before the next tick. */
 const SERVE_MS = 2000;
 /**
@@ -160,9 +160,9 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
   /**
    * Delivers to one webhook, if no other instance is: bursts of up to BURST events after its cursor, each read at
    * once up to one horizon and sent in order, back to back for as long as it keeps finding full bursts (at most
-   * SERVE_MS, so that the other webhooks get their turn), stopping at the first failure. A burst ends after
-   * RECORD_MS, and its attempts are recorded together: a crash before that sends them again, in order (at least
-   * once).
+   * SERVE_MS, so that the other webhooks get their turn), stopping at the first failure. The attempts of each
+   * RECORD_MS are recorded together, in order, while the next ones go out: a crash before a record sends its
+   * events again, in order (at least once).
    */
   private async serve(id: string): Promise<void> {
     const lease = await checkout(this.locks);
@@ -187,40 +187,58 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
       if (found === undefined) return;
       let hook = found;
       agent = deliveryAgent(hook.url);
-      for (const until = Date.now() + SERVE_MS; !this.stopped && Date.now() < until;) {
-        const horizon = await sequenceHorizon(onLease, 'events_seq_seq');
-        if (horizon === undefined || horizon <= BigInt(hook.after_seq)) return;
-        const events = await onLease.query<EventRow[]>(
-          `SELECT seq, id, type, ledger_id, occurred_at, data FROM events
-           WHERE seq > $1::bigint AND seq <= $2::bigint AND type = ANY($3::text[])
-             AND ($4::uuid IS NULL OR ledger_id = $4::uuid)
-           ORDER BY seq LIMIT ${BURST}`,
-          [hook.after_seq, horizon.toString(), hook.types, hook.ledger_id],
-        );
-        const attempts: Attempt[] = [];
-        const recordBy = Date.now() + RECORD_MS;
-        for (const event of events) {
-          if (this.stopped || Date.now() >= recordBy) break;
-          // Still this webhook's deliverer: a session lock lasts as long as its connection. The burst's reads
-          // showed it alive a moment ago; one the server cut since then (a fault) has reported its error, and no
-          // more is sent before another instance's deliveries could interleave with ours.
-          if (lease.failed) throw new Error('the deliverer lost its connection, and with it the webhook lock');
-          const attemptedAt = new Date();
-          const result = await this.send(hook, event, agent);
-          const outcome =
-            result.error === null ? 'delivered' : result.error.startsWith('refused:') ? 'refused' : 'failed';
-          this.metrics.webhookDeliveries.labels(outcome).inc();
-          attempts.push({ event, result, attemptedAt });
-          if (result.error !== null) break;
+      // Each chunk's record follows the one before, in order, while the next chunk goes out: the deliveries never
+      // wait for a commit. `stale` turns true when a record finds the cursor moved (a replay): nothing more is sent.
+      let recorded = Promise.resolve();
+      let stale = false;
+      const record = (from: WebhookRow, through: string, attempts: Attempt[], failed: boolean): void => {
+        recorded = recorded.then(async () => {
+          if (!stale && !(await this.record(from, through, attempts, failed))) stale = true;
+        });
+      };
+      try {
+        serving: for (const until = Date.now() + SERVE_MS; !this.stopped && !stale && Date.now() < until;) {
+          const horizon = await sequenceHorizon(onLease, 'events_seq_seq');
+          if (horizon === undefined || horizon <= BigInt(hook.after_seq)) break;
+          const events = await onLease.query<EventRow[]>(
+            `SELECT seq, id, type, ledger_id, occurred_at, data FROM events
+             WHERE seq > $1::bigint AND seq <= $2::bigint AND type = ANY($3::text[])
+               AND ($4::uuid IS NULL OR ledger_id = $4::uuid)
+             ORDER BY seq LIMIT ${BURST}`,
+            [hook.after_seq, horizon.toString(), hook.types, hook.ledger_id],
+          );
+          let i = 0;
+          do {
+            const attempts: Attempt[] = [];
+            let failed = false;
+            for (const recordBy = Date.now() + RECORD_MS; i < events.length && Date.now() < recordBy; i++) {
+              if (this.stopped || stale) break;
+              // Still this webhook's deliverer: a session lock lasts as long as its connection. The reads showed it
+              // alive a moment ago; one the server cut since then (a fault) has reported its error, and no more is
+              // sent before another instance's deliveries could interleave with ours.
+              if (lease.failed) throw new Error('the deliverer lost its connection, and with it the webhook lock');
+              const event = events[i]!;
+              const attemptedAt = new Date();
+              const result = await this.send(hook, event, agent);
+              const outcome =
+                result.error === null ? 'delivered' : result.error.startsWith('refused:') ? 'refused' : 'failed';
+              this.metrics.webhookDeliveries.labels(outcome).inc();
+              attempts.push({ event, result, attemptedAt });
+              failed = result.error !== null;
+              if (failed) break;
+            }
+            // All there was up to the horizon, delivered: the cursor moves there, so the next look starts after the
+            // events that do not match.
+            const complete = !failed && i === events.length && events.length < BURST;
+            const delivered = attempts.filter((a) => a.result.error === null);
+            const through = complete ? horizon.toString() : (delivered.at(-1)?.event.seq ?? hook.after_seq);
+            if (attempts.length > 0 || through !== hook.after_seq) record(hook, through, attempts, failed);
+            if (failed || complete || this.stopped || stale) break serving;
+            hook = { ...hook, after_seq: through, attempts: 0 };
+          } while (i < events.length);
         }
-        const delivered = attempts.filter((a) => a.result.error === null);
-        const failed = delivered.length < attempts.length;
-        // A whole short burst was all there was up to the horizon: the cursor moves there, so the next look
-        // starts after the events that do not match.
-        const complete = !failed && attempts.length === events.length && events.length < BURST;
-        const through = complete ? horizon.toString() : (delivered.at(-1)?.event.seq ?? hook.after_seq);
-        if (!(await this.record(hook, through, attempts, failed)) || failed || complete) return;
-        hook = { ...hook, after_seq: through, attempts: 0 };
+      } finally {
+        await recorded;
       }
     } finally {
       let broken = false;
