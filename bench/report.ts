@@ -267,8 +267,8 @@ export function markdown(r: Results, resultsFile: string, previous: string | und
     const ms = (x: number): string => (Number.isFinite(x) ? n0(x) : 'never');
     lines.push('## With a webhook', '');
     lines.push(
-      'One webhook subscribed to every event type delivers to a receiver on loopback, in the bench process (it ' +
-        'answers 204 at once and does not check signatures). Each row runs again, with the webhook, a point of ' +
+      'One webhook subscribed to every event type delivers to a receiver on loopback, a process of its own (it ' +
+        'answers 204 at once and does not check signatures; its CPU counts as "other"). Each row runs again, with the webhook, a point of ' +
         'the table above: the best uniform and batch points, and the open-loop uniform one. Before each, the ' +
         "webhook's cursor is moved to the newest event; after it, the bench waits up to 30 s for the events the " +
         "point wrote (warm-up included). The lag runs from an event's `occurredAt` to its arrival at the receiver.",

@@ -919,7 +919,8 @@ function targets(r: Results): TargetCheck[] {
           ? ''
           : `Request latency with the webhook: p50 ${p.latencyMs.p50.toFixed(1)}, p99 ${p.latencyMs.p99.toFixed(1)} ms ` +
             `(without: p99 ${r.paced?.latencyMs.p99.toFixed(1) ?? '-'} ms); CPU: service ${p.cpu.service.toFixed(2)}, ` +
-            `PostgreSQL ${p.cpu.postgres.toFixed(2)}, client and receiver ${p.cpu.client.toFixed(2)}.`,
+            `PostgreSQL ${p.cpu.postgres.toFixed(2)}, client ${p.cpu.client.toFixed(2)}, other (the receiver among it) ` +
+            `${p.cpu.other.toFixed(2)}.`,
     });
   }
   checks.push({

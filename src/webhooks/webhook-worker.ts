@@ -22,8 +22,8 @@ const BURST = 500;
 /** How long one instance delivers to one webhook in a row, burst after burst, before the next tick. */
 const SERVE_MS = 2000;
 /**
- * How long a burst's deliveries go on before they are recorded: what a crash can make it send again. One write per
- * delivery would cap a webhook at the rate of group commits.
+ * The deliveries of this long are recorded together, while the next go out: what a crash can make it send again.
+ * A write per delivery, waited for, would cap a webhook at the rate of group commits.
  */
 const RECORD_MS = 100;
 const MAX_BACKOFF_SECONDS = 3600;
@@ -31,7 +31,7 @@ const MAX_BACKOFF_SECONDS = 3600;
 // deliveries stay in seq order whatever the number of instances.
 const DELIVERER_LOCK = 7_105_003;
 
-/** One delivery attempt of a burst. */
+/** One delivery attempt. */
 interface Attempt {
   event: EventRow;
   result: DeliveryResult;
@@ -49,12 +49,12 @@ interface EventRow {
 
 /**
  * Delivers events to webhooks (SPEC 13), on every instance, off the request path. Each tick takes the webhooks
- * that are due; for each, on a connection holding its deliverer lock, it sends the next matching event after the
- * webhook's cursor (never past the events' horizon), and records the attempt through the write entrance: a 2xx
- * moves the cursor on, anything else schedules the retry (base × 2ⁿ⁻¹ s with full jitter, at most an hour) or,
- * once the first failure is older than the retry window, disables the webhook. The HTTP call happens outside
- * any transaction; only its outcome is written, with the cursor it was sent from as a guard against a replay
- * meanwhile. At least once: a crash between the answer and its record sends that event again.
+ * that are due; for each, on a connection holding its deliverer lock, it sends the matching events after the
+ * webhook's cursor (never past the events' horizon) one after another, and records the attempts through the write
+ * entrance: 2xx answers move the cursor on; a failure schedules the retry (base × 2ⁿ⁻¹ s with full jitter, at most
+ * an hour) or, once the first failure is older than the retry window, disables the webhook. The HTTP calls happen
+ * outside any transaction; only their outcomes are written, with the cursor they were sent from as a guard
+ * against a replay meanwhile. At least once: a crash between the answers and their record sends them again.
  */
 @Injectable()
 export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -283,9 +283,9 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * The attempts of one burst, through the write entrance: their delivery rows, and the webhook moved on to
+   * Attempts sent in a row, through the write entrance: their delivery rows, and the webhook moved on to
    * `through`, then, if the last attempt failed, scheduled for a retry (or disabled once it has been failing for
-   * longer than the retry window). Guarded by the cursor the burst was sent from: false when a replay moved it
+   * longer than the retry window). Guarded by the cursor they were sent from: false when a replay moved it
    * meanwhile, and nothing of the webhook was changed.
    */
   private async record(hook: WebhookRow, through: string, attempts: Attempt[], failed: boolean): Promise<boolean> {
