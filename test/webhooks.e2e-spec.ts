@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { ADMIN, startTestApp, TEST_JWT_SECRET, type TestApp } from './support/app.js';
 import { freePort, spawnService, TEST_CHECKPOINT_KEY, waitReady } from './support/process.js';
 import { tokensByRole } from './support/auth.js';
+import { connect } from './support/database.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -288,6 +289,40 @@ describe('webhooks (SPEC 13)', () => {
       expect(r.maxInFlight).toBe(1);
       await t.request('DELETE', `/v1/webhooks/${hook.id}`, { token: admin });
     } finally {
+      await r.close();
+      await second.close();
+    }
+  });
+
+  it('stops delivering once its lock connection is cut, and another instance resumes in order', async () => {
+    const second = await startTestApp(QUICK, t.databaseUrl);
+    const r = await receiver();
+    const db = await connect(t.databaseUrl);
+    try {
+      r.delayMs = 30;
+      const hook = await subscribe(r.url);
+      const moved = await move(30);
+      await until('some deliveries', () => r.got.length >= 6, 20_000);
+      // The deliverer's connection holds the webhook's advisory lock (two keys: 7105003 and the id's hash). Cut, as
+      // a fault would: its instance must send nothing more, so the other one's deliveries never interleave.
+      const cut = await db.query(
+        `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_locks
+         WHERE locktype = 'advisory' AND classid = 7105003 AND objid = hashtext($1)::oid AND granted`,
+        [hook.id],
+      );
+      expect(cut.rows[0].n).toBe(1);
+      await until('every event acknowledged', () => new Set(ids(r)).size === 30, 20_000);
+      await sleep(300);
+      // In order up to the cut; then again from the last cursor recorded, in order to the end.
+      const got = ids(r);
+      const k = got.findIndex((id, i) => id !== moved[i]);
+      expect(k).toBeGreaterThan(0);
+      const from = moved.indexOf(got[k]!);
+      expect(from).toBeLessThan(k);
+      expect(got.slice(k)).toEqual(moved.slice(from));
+      await t.request('DELETE', `/v1/webhooks/${hook.id}`, { token: admin });
+    } finally {
+      await db.end();
       await r.close();
       await second.close();
     }

@@ -189,12 +189,20 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
       agent = deliveryAgent(hook.url);
       // Each chunk's record follows the one before, in order, while the next chunk goes out: the deliveries never
       // wait for a commit. `stale` turns true when a record finds the cursor moved (a replay): nothing more is sent.
+      // A record that fails (a fault) stops the deliveries too; its error is thrown once the chain is done, never
+      // left on a promise nobody is waiting for yet.
       let recorded = Promise.resolve();
       let stale = false;
+      let recordFailure: { error: unknown } | undefined;
       const record = (from: WebhookRow, through: string, attempts: Attempt[], failed: boolean): void => {
-        recorded = recorded.then(async () => {
-          if (!stale && !(await this.record(from, through, attempts, failed))) stale = true;
-        });
+        recorded = recorded
+          .then(async () => {
+            if (!stale && !(await this.record(from, through, attempts, failed))) stale = true;
+          })
+          .catch((error: unknown) => {
+            recordFailure ??= { error };
+            stale = true;
+          });
       };
       try {
         serving: for (const until = Date.now() + SERVE_MS; !this.stopped && !stale && Date.now() < until;) {
@@ -240,6 +248,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
       } finally {
         await recorded;
       }
+      if (recordFailure !== undefined) throw recordFailure.error;
     } finally {
       let broken = false;
       if (locked) {
