@@ -28,6 +28,12 @@ export const triggeredData = (r: string): string => `jsonb_build_object(
     'debitsPending', ${r}.debits_pending::text, 'creditsPending', ${r}.credits_pending::text,
     'posted', ${balanceOf(r, 'posted')}::text, 'available', ${balanceOf(r, 'available')}::text))`;
 
+/** The end of the monitors' trigger functions: wake the feed's long polls if an event was written. */
+export const NOTIFY_IF_FIRED = `IF FOUND THEN
+        PERFORM pg_notify('ledger_events', '');
+      END IF;
+      RETURN NULL;`;
+
 /** The first form of the trigger; `1766900000000-monitored-accounts` replaces it, and puts it back on the way down. */
 export async function createStatementTrigger(q: QueryRunner): Promise<void> {
   await q.query(`CREATE FUNCTION balance_monitors_fire() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -39,10 +45,7 @@ export async function createStatementTrigger(q: QueryRunner): Promise<void> {
       JOIN balance_monitors m ON m.account_id = n.id AND NOT m.deleted
       WHERE ${monitorHolds('n')} AND NOT ${monitorHolds('o')}
       ORDER BY n.id, m.seq;
-      IF FOUND THEN
-        PERFORM pg_notify('ledger_events', '');
-      END IF;
-      RETURN NULL;
+      ${NOTIFY_IF_FIRED}
     END $$`);
   await q.query(`CREATE TRIGGER accounts_balance_monitors AFTER UPDATE ON accounts
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION balance_monitors_fire()`);

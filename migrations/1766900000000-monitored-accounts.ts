@@ -1,5 +1,10 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { createStatementTrigger, monitorHolds, triggeredData } from './1766800000000-balance-monitors.js';
+import {
+  createStatementTrigger,
+  monitorHolds,
+  NOTIFY_IF_FIRED,
+  triggeredData,
+} from './1766800000000-balance-monitors.js';
 
 /**
  * Balance monitors fire from a row trigger that runs only for accounts someone watches. The statement trigger it
@@ -38,10 +43,7 @@ export class MonitoredAccounts1766900000000 implements MigrationInterface {
         FROM balance_monitors m
         WHERE m.account_id = NEW.id AND NOT m.deleted AND ${monitorHolds('NEW')} AND NOT ${monitorHolds('OLD')}
         ORDER BY m.seq;
-        IF FOUND THEN
-          PERFORM pg_notify('ledger_events', '');
-        END IF;
-        RETURN NULL;
+        ${NOTIFY_IF_FIRED}
       END $$`);
     await q.query(`CREATE TRIGGER accounts_balance_monitors AFTER UPDATE ON accounts
       FOR EACH ROW WHEN (NEW.monitored) EXECUTE FUNCTION balance_monitors_fire()`);

@@ -92,7 +92,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
         this.set(Number(row?.seq ?? 0));
       },
     });
-    // Both per enabled webhook, from one query at each scrape: the seconds between its oldest undelivered event
+    // Both per enabled webhook, from the same query at each scrape: the seconds between its oldest undelivered event
     // and the newest event it subscribes to (how far behind it is), and how long that oldest one has waited.
     const perWebhook = async (): Promise<{ id: string; behind: number; waited: number }[]> =>
       db.query(
@@ -107,28 +107,29 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
            ON true
          WHERE NOT w.disabled AND NOT w.deleted`,
       );
-    new Gauge({
-      name: 'ledger_webhook_lag_seconds',
-      help: 'Per enabled webhook: seconds from its oldest undelivered event to the newest event it subscribes to (0: caught up)',
-      labelNames: ['webhook'] as const,
-      registers: [metrics.registry],
-      async collect() {
-        const rows = await perWebhook();
-        this.reset();
-        for (const r of rows) this.labels(r.id).set(r.behind);
-      },
-    });
-    new Gauge({
-      name: 'ledger_webhook_oldest_undelivered_seconds',
-      help: 'Per enabled webhook: how long its oldest undelivered event has waited (0: nothing waiting)',
-      labelNames: ['webhook'] as const,
-      registers: [metrics.registry],
-      async collect() {
-        const rows = await perWebhook();
-        this.reset();
-        for (const r of rows) this.labels(r.id).set(r.waited);
-      },
-    });
+    const perWebhookGauge = (name: string, help: string, figure: 'behind' | 'waited'): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['webhook'] as const,
+        registers: [metrics.registry],
+        async collect() {
+          const rows = await perWebhook();
+          this.reset();
+          for (const r of rows) this.labels(r.id).set(r[figure]);
+        },
+      });
+    };
+    perWebhookGauge(
+      'ledger_webhook_lag_seconds',
+      'Per enabled webhook: seconds from its oldest undelivered event to the newest event it subscribes to (0: caught up)',
+      'behind',
+    );
+    perWebhookGauge(
+      'ledger_webhook_oldest_undelivered_seconds',
+      'Per enabled webhook: how long its oldest undelivered event has waited (0: nothing waiting)',
+      'waited',
+    );
   }
 
   onApplicationBootstrap(): void {
