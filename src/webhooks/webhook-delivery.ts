@@ -69,8 +69,9 @@ export async function deliver(
     if (refused !== undefined) return { statusCode: null, durationMs: 0, error: refused };
   }
   const first = await post(url, body, headers, allowPrivate, agent);
-  // A receiver may close a kept-alive connection just as it is reused; the request never reached it, so it is sent
-  // once more, on a new connection (the agent opens one).
+  // A receiver may close a kept-alive connection just as it is reused, before it read the request: it is sent once
+  // more, on a new connection (the agent opens one). Should the first have got through after all, the receiver
+  // sees the event twice, as at least once allows.
   return first.reusedSocketFailed ? post(url, body, headers, allowPrivate, agent) : first;
 }
 
