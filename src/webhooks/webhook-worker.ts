@@ -225,7 +225,12 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
               // Still this webhook's deliverer: a session lock lasts as long as its connection. The reads showed it
               // alive a moment ago; one the server cut since then (a fault) has reported its error, and no more is
               // sent before another instance's deliveries could interleave with ours.
-              if (lease.failed) throw new Error('the deliverer lost its connection, and with it the webhook lock');
+              if (lease.failed) {
+                // The records not yet sent are dropped too: another instance may already be delivering from the
+                // cursor, and moving it on under that instance would make it resend what it has just sent.
+                stale = true;
+                throw new Error('the deliverer lost its connection, and with it the webhook lock');
+              }
               const event = events[i]!;
               const attemptedAt = new Date();
               const result = await this.send(hook, event, agent);
