@@ -61,18 +61,19 @@ export async function deliver(
   allowPrivate: boolean,
   agent?: http.Agent,
 ): Promise<DeliveryResult> {
-  const host = new URL(url).hostname;
+  const target = new URL(url);
+  const host = target.hostname;
   if (agent !== undefined && isIP(host.replace(/^\[|\]$/g, '')) === 0) {
     // A kept-alive connection is not looked up again, but the name is judged at every delivery all the same
     // (SPEC 13): one that now resolves only to a forbidden address is refused, whatever connection is open.
     const refused = await judgedName(host, allowPrivate);
     if (refused !== undefined) return { statusCode: null, durationMs: 0, error: refused };
   }
-  const first = await post(url, body, headers, allowPrivate, agent);
+  const first = await post(target, body, headers, allowPrivate, agent);
   // A receiver may close a kept-alive connection just as it is reused, before it read the request: it is sent once
   // more, on a new connection (the agent opens one). Should the first have got through after all, the receiver
   // sees the event twice, as at least once allows.
-  return first.reusedSocketFailed ? post(url, body, headers, allowPrivate, agent) : first;
+  return first.reusedSocketFailed ? post(target, body, headers, allowPrivate, agent) : first;
 }
 
 /** Why a delivery to `hostname` is refused or cannot go (a failed lookup), if it is. */
@@ -83,7 +84,7 @@ function judgedName(hostname: string, allowPrivate: boolean): Promise<string | u
 }
 
 function post(
-  url: string,
+  target: URL,
   body: string,
   headers: Record<string, string>,
   allowPrivate: boolean,
@@ -95,7 +96,6 @@ function post(
     durationMs: Date.now() - started,
     error,
   });
-  const target = new URL(url);
   // A literal address is never looked up, so it is judged here. The URL parser has already turned the other
   // spellings of an IPv4 address (2130706433, 0177.0.0.1, 127.1) into dotted decimal.
   const literal = target.hostname.replace(/^\[|\]$/g, '');

@@ -48,6 +48,47 @@ interface EventRow {
 }
 
 /**
+ * The records of one webhook's deliveries, one after another in order, while the next deliveries go out: they never
+ * wait for a commit. A record that fails (a fault) is kept, to be thrown once the chain is settled, never left on a
+ * promise nobody is waiting for yet.
+ */
+class RecordChain {
+  /** Set when a record found the cursor moved (a replay) or failed, or the lock was lost: nothing more is sent. */
+  stale = false;
+  private tail = Promise.resolve();
+  private failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly write: (
+      from: WebhookRow,
+      through: string,
+      attempts: Attempt[],
+      failed: boolean,
+    ) => Promise<boolean>,
+  ) {}
+
+  add(from: WebhookRow, through: string, attempts: Attempt[], failed: boolean): void {
+    this.tail = this.tail
+      .then(async () => {
+        if (!this.stale && !(await this.write(from, through, attempts, failed))) this.stale = true;
+      })
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+        this.stale = true;
+      });
+  }
+
+  /** Waits for the records sent so far; never throws. */
+  settled(): Promise<void> {
+    return this.tail;
+  }
+
+  throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+}
+
+/**
  * Delivers events to webhooks (SPEC 13), on every instance, off the request path. Each tick takes the webhooks
  * that are due; for each, on a connection holding its deliverer lock, it sends the matching events after the
  * webhook's cursor (never past the events' horizon) one after another, and records the attempts through the write
@@ -188,25 +229,11 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
       if (found === undefined) return;
       let hook = found;
       agent = deliveryAgent(hook.url);
-      // Each chunk's record follows the one before, in order, while the next chunk goes out: the deliveries never
-      // wait for a commit. `stale` turns true when a record finds the cursor moved (a replay): nothing more is sent.
-      // A record that fails (a fault) stops the deliveries too; its error is thrown once the chain is done, never
-      // left on a promise nobody is waiting for yet.
-      let recorded = Promise.resolve();
-      let stale = false;
-      let recordFailure: { error: unknown } | undefined;
-      const record = (from: WebhookRow, through: string, attempts: Attempt[], failed: boolean): void => {
-        recorded = recorded
-          .then(async () => {
-            if (!stale && !(await this.record(from, through, attempts, failed))) stale = true;
-          })
-          .catch((error: unknown) => {
-            recordFailure ??= { error };
-            stale = true;
-          });
-      };
+      const records = new RecordChain((from, through, attempts, failed) =>
+        this.record(from, through, attempts, failed),
+      );
       try {
-        serving: for (const until = Date.now() + SERVE_MS; !this.stopped && !stale && Date.now() < until;) {
+        for (const until = Date.now() + SERVE_MS; !this.stopped && !records.stale && Date.now() < until;) {
           const horizon = await sequenceHorizon(onLease, 'events_seq_seq');
           if (horizon === undefined || horizon <= BigInt(hook.after_seq)) break;
           const events = await onLease.query<EventRow[]>(
@@ -216,45 +243,14 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
              ORDER BY seq LIMIT ${BURST}`,
             [hook.after_seq, horizon.toString(), hook.types, hook.ledger_id],
           );
-          let i = 0;
-          do {
-            const attempts: Attempt[] = [];
-            let failed = false;
-            for (const recordBy = Date.now() + RECORD_MS; i < events.length && Date.now() < recordBy; i++) {
-              if (this.stopped || stale) break;
-              // Still this webhook's deliverer: a session lock lasts as long as its connection. The reads showed it
-              // alive a moment ago; one the server cut since then (a fault) has reported its error, and no more is
-              // sent before another instance's deliveries could interleave with ours.
-              if (lease.failed) {
-                // The records not yet sent are dropped too: another instance may already be delivering from the
-                // cursor, and moving it on under that instance would make it resend what it has just sent.
-                stale = true;
-                throw new Error('the deliverer lost its connection, and with it the webhook lock');
-              }
-              const event = events[i]!;
-              const attemptedAt = new Date();
-              const result = await this.send(hook, event, agent);
-              const outcome =
-                result.error === null ? 'delivered' : result.error.startsWith('refused:') ? 'refused' : 'failed';
-              this.metrics.webhookDeliveries.labels(outcome).inc();
-              attempts.push({ event, result, attemptedAt });
-              failed = result.error !== null;
-              if (failed) break;
-            }
-            // All there was up to the horizon, delivered: the cursor moves there, so the next look starts after the
-            // events that do not match.
-            const complete = !failed && i === events.length && events.length < BURST;
-            const delivered = attempts.filter((a) => a.result.error === null);
-            const through = complete ? horizon.toString() : (delivered.at(-1)?.event.seq ?? hook.after_seq);
-            if (attempts.length > 0 || through !== hook.after_seq) record(hook, through, attempts, failed);
-            if (failed || complete || this.stopped || stale) break serving;
-            hook = { ...hook, after_seq: through, attempts: 0 };
-          } while (i < events.length);
+          const next = await this.deliverBurst(hook, horizon, events, agent, lease, records);
+          if (next === undefined) break;
+          hook = next;
         }
       } finally {
-        await recorded;
+        await records.settled();
       }
-      if (recordFailure !== undefined) throw recordFailure.error;
+      records.throwIfFailed();
     } finally {
       let broken = false;
       if (locked) {
@@ -265,6 +261,57 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
       agent?.destroy();
       release(broken);
     }
+  }
+
+  /**
+   * Sends one burst's events in order, handing the attempts of each RECORD_MS to `records`. Resolves to the webhook
+   * moved past the burst, or to undefined when serving it stops here: a failure, all there was up to the horizon,
+   * a shutdown, or a stale cursor.
+   */
+  private async deliverBurst(
+    start: WebhookRow,
+    horizon: bigint,
+    events: EventRow[],
+    agent: Agent,
+    lease: { readonly failed: boolean },
+    records: RecordChain,
+  ): Promise<WebhookRow | undefined> {
+    let hook = start;
+    let i = 0;
+    do {
+      const attempts: Attempt[] = [];
+      let failed = false;
+      for (const recordBy = Date.now() + RECORD_MS; i < events.length && Date.now() < recordBy; i++) {
+        if (this.stopped || records.stale) break;
+        // Still this webhook's deliverer: a session lock lasts as long as its connection. The reads showed it alive
+        // a moment ago; one the server cut since then (a fault) has reported its error, and no more is sent before
+        // another instance's deliveries could interleave with ours. The records not yet sent are dropped too:
+        // another instance may already be delivering from the cursor, and moving it on under that instance would
+        // make it resend what it has just sent.
+        if (lease.failed) {
+          records.stale = true;
+          throw new Error('the deliverer lost its connection, and with it the webhook lock');
+        }
+        const event = events[i]!;
+        const attemptedAt = new Date();
+        const result = await this.send(hook, event, agent);
+        const outcome =
+          result.error === null ? 'delivered' : result.error.startsWith('refused:') ? 'refused' : 'failed';
+        this.metrics.webhookDeliveries.labels(outcome).inc();
+        attempts.push({ event, result, attemptedAt });
+        failed = result.error !== null;
+        if (failed) break;
+      }
+      // All there was up to the horizon, delivered: the cursor moves there, so the next look starts after the
+      // events that do not match.
+      const complete = !failed && i === events.length && events.length < BURST;
+      const delivered = attempts.filter((a) => a.result.error === null);
+      const through = complete ? horizon.toString() : (delivered.at(-1)?.event.seq ?? hook.after_seq);
+      if (attempts.length > 0 || through !== hook.after_seq) records.add(hook, through, attempts, failed);
+      if (failed || complete || this.stopped || records.stale) return undefined;
+      hook = { ...hook, after_seq: through, attempts: 0 };
+    } while (i < events.length);
+    return hook;
   }
 
   private send(hook: WebhookRow, event: EventRow, agent: Agent): Promise<DeliveryResult> {
