@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { applyMovement, postedBalance, type AccountState, type Counters, type Side } from './balances.js';
 import { formatMoney } from './money.js';
 
@@ -40,7 +40,7 @@ export function entryHash(prevHash: string, f: EntryFields): string {
   ];
   if (f.effectiveAt !== undefined && f.effectiveAt !== f.createdAt) fields.push(f.effectiveAt);
   const line = fields.join('|');
-  return createHash('sha256').update(`${prevHash}\n${line}`, 'utf8').digest('hex');
+  return hash('sha256', `${prevHash}\n${line}`, 'hex');
 }
 
 export interface ChainHead {

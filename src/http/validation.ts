@@ -1,6 +1,7 @@
 import { type ArgumentMetadata, ParseUUIDPipe, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { inspectInput } from './body-guard.js';
 import { type FieldError, ValidationFailed } from './problem.js';
+import { cacheValidationMetadata } from './validation-metadata.js';
 
 /**
  * The global validation: unknown fields are refused, not stripped (a caller's typo must not silently move
@@ -24,6 +25,8 @@ class LedgerValidationPipe extends ValidationPipe {
     return super.transform(value, metadata) as Promise<unknown>;
   }
 }
+
+cacheValidationMetadata();
 
 export const validationPipe = new LedgerValidationPipe({
   whitelist: true,

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
@@ -39,9 +39,7 @@ function requestHash(request: FastifyRequest): string {
   const problem = inspectInput(request.body, 'body');
   if (problem !== undefined) throw new ValidationFailed([problem]);
   const path = request.url.split('?')[0] ?? request.url;
-  return createHash('sha256')
-    .update(`${request.method} ${path}\n${JSON.stringify(request.body ?? null)}`)
-    .digest('hex');
+  return hash('sha256', `${request.method} ${path}\n${JSON.stringify(request.body ?? null)}`, 'hex');
 }
 
 /** Documents the Idempotency-Key header of a creating POST (SPEC section 2). */
