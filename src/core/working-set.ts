@@ -200,8 +200,19 @@ export class WorkingSet {
       const counters = { ...account.state.counters };
       counters[counterOf('post', leg.direction)] += leg.amount;
       const e = nextEntry(account.state, account.head, transferId, leg.direction, leg.amount, dates, counters);
+      const f = e.fields;
+      // Field by field: spreading `e.fields` into this object cost more than all the rest of planning a transaction
+      // (V8 clones it slowly; 32 against 14 µs for four postings, BENCHMARKS.md).
       this.entries.push({
-        ...e.fields,
+        accountId: f.accountId,
+        accountVersion: f.accountVersion,
+        transferId: f.transferId,
+        direction: f.direction,
+        amount: f.amount,
+        currency: f.currency,
+        balanceAfter: f.balanceAfter,
+        createdAt: f.createdAt,
+        effectiveAt: f.effectiveAt,
         ledgerId: account.state.ledgerId,
         prevHash: e.prevHash,
         hash: e.hash,

@@ -48,9 +48,8 @@ export function eventOfChange(change: Change): EventDraft | undefined {
  * accounts it left, a dry run's mark).
  */
 export function resourceOf(answer: object): object {
-  const resource: Record<string, unknown> = { ...answer };
-  delete resource.accounts;
-  delete resource.dryRun;
+  // Not a copy and `delete`: that leaves V8 a slow object, which the event's JSON then costs twice as much to write.
+  const { accounts, dryRun, ...resource } = answer as { accounts?: unknown; dryRun?: unknown };
   return resource;
 }
 
