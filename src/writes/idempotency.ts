@@ -103,7 +103,7 @@ export class GroupKeys {
   ran(w: WriteRequest, fresh: Outcome): { row?: NewOutcome; outcome: Outcome } {
     if (w.key === undefined) return { outcome: fresh };
     const json = 'refusal' in fresh ? null : JSON.stringify(fresh.value);
-    const outcome = json === null ? fresh : { ...fresh, json };
+    const outcome = json === null ? fresh : Object.assign({}, fresh, { json });
     this.firstInGroup.set(keyOf(w.userId, w.key), { requestHash: w.requestHash, outcome });
     const row = {
       userId: w.userId,
