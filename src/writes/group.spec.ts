@@ -36,15 +36,19 @@ async function run(tx: FakeTx, units: GroupUnit[]): Promise<{ outcomes: Outcome[
   return { outcomes: units.map((u) => out.get(u)!), blamed };
 }
 
-/** The outcomes a group stored under keys, decoded from the INSERT's parameters (the answers as one JSON array). */
+/** The outcomes a group stored under keys, decoded from the INSERT's parameter arrays. */
 function storedKeys(tx: FakeTx): { key: string; response: unknown; refusal: unknown }[] {
   return tx.statements('INSERT INTO idempotency_keys').flatMap((s) => {
-    const [, keys, , responses, refusals] = s.values as [string[], string[], string[], string, (string | null)[]];
-    const answers = JSON.parse(responses) as unknown[];
-    expect(answers).toHaveLength(keys.length);
+    const [, keys, , responses, refusals] = s.values as [
+      string[],
+      string[],
+      string[],
+      (string | null)[],
+      (string | null)[],
+    ];
     return keys.map((key, i) => ({
       key,
-      response: answers[i],
+      response: responses[i] === null ? null : JSON.parse(responses[i]!),
       refusal: refusals[i] === null ? null : JSON.parse(refusals[i]!),
     }));
   });
