@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Worker } from 'node:worker_threads';
+import type { Agent } from 'node:http';
 import { Gauge } from 'prom-client';
+import { Webhook } from 'standardwebhooks';
 import type { Pool, PoolConfig } from 'pg';
 import type { DataSource } from 'typeorm';
 import { CONFIG, type Config } from '../config/config.js';
@@ -10,8 +11,7 @@ import { sequenceHorizon } from '../entries/journal-horizon.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { SYSTEM_REQUEST } from '../writes/write-request.js';
 import { Writes } from '../writes/writes.js';
-import type { ThreadCommand, ThreadReport } from './delivery-thread.js';
-import type { DeliveryResult } from './webhook-delivery.js';
+import { deliver, deliveryAgent, type DeliveryResult } from './webhook-delivery.js';
 import { WEBHOOK_COLUMNS, type WebhookRow } from './webhook-rows.js';
 
 const TICK_MS = 200;
@@ -30,12 +30,6 @@ const MAX_BACKOFF_SECONDS = 3600;
 // With a webhook's key, the advisory lock of its deliverer: one instance at a time delivers to a webhook, so its
 // deliveries stay in seq order whatever the number of instances.
 const DELIVERER_LOCK = 7_105_003;
-// Built, the thread's file is beside this one. Under ts-jest the service runs from its TypeScript sources, which a
-// thread cannot load, so it takes the built file (`npm test` builds first).
-const THREAD_FILE = new URL(
-  import.meta.url.endsWith('.ts') ? '../../dist/src/webhooks/delivery-thread.js' : './delivery-thread.js',
-  import.meta.url,
-);
 
 /** One delivery attempt. */
 interface Attempt {
@@ -95,77 +89,6 @@ class RecordChain {
 }
 
 /**
- * The thread that makes the HTTP calls (`delivery-thread.ts`), started when first needed and again after one
- * died. Each webhook served is a session of it; a burst's reports come back to the callback its `burst` gave.
- */
-class DeliveryThread {
-  private worker: Worker | undefined;
-  private nextSession = 0;
-  private readonly listeners = new Map<number, (report: ThreadReport | Error) => void>();
-
-  open(): number {
-    return this.nextSession++;
-  }
-
-  /**
-   * Sends `events` in order in `session`, handing each report to `onReport` as it comes; resolves after the last
-   * one, rejects if the thread failed or died meanwhile (what it sent and had not reported is sent again later).
-   */
-  burst(
-    command: Omit<Extract<ThreadCommand, { kind: 'send' }>, 'kind'>,
-    onReport: (report: ThreadReport) => void,
-  ): Promise<void> {
-    const worker = this.running();
-    return new Promise((resolve, reject) => {
-      this.listeners.set(command.session, (report) => {
-        if (report instanceof Error) return reject(report);
-        if (report.fault !== undefined) {
-          this.listeners.delete(command.session);
-          return reject(new Error(`the delivery thread failed: ${report.fault}`));
-        }
-        onReport(report);
-        if (report.done) {
-          this.listeners.delete(command.session);
-          resolve();
-        }
-      });
-      worker.postMessage({ kind: 'send', ...command } satisfies ThreadCommand);
-    });
-  }
-
-  /** Nothing more is sent in `session` once the attempt under way is answered. */
-  stop(session: number): void {
-    this.worker?.postMessage({ kind: 'stop', session } satisfies ThreadCommand);
-  }
-
-  close(session: number): void {
-    this.worker?.postMessage({ kind: 'close', session } satisfies ThreadCommand);
-  }
-
-  async end(): Promise<void> {
-    await this.worker?.terminate();
-  }
-
-  private running(): Worker {
-    if (this.worker !== undefined) return this.worker;
-    const worker = new Worker(THREAD_FILE);
-    // The service's exit does not wait for it: shutdown ends it once the deliveries under way are answered.
-    worker.unref();
-    worker.on('message', (report: ThreadReport) => this.listeners.get(report.session)?.(report));
-    const died = (error: Error): void => {
-      if (this.worker !== worker) return;
-      this.worker = undefined;
-      for (const listener of this.listeners.values()) listener(error);
-      this.listeners.clear();
-    };
-    worker.on('error', died);
-    worker.on('exit', (code) => died(new Error(`the delivery thread exited with code ${code}`)));
-    this.worker = worker;
-    return worker;
-  }
-}
-
-/**
  * Delivers events to webhooks (SPEC 13), on every instance, off the request path. Each tick takes the webhooks
  * that are due; for each, on a connection holding its deliverer lock, it sends the matching events after the
  * webhook's cursor (never past the events' horizon) one after another, and records the attempts through the write
@@ -173,7 +96,6 @@ class DeliveryThread {
  * an hour) or, once the first failure is older than the retry window, disables the webhook. The HTTP calls happen
  * outside any transaction; only their outcomes are written, with the cursor they were sent from as a guard
  * against a replay meanwhile. At least once: a crash between the answers and their record sends them again.
- * The HTTP calls themselves are made on a thread of their own (`DeliveryThread`), off the requests' loop.
  */
 @Injectable()
 export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -186,9 +108,6 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
    * webhook's lock for as long as its deliveries take (up to 10 s each), which must not starve the requests.
    */
   private readonly locks: Pool;
-  private readonly thread = new DeliveryThread();
-  /** The sessions being served, to be stopped at once at shutdown. */
-  private readonly serving = new Set<number>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -266,9 +185,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    for (const session of this.serving) this.thread.stop(session);
     await this.running;
-    await this.thread.end();
     await this.locks.end();
   }
 
@@ -298,14 +215,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
       query: (async (text: string, values?: unknown[]): Promise<unknown> =>
         (await client.query<object>(text, values)).rows) as DataSource['query'],
     };
-    const session = this.thread.open();
-    // Still this webhook's deliverer: a session lock lasts as long as its connection. One the server cuts (a fault)
-    // reports its error here, and the thread sends nothing more before another instance's deliveries could
-    // interleave with ours.
-    const lost = (): void => this.thread.stop(session);
-    client.on('error', lost);
-    this.serving.add(session);
     let locked = false;
+    let agent: Agent | undefined;
     try {
       locked = (
         await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok`, [DELIVERER_LOCK, id])
@@ -317,6 +228,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
       );
       if (found === undefined) return;
       let hook = found;
+      agent = deliveryAgent(hook.url);
       const records = new RecordChain((from, through, attempts, failed) =>
         this.record(from, through, attempts, failed),
       );
@@ -331,7 +243,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
              ORDER BY seq LIMIT ${BURST}`,
             [hook.after_seq, horizon.toString(), hook.types, hook.ledger_id],
           );
-          const next = await this.deliverBurst(hook, horizon, events, session, lease, records);
+          const next = await this.deliverBurst(hook, horizon, events, agent, lease, records);
           if (next === undefined) break;
           hook = next;
         }
@@ -340,81 +252,96 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
       }
       records.throwIfFailed();
     } finally {
-      this.serving.delete(session);
-      client.removeListener('error', lost);
-      this.thread.close(session);
       let broken = false;
       if (locked) {
         await client.query(`SELECT pg_advisory_unlock($1, hashtext($2))`, [DELIVERER_LOCK, id]).catch(() => {
           broken = true;
         });
       }
+      agent?.destroy();
       release(broken);
     }
   }
 
   /**
-   * Has the thread send one burst's events in order, handing the attempts it reports (at least every RECORD_MS)
-   * to `records`. Resolves to the webhook moved past the burst, or to undefined when serving it stops here: a
-   * failure, all there was up to the horizon, a shutdown, or a stale cursor.
+   * Sends one burst's events in order, handing the attempts of each RECORD_MS to `records`. Resolves to the webhook
+   * moved past the burst, or to undefined when serving it stops here: a failure, all there was up to the horizon,
+   * a shutdown, or a stale cursor.
    */
   private async deliverBurst(
     start: WebhookRow,
     horizon: bigint,
     events: EventRow[],
-    session: number,
+    agent: Agent,
     lease: { readonly failed: boolean },
     records: RecordChain,
   ): Promise<WebhookRow | undefined> {
     let hook = start;
-    let sent = 0;
-    let next: WebhookRow | undefined;
-    // Standard Webhooks: every current secret signs; receivers accept any one signature they can verify.
-    const secrets: { secret: string; until: number | null }[] = [{ secret: hook.secret, until: null }];
-    if (hook.previous_secret !== null && hook.previous_secret_until !== null) {
-      secrets.push({ secret: hook.previous_secret, until: hook.previous_secret_until.getTime() });
-    }
-    await this.thread.burst(
-      {
-        session,
-        url: hook.url,
-        allowPrivate: this.config.webhookAllowPrivate,
-        secrets,
-        events: events.map((e) => ({ id: e.id, body: eventBody(e) })),
-        reportEveryMs: RECORD_MS,
-      },
-      (report) => {
-        // The lock went with the connection: the attempts not yet recorded are dropped, as another instance may
-        // already be delivering from the cursor, and moving it on under that instance would make it resend what it
-        // has just sent.
-        if (lease.failed) records.stale = true;
-        if (records.stale) return this.thread.stop(session);
-        const attempts: Attempt[] = report.attempts.map((a) => ({
-          event: events[a.index]!,
-          result: a.result,
-          attemptedAt: new Date(a.attemptedAt),
-        }));
-        for (const { result } of attempts) {
-          const outcome =
-            result.error === null ? 'delivered' : result.error.startsWith('refused:') ? 'refused' : 'failed';
-          this.metrics.webhookDeliveries.labels(outcome).inc();
+    let i = 0;
+    do {
+      const attempts: Attempt[] = [];
+      let failed = false;
+      for (const recordBy = Date.now() + RECORD_MS; i < events.length && Date.now() < recordBy; i++) {
+        if (this.stopped || records.stale) break;
+        // Still this webhook's deliverer: a session lock lasts as long as its connection. The reads showed it alive
+        // a moment ago; one the server cut since then (a fault) has reported its error, and no more is sent before
+        // another instance's deliveries could interleave with ours. The records not yet sent are dropped too:
+        // another instance may already be delivering from the cursor, and moving it on under that instance would
+        // make it resend what it has just sent.
+        if (lease.failed) {
+          records.stale = true;
+          throw new Error('the deliverer lost its connection, and with it the webhook lock');
         }
-        sent += attempts.length;
-        const failed = attempts.length > 0 && attempts.at(-1)!.result.error !== null;
-        // All there was up to the horizon, delivered: the cursor moves there, so the next look starts after the
-        // events that do not match.
-        const complete = !failed && report.done && sent === events.length && events.length < BURST;
-        const delivered = attempts.filter((a) => a.result.error === null);
-        const through = complete ? horizon.toString() : (delivered.at(-1)?.event.seq ?? hook.after_seq);
-        if (attempts.length > 0 || through !== hook.after_seq) records.add(hook, through, attempts, failed);
-        if (failed) return;
-        hook = { ...hook, after_seq: through, attempts: 0 };
-        if (this.stopped) this.thread.stop(session);
-        else if (report.done && !complete && sent === events.length) next = hook;
+        const event = events[i]!;
+        const attemptedAt = new Date();
+        const result = await this.send(hook, event, agent);
+        const outcome =
+          result.error === null ? 'delivered' : result.error.startsWith('refused:') ? 'refused' : 'failed';
+        this.metrics.webhookDeliveries.labels(outcome).inc();
+        attempts.push({ event, result, attemptedAt });
+        failed = result.error !== null;
+        if (failed) break;
+      }
+      // All there was up to the horizon, delivered: the cursor moves there, so the next look starts after the
+      // events that do not match.
+      const complete = !failed && i === events.length && events.length < BURST;
+      const delivered = attempts.filter((a) => a.result.error === null);
+      const through = complete ? horizon.toString() : (delivered.at(-1)?.event.seq ?? hook.after_seq);
+      if (attempts.length > 0 || through !== hook.after_seq) records.add(hook, through, attempts, failed);
+      if (failed || complete || this.stopped || records.stale) return undefined;
+      hook = { ...hook, after_seq: through, attempts: 0 };
+    } while (i < events.length);
+    return hook;
+  }
+
+  private send(hook: WebhookRow, event: EventRow, agent: Agent): Promise<DeliveryResult> {
+    const body = JSON.stringify({
+      id: event.id,
+      seq: event.seq,
+      type: event.type,
+      ledgerId: event.ledger_id,
+      occurredAt: event.occurred_at.toISOString(),
+      data: event.data,
+    });
+    const at = new Date();
+    // Standard Webhooks: every current secret signs; receivers accept any one signature they can verify.
+    const secrets = [hook.secret];
+    if (hook.previous_secret !== null && hook.previous_secret_until !== null && hook.previous_secret_until > at) {
+      secrets.push(hook.previous_secret);
+    }
+    const signature = secrets.map((s) => new Webhook(s).sign(event.id, at, body)).join(' ');
+    return deliver(
+      hook.url,
+      body,
+      {
+        'webhook-id': event.id,
+        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'webhook-signature': signature,
+        'user-agent': 'ledger-service-webhooks',
       },
+      this.config.webhookAllowPrivate,
+      agent,
     );
-    if (lease.failed) throw new Error('the deliverer lost its connection, and with it the webhook lock');
-    return next;
   }
 
   /**
@@ -469,16 +396,4 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
     });
     return 'value' in outcome && outcome.value;
   }
-}
-
-/** A delivery's body: the event as `GET /v1/events` shows it. */
-function eventBody(event: EventRow): string {
-  return JSON.stringify({
-    id: event.id,
-    seq: event.seq,
-    type: event.type,
-    ledgerId: event.ledger_id,
-    occurredAt: event.occurred_at.toISOString(),
-    data: event.data,
-  });
 }
