@@ -130,3 +130,63 @@ describe('guardedLookup: the address is judged after resolution, and the one jud
     }
   });
 });
+
+describe('deliver: a bound on the whole exchange, and no redirect followed', () => {
+  /** A receiver on loopback that answers each request as `answer` does; its URL, and how to close it. */
+  async function receiver(answer: Parameters<typeof createServer>[1]) {
+    const server = createServer(answer);
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+      close: () => {
+        server.closeAllConnections();
+        server.close();
+      },
+    };
+  }
+
+  it('gives up on a receiver that never answers, after the limit', async () => {
+    const silent = await receiver((req) => req.resume());
+    try {
+      const result = await deliver(silent.url, '{}', {}, true, undefined, 200);
+      expect(result).toEqual({ statusCode: null, durationMs: expect.any(Number), error: 'no answer within 200 ms' });
+      expect(result.durationMs).toBeGreaterThanOrEqual(190);
+      expect(result.durationMs).toBeLessThan(2000);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('gives up on an answer whose body never ends: the limit is on the whole exchange', async () => {
+    const trickle = await receiver((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('still going');
+    });
+    try {
+      const result = await deliver(trickle.url, '{}', {}, true, undefined, 200);
+      expect(result).toEqual({ statusCode: 200, durationMs: expect.any(Number), error: 'no answer within 200 ms' });
+    } finally {
+      trickle.close();
+    }
+  });
+
+  it('does not follow a redirect: a 3xx is a failed delivery, and its target hears nothing', async () => {
+    let heard = 0;
+    const target = await receiver((req, res) => {
+      heard++;
+      req.resume().on('end', () => res.writeHead(204).end());
+    });
+    const redirecting = await receiver((req, res) => {
+      req.resume().on('end', () => res.writeHead(307, { location: target.url }).end('moved'));
+    });
+    try {
+      const result = await deliver(redirecting.url, '{}', {}, true);
+      expect(result).toEqual({ statusCode: 307, durationMs: expect.any(Number), error: 'answered 307: moved' });
+      expect(heard).toBe(0);
+    } finally {
+      target.close();
+      redirecting.close();
+    }
+  });
+});

@@ -31,6 +31,16 @@ const MAX_BACKOFF_SECONDS = 3600;
 // deliveries stay in seq order whatever the number of instances.
 const DELIVERER_LOCK = 7_105_003;
 
+/**
+ * Where and how one webhook's deliveries go, for as long as one instance serves it: its URL parsed, its kept-alive
+ * connection, and a signer per secret (the previous one until it expires).
+ */
+interface Destination {
+  url: URL;
+  agent: Agent;
+  signers: { webhook: Webhook; until: Date | null }[];
+}
+
 /** One delivery attempt. */
 interface Attempt {
   event: EventRow;
@@ -216,7 +226,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
         (await client.query<object>(text, values)).rows) as DataSource['query'],
     };
     let locked = false;
-    let agent: Agent | undefined;
+    let destination: Destination | undefined;
     try {
       locked = (
         await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok`, [DELIVERER_LOCK, id])
@@ -228,7 +238,16 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
       );
       if (found === undefined) return;
       let hook = found;
-      agent = deliveryAgent(hook.url);
+      destination = {
+        url: new URL(hook.url),
+        agent: deliveryAgent(hook.url),
+        signers: [
+          { webhook: new Webhook(hook.secret), until: null },
+          ...(hook.previous_secret === null
+            ? []
+            : [{ webhook: new Webhook(hook.previous_secret), until: hook.previous_secret_until }]),
+        ],
+      };
       const records = new RecordChain((from, through, attempts, failed) =>
         this.record(from, through, attempts, failed),
       );
@@ -243,7 +262,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
              ORDER BY seq LIMIT ${BURST}`,
             [hook.after_seq, horizon.toString(), hook.types, hook.ledger_id],
           );
-          const next = await this.deliverBurst(hook, horizon, events, agent, lease, records);
+          const next = await this.deliverBurst(hook, horizon, events, destination, lease, records);
           if (next === undefined) break;
           hook = next;
         }
@@ -258,7 +277,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
           broken = true;
         });
       }
-      agent?.destroy();
+      destination?.agent.destroy();
       release(broken);
     }
   }
@@ -272,7 +291,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
     start: WebhookRow,
     horizon: bigint,
     events: EventRow[],
-    agent: Agent,
+    destination: Destination,
     lease: { readonly failed: boolean },
     records: RecordChain,
   ): Promise<WebhookRow | undefined> {
@@ -294,7 +313,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
         }
         const event = events[i]!;
         const attemptedAt = new Date();
-        const result = await this.send(hook, event, agent);
+        const result = await this.send(destination, event);
         const outcome =
           result.error === null ? 'delivered' : result.error.startsWith('refused:') ? 'refused' : 'failed';
         this.metrics.webhookDeliveries.labels(outcome).inc();
@@ -314,7 +333,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
     return hook;
   }
 
-  private send(hook: WebhookRow, event: EventRow, agent: Agent): Promise<DeliveryResult> {
+  private send(to: Destination, event: EventRow): Promise<DeliveryResult> {
     const body = JSON.stringify({
       id: event.id,
       seq: event.seq,
@@ -325,13 +344,12 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
     });
     const at = new Date();
     // Standard Webhooks: every current secret signs; receivers accept any one signature they can verify.
-    const secrets = [hook.secret];
-    if (hook.previous_secret !== null && hook.previous_secret_until !== null && hook.previous_secret_until > at) {
-      secrets.push(hook.previous_secret);
-    }
-    const signature = secrets.map((s) => new Webhook(s).sign(event.id, at, body)).join(' ');
+    const signature = to.signers
+      .filter((s) => s.until === null || s.until > at)
+      .map((s) => s.webhook.sign(event.id, at, body))
+      .join(' ');
     return deliver(
-      hook.url,
+      to.url,
       body,
       {
         'webhook-id': event.id,
@@ -340,7 +358,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
         'user-agent': 'ledger-service-webhooks',
       },
       this.config.webhookAllowPrivate,
-      agent,
+      to.agent,
     );
   }
 
