@@ -243,7 +243,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
         agent: deliveryAgent(hook.url),
         signers: [
           { webhook: new Webhook(hook.secret), until: null },
-          ...(hook.previous_secret === null
+          ...(hook.previous_secret === null || hook.previous_secret_until === null
             ? []
             : [{ webhook: new Webhook(hook.previous_secret), until: hook.previous_secret_until }]),
         ],
